@@ -1,0 +1,90 @@
+"""mxroute: which hosts to connect to for a recipient, in which order, and what to
+do when the lookup fails, exactly as RFC 5321 §5.1 prescribes.
+
+>>> import mxroute
+>>> fake = mxroute.InMemoryResolver()
+>>> fake.add("example.com", "MX", "0 .")
+>>> mxroute.resolve("alice@example.com", resolver=fake)
+Traceback (most recent call last):
+...
+mxroute.errors.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
+"""
+
+from mxroute.errors import (
+    InvalidAddress,
+    InvalidDomain,
+    InvalidInput,
+    InvalidPolicy,
+    MailLoop,
+    MailRouteError,
+    MXRouteError,
+    NoMailHosts,
+    NoSuchDomain,
+    NullMX,
+    TemporaryRouteError,
+)
+from mxroute.findings import FINDING_CODES, FindingCode, make_finding
+from mxroute.model import Finding, MailHost, MailRoute, MXRecord, RouteKind, Severity
+from mxroute.names import IPAddress, Target, TargetKind, parse_target, to_a_label
+from mxroute.planner import Batch, RoutePlan, plan_route
+from mxroute.policy import AddressFamily, AddressScope, NextHop, RoutingPolicy
+from mxroute.resolvers import (
+    Answer,
+    AnswerStatus,
+    AsyncResolver,
+    BatchResolver,
+    InMemoryResolver,
+    Question,
+    RData,
+    Resolver,
+)
+from mxroute.router import Router, resolve
+
+__version__ = "0.1.0.dev0"
+"""The version of mxroute."""
+
+__all__ = [
+    "AddressFamily",
+    "AddressScope",
+    "Answer",
+    "AnswerStatus",
+    "AsyncResolver",
+    "Batch",
+    "BatchResolver",
+    "FINDING_CODES",
+    "Finding",
+    "FindingCode",
+    "IPAddress",
+    "InMemoryResolver",
+    "InvalidAddress",
+    "InvalidDomain",
+    "InvalidInput",
+    "InvalidPolicy",
+    "MXRecord",
+    "MXRouteError",
+    "MailHost",
+    "MailLoop",
+    "MailRoute",
+    "MailRouteError",
+    "NextHop",
+    "NoMailHosts",
+    "NoSuchDomain",
+    "NullMX",
+    "Question",
+    "RData",
+    "Resolver",
+    "RouteKind",
+    "RoutePlan",
+    "Router",
+    "RoutingPolicy",
+    "Severity",
+    "Target",
+    "TargetKind",
+    "TemporaryRouteError",
+    "__version__",
+    "make_finding",
+    "parse_target",
+    "plan_route",
+    "resolve",
+    "to_a_label",
+]

@@ -1,0 +1,160 @@
+"""Every exception mxroute raises, and the SMTP reply each routing failure maps to.
+
+The hierarchy::
+
+    MXRouteError                          root: ``except mxroute.MXRouteError`` catches all
+    ├── InvalidInput (ValueError)         bad input; ``.reason`` is a stable code
+    │   ├── InvalidDomain                 a domain or host name that cannot be used
+    │   ├── InvalidAddress                a mailbox address that cannot be used
+    │   └── InvalidPolicy                 a RoutingPolicy setting that cannot be used
+    └── MailRouteError                    routing failed; ``.temporary`` says retry or bounce
+        ├── TemporaryRouteError           451 4.4.3  SERVFAIL, timeout, REFUSED: queue and retry
+        ├── NoSuchDomain                  550 5.1.2  NXDOMAIN for the domain
+        ├── NullMX                        556 5.1.10 the domain accepts no mail (RFC 7505)
+        ├── NoMailHosts                   550 5.4.4  no MX host has a usable address
+        └── MailLoop                      554 5.4.6  the best MX host is this host
+
+A :class:`MailRouteError` carries everything a mail server needs to act on it:
+``temporary`` (queue and retry, or bounce), ``reply_code`` and
+``enhanced_status`` (RFC 3463) for the delivery status notification, the
+``domain`` it is about, and a message a postmaster can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from mxroute.model import Finding
+
+__all__ = [
+    "InvalidAddress",
+    "InvalidDomain",
+    "InvalidInput",
+    "InvalidPolicy",
+    "MXRouteError",
+    "MailLoop",
+    "MailRouteError",
+    "NoMailHosts",
+    "NoSuchDomain",
+    "NullMX",
+    "TemporaryRouteError",
+]
+
+
+class MXRouteError(Exception):
+    """The root of every exception raised by mxroute."""
+
+
+class InvalidInput(MXRouteError, ValueError):
+    """Input that mxroute cannot use.
+
+    Attributes:
+        reason: A stable, machine-readable code (``"label-too-long"``, ...).
+            The codes are listed in the documentation and never change meaning.
+        text: The offending input, as given.
+    """
+
+    def __init__(self, reason: str, message: str, text: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.text = text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, str(self), self.text))
+
+
+class InvalidDomain(InvalidInput):
+    """A domain or host name that is not syntactically usable for mail."""
+
+
+class InvalidAddress(InvalidInput):
+    """A mailbox address (``local@domain``) or address literal that is not usable."""
+
+
+class InvalidPolicy(InvalidInput):
+    """A :class:`~mxroute.RoutingPolicy` setting (relayhost, transport map, ...) that is wrong."""
+
+
+class MailRouteError(MXRouteError):
+    """Routing to a domain failed.
+
+    Attributes:
+        domain: The domain (A-label) or address literal the route was for.
+        temporary: True when the sender should queue the message and retry
+            later; False when it should bounce it.
+        reply_code: The SMTP reply code (RFC 5321) that describes the failure.
+        enhanced_status: The enhanced status code (RFC 3463), e.g. ``"4.4.3"``.
+        findings: What the planner noticed on the way (see :class:`~mxroute.Finding`).
+    """
+
+    temporary: ClassVar[bool] = False
+    reply_code: ClassVar[int] = 550
+    enhanced_status: ClassVar[str] = "5.0.0"
+
+    def __init__(self, domain: str, message: str, findings: Sequence[Finding] = ()) -> None:
+        super().__init__(message)
+        self.domain = domain
+        self.findings: tuple[Finding, ...] = tuple(findings)
+
+    @property
+    def message(self) -> str:
+        """The human-readable explanation."""
+        return str(self)
+
+    @property
+    def smtp_reply(self) -> str:
+        """The failure as an SMTP reply line, e.g. ``"451 4.4.3 ..."``."""
+        return f"{self.reply_code} {self.enhanced_status} {self}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as plain data, ready for JSON."""
+        return {
+            "error": type(self).__name__,
+            "domain": self.domain,
+            "temporary": self.temporary,
+            "reply_code": self.reply_code,
+            "enhanced_status": self.enhanced_status,
+            "message": str(self),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.domain, str(self), self.findings))
+
+
+class TemporaryRouteError(MailRouteError):
+    """A lookup the route depends on failed temporarily: queue the message and retry."""
+
+    temporary = True
+    reply_code = 451
+    enhanced_status = "4.4.3"
+
+
+class NoSuchDomain(MailRouteError):
+    """The domain does not exist (NXDOMAIN): bounce."""
+
+    reply_code = 550
+    enhanced_status = "5.1.2"
+
+
+class NullMX(MailRouteError):
+    """The domain publishes a null MX (RFC 7505): it accepts no mail, bounce."""
+
+    reply_code = 556
+    enhanced_status = "5.1.10"
+
+
+class NoMailHosts(MailRouteError):
+    """No mail host of the domain (nor its implicit MX) has a usable address: bounce."""
+
+    reply_code = 550
+    enhanced_status = "5.4.4"
+
+
+class MailLoop(MailRouteError):
+    """The best mail host of the domain is this host, so delivery would loop: bounce."""
+
+    reply_code = 554
+    enhanced_status = "5.4.6"

@@ -1,0 +1,146 @@
+"""The catalogue of finding codes: each code's severity and the one-line fix.
+
+Codes are stable: once released, a code keeps its meaning. The planner, the
+validators and the audit all build findings through :func:`make_finding`, so
+a code has one severity and one fix wherever it shows up.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from mxroute.model import Finding, Severity
+
+__all__ = ["FINDING_CODES", "FindingCode", "make_finding"]
+
+
+@attrs.frozen
+class FindingCode:
+    """What a finding code means.
+
+    Attributes:
+        code: The stable code.
+        severity: Its severity.
+        summary: What it means, in one sentence.
+        fix: How to fix it, in one line (empty when there is nothing to fix).
+    """
+
+    code: str
+    severity: Severity
+    summary: str
+    fix: str = ""
+
+
+_E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+FINDING_CODES: dict[str, FindingCode] = {
+    c.code: c
+    for c in (
+        FindingCode(
+            "null-mx-mixed",
+            _W,
+            "A null MX record ('0 .') stands beside real MX records; it is ignored.",
+            "Remove the '0 .' record, or remove the other MX records if the domain takes no mail.",
+        ),
+        FindingCode(
+            "null-mx-nonzero-preference",
+            _W,
+            "The null MX record has a preference other than 0 (RFC 7505 requires '0 .').",
+            "Publish the null MX as '0 .'.",
+        ),
+        FindingCode(
+            "mx-target-cname",
+            _W,
+            "An MX exchange is an alias (CNAME); RFC 5321 §5.1 requires a host name.",
+            "Point the MX record at the canonical host name instead of the alias.",
+        ),
+        FindingCode(
+            "mx-target-ip-literal",
+            _E,
+            "An MX exchange is an IP address written as a name; RFC 5321 forbids it.",
+            "Publish an A/AAAA record for a host name and point the MX record at that name.",
+        ),
+        FindingCode(
+            "mx-target-unresolvable",
+            _E,
+            "An MX exchange has no A or AAAA record, so it cannot receive mail.",
+            "Add A/AAAA records for the host, or remove the MX record.",
+        ),
+        FindingCode(
+            "mx-target-temporary-failure",
+            _W,
+            "Looking up an MX exchange's addresses failed temporarily; it was skipped.",
+            "Check the host's authoritative name servers (SERVFAIL, REFUSED or no answer).",
+        ),
+        FindingCode(
+            "address-out-of-scope",
+            _E,
+            "An address is outside the routing policy's address scope "
+            "(loopback, private, link-local, ...).",
+            "Publish only publicly routable addresses for mail hosts.",
+        ),
+        FindingCode(
+            "duplicate-mx-host",
+            _W,
+            "The same exchange is listed more than once; the lowest preference is kept.",
+            "List each mail host once.",
+        ),
+        FindingCode(
+            "duplicate-address",
+            _I,
+            "Two mail hosts share an address; it is tried once, with the first of them.",
+            "Give each mail host its own address for real redundancy.",
+        ),
+        FindingCode(
+            "local-host-pruned",
+            _I,
+            "This host is one of the MX hosts: it and every less preferred host were dropped "
+            "(RFC 5321 §5.1).",
+        ),
+        FindingCode(
+            "implicit-mx",
+            _W,
+            "The domain has no MX records; mail goes to its A/AAAA records (implicit MX).",
+            "Publish an MX record, or a null MX ('0 .') if the domain takes no mail.",
+        ),
+        FindingCode(
+            "single-mx",
+            _I,
+            "Only one MX host: no backup host if it is down.",
+            "Consider a second MX host on another network.",
+        ),
+        FindingCode(
+            "cname-at-domain",
+            _I,
+            "The domain is an alias (CNAME); its canonical name was routed instead.",
+        ),
+        FindingCode(
+            "max-hosts-exceeded",
+            _W,
+            "The domain lists more MX hosts than the policy's max_hosts; the rest were ignored.",
+            "Publish fewer MX records.",
+        ),
+        FindingCode(
+            "max-addresses-exceeded",
+            _W,
+            "The route has more addresses than the policy's max_addresses; the rest were ignored.",
+            "Publish fewer addresses for the mail hosts.",
+        ),
+    )
+}
+"""Every finding code the library emits, by code."""
+
+
+def make_finding(code: str, subject: str, message: str | None = None) -> Finding:
+    """Build a finding of a catalogued code, with the code's severity and fix.
+
+    Args:
+        code: A key of :data:`FINDING_CODES`.
+        subject: What the finding is about (a record, a host, an address).
+        message: A specific sentence; the code's summary when omitted.
+
+    Raises:
+        KeyError: The code is not in the catalogue (a bug in mxroute).
+    """
+    entry = FINDING_CODES[code]
+    return Finding(code, entry.severity, message or entry.summary, subject, entry.fix)

@@ -1,0 +1,278 @@
+"""The value objects: MX records, mail hosts, routes and findings.
+
+All of them are frozen :mod:`attrs` classes: they normalise their input in
+converters (lowercase A-label names, :mod:`ipaddress` objects), reject bad
+values in validators, compare and hash by value, and turn into plain data
+with ``to_dict()`` for JSON. Derive a changed copy with :func:`attrs.evolve`.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from mxroute.errors import InvalidInput
+from mxroute.names import IPAddress, normalize_host
+
+__all__ = [
+    "Finding",
+    "MXRecord",
+    "MailHost",
+    "MailRoute",
+    "RouteKind",
+    "Severity",
+]
+
+
+class Severity(enum.Enum):
+    """How much a finding matters."""
+
+    ERROR = "error"
+    """Mail to the domain fails, or will fail under ordinary conditions."""
+    WARNING = "warning"
+    """Mail works, but the setup breaks a rule or loses redundancy."""
+    INFO = "info"
+    """Worth knowing; nothing to fix."""
+
+    @property
+    def rank(self) -> int:
+        """0 for errors, 1 for warnings, 2 for information: sort by it, most severe first."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@attrs.frozen
+class Finding:
+    """Something noticed about a domain's mail setup, with a stable code.
+
+    Attributes:
+        code: A stable identifier such as ``"null-mx-mixed"``; the reference
+            documentation lists every code and its meaning.
+        severity: How much it matters.
+        message: One sentence a person can read.
+        subject: What it is about: a record, a host name or an address.
+        fix: One line that says how to fix it (empty when there is nothing to fix).
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    subject: str = ""
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as plain data, ready for JSON."""
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "subject": self.subject,
+            "fix": self.fix,
+        }
+
+
+def _check_preference(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise InvalidInput(
+            "invalid-preference",
+            f"{attribute.name} must be an integer from 0 to 65535, not {value!r}",
+            repr(value),
+        )
+
+
+def _check_ttl(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise InvalidInput(
+            "invalid-ttl", f"{attribute.name} must be a non-negative integer or None", repr(value)
+        )
+
+
+def _exchange(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(
+            "invalid-exchange", f"an MX exchange must be a string, not {value!r}", repr(value)
+        )
+    if value in (".", ""):
+        return "."
+    return normalize_host(value)
+
+
+@attrs.frozen(order=True)
+class MXRecord:
+    """One MX record: a preference and an exchange (the mail host's name).
+
+    The exchange is stored lowercase without the trailing dot; the null MX
+    target (RFC 7505) is stored as ``"."``. Records sort by preference.
+
+    >>> MXRecord.parse("10 MX1.Example.COM.")
+    MXRecord(preference=10, exchange='mx1.example.com', ttl=None)
+    """
+
+    preference: int = attrs.field(validator=_check_preference)
+    exchange: str = attrs.field(converter=_exchange)
+    ttl: int | None = attrs.field(default=None, validator=_check_ttl, eq=False, order=False)
+
+    @classmethod
+    def parse(cls, text: str, ttl: int | None = None) -> MXRecord:
+        """Parse an MX record in zone-file form: ``"10 mx1.example.com."``.
+
+        Raises:
+            InvalidInput: ``.reason`` is ``"invalid-mx"``.
+        """
+        parts = text.split() if isinstance(text, str) else []
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise InvalidInput(
+                "invalid-mx",
+                f"invalid MX record {text!r}: expected '<preference> <exchange>', "
+                "e.g. '10 mx1.example.com.'",
+                str(text),
+            )
+        preference = int(parts[0])
+        if preference > 65535:
+            raise InvalidInput(
+                "invalid-mx",
+                f"invalid MX record {text!r}: the preference must be 0 to 65535",
+                text,
+            )
+        return cls(preference, parts[1], ttl)
+
+    @property
+    def is_null(self) -> bool:
+        """True for a null MX record (RFC 7505): the exchange is the root ``.``."""
+        return self.exchange == "."
+
+    def to_text(self) -> str:
+        """The record in zone-file form, e.g. ``"10 mx1.example.com."``."""
+        return f"{self.preference} {self.exchange if self.is_null else self.exchange + '.'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as plain data, ready for JSON."""
+        return {"preference": self.preference, "exchange": self.exchange, "ttl": self.ttl}
+
+
+def _addresses(values: Iterable[IPAddress | str]) -> tuple[IPAddress, ...]:
+    if isinstance(values, (str, bytes)):
+        raise InvalidInput(
+            "invalid-address-list", "addresses must be a sequence, not a single string", values
+        )
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_address(value))
+        except ValueError:
+            raise InvalidInput(
+                "invalid-ip-address", f"{value!r} is not an IP address", str(value)
+            ) from None
+    return tuple(out)
+
+
+def _check_port(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise InvalidInput(
+            "invalid-port", f"port must be an integer from 1 to 65535, not {value!r}", repr(value)
+        )
+
+
+@attrs.frozen
+class MailHost:
+    """A host to deliver to, with its addresses in the order to try them.
+
+    Attributes:
+        name: The host name (lowercase A-label), or the literal (``[192.0.2.1]``).
+        preference: The MX preference it was listed with (0 for an implicit MX,
+            a relay or a literal).
+        addresses: :mod:`ipaddress` objects, in the order to try them.
+        port: The TCP port to connect to.
+    """
+
+    name: str = attrs.field(converter=normalize_host)
+    preference: int = attrs.field(validator=_check_preference)
+    addresses: tuple[IPAddress, ...] = attrs.field(converter=_addresses)
+    port: int = attrs.field(default=25, validator=_check_port)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The host as plain data, ready for JSON."""
+        return {
+            "name": self.name,
+            "preference": self.preference,
+            "addresses": [str(a) for a in self.addresses],
+            "port": self.port,
+        }
+
+
+class RouteKind(enum.Enum):
+    """How a route was found."""
+
+    MX = "mx"
+    """The domain's MX records."""
+    IMPLICIT_MX = "implicit-mx"
+    """The domain has no MX records: its own A/AAAA records (RFC 5321 §5.1)."""
+    RELAY = "relay"
+    """A smart host or a transport map entry from the routing policy."""
+    LITERAL = "literal"
+    """An address literal such as ``[192.0.2.1]``: no DNS."""
+
+
+def _hosts(values: Iterable[MailHost]) -> tuple[MailHost, ...]:
+    return tuple(values)
+
+
+def _findings(values: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class MailRoute:
+    """Where to deliver mail for a domain: hosts in attempt order, and what was noticed.
+
+    Attributes:
+        domain: The domain asked about (A-label), or the bracketed literal.
+        kind: How the route was found.
+        hosts: The hosts in the order to try them (equal preferences already
+            shuffled).
+        ttl: How long, in seconds, the route may be cached: the smallest TTL
+            of all DNS data used, negative answers included; None for a literal.
+        authenticated: True only if DNS answers were used and every one of
+            them had the DNSSEC AD bit.
+        findings: What was noticed while routing (see :class:`Finding`).
+        next_hop: For a relay route, the configured next hop (Postfix syntax).
+    """
+
+    domain: str
+    kind: RouteKind
+    hosts: tuple[MailHost, ...] = attrs.field(converter=_hosts)
+    ttl: int | None = attrs.field(default=None, validator=_check_ttl)
+    authenticated: bool = False
+    findings: tuple[Finding, ...] = attrs.field(default=(), converter=_findings)
+    next_hop: str | None = None
+
+    def attempts(self) -> Iterator[tuple[MailHost, IPAddress]]:
+        """Yield ``(host, address)`` in the order a client must try them.
+
+        Each address appears once, at its first position: an address shared
+        by two hosts is tried with the first (most preferred) of them.
+        """
+        seen: set[IPAddress] = set()
+        for host in self.hosts:
+            for address in host.addresses:
+                if address not in seen:
+                    seen.add(address)
+                    yield host, address
+
+    def to_dict(self) -> dict[str, Any]:
+        """The route as plain data, ready for JSON."""
+        return {
+            "domain": self.domain,
+            "kind": self.kind.value,
+            "hosts": [h.to_dict() for h in self.hosts],
+            "ttl": self.ttl,
+            "authenticated": self.authenticated,
+            "findings": [f.to_dict() for f in self.findings],
+            "next_hop": self.next_hop,
+        }

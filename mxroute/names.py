@@ -1,0 +1,320 @@
+"""Names: domains to lowercase A-labels, address literals, and routing targets.
+
+Everything here is pure and raises only :class:`~mxroute.InvalidDomain` or
+:class:`~mxroute.InvalidAddress` on bad input, each with a stable ``.reason``:
+
+========================  =========================================================
+reason                    meaning
+========================  =========================================================
+``empty``                 nothing was given
+``too-long``              the name is longer than 253 characters (255 octets on the wire)
+``empty-label``           two dots in a row, or a leading dot
+``label-too-long``        a label is longer than 63 octets
+``invalid-character``     a label has a character other than letters, digits and ``-``
+``hyphen-at-label-edge``  a label starts or ends with ``-``
+``invalid-idna``          an internationalised name that IDNA 2008 / UTS 46 rejects
+``numeric-tld``           the last label is all digits (an IP address is not a domain)
+``invalid-literal``       an address literal that is not ``[IPv4]`` or ``[IPv6:...]``
+``no-at-sign``            an address without ``@``
+``empty-local-part``      nothing before the ``@``
+``local-part-too-long``   the local part is longer than 64 octets
+``invalid-local-part``    the local part is neither a dot-atom nor a quoted string
+``address-too-long``      the address is longer than 254 octets
+========================  =========================================================
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+
+import attrs
+import idna
+
+from mxroute.errors import InvalidAddress, InvalidDomain
+
+__all__ = [
+    "IPAddress",
+    "Target",
+    "TargetKind",
+    "format_literal",
+    "is_ip_literal_name",
+    "normalize_host",
+    "parse_literal",
+    "parse_target",
+    "to_a_label",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+"""An IPv4 or IPv6 address object from :mod:`ipaddress`."""
+
+MAX_NAME_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+MAX_LOCAL_PART_OCTETS = 64
+MAX_ADDRESS_OCTETS = 254
+
+_LDH_LABEL = re.compile(r"[a-z0-9-]+\Z")
+_DOT_ATOM = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+)*\Z"
+)
+_QUOTED = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\x80-\U0010ffff]|\\[\x20-\x7e])*"\Z')
+
+
+def _domain_error(reason: str, text: str, why: str) -> InvalidDomain:
+    return InvalidDomain(reason, f"invalid domain {text!r}: {why}", text)
+
+
+def to_a_label(text: str) -> str:
+    """Turn a domain name into the form mxroute uses everywhere.
+
+    The result is lowercase, ASCII (internationalised labels become A-labels
+    by IDNA 2008 with the UTS 46 mapping) and has no trailing dot.
+
+    Args:
+        text: A domain such as ``"Example.COM."`` or ``"bücher.example"``.
+
+    Returns:
+        The name as a lowercase A-label, e.g. ``"xn--bcher-kva.example"``.
+
+    Raises:
+        InvalidDomain: The name is empty, too long, or not a valid host name;
+            ``.reason`` says which rule it breaks.
+    """
+    if not isinstance(text, str):
+        raise InvalidDomain("empty", f"a domain must be a string, not {type(text).__name__}")
+    if not text or text == ".":
+        raise _domain_error("empty", text, "the name is empty")
+    name = text[:-1] if text.endswith(".") else text
+    if name.isascii():
+        name = name.lower()
+    else:
+        try:
+            name = idna.encode(name, uts46=True, transitional=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            detail = str(exc).lower()
+            reason = "invalid-idna"
+            if "empty" in detail:
+                reason = "empty-label"
+            elif "too long" in detail:
+                reason = "label-too-long" if "label" in detail else "too-long"
+            raise _domain_error(reason, text, _idna_message(exc)) from None
+    if len(name) > MAX_NAME_LENGTH:
+        raise _domain_error(
+            "too-long",
+            text,
+            f"it has {len(name)} characters, at most {MAX_NAME_LENGTH} are allowed",
+        )
+    labels = name.split(".")
+    for label in labels:
+        _check_label(label, text)
+    if labels[-1].isdigit():
+        raise _domain_error(
+            "numeric-tld",
+            text,
+            "the last label is all digits; write an IP address as a literal, e.g. [192.0.2.1]",
+        )
+    return name
+
+
+def _idna_message(exc: Exception) -> str:
+    detail = str(exc) or type(exc).__name__
+    return f"not a valid internationalised domain name ({detail})"
+
+
+def _check_label(label: str, text: str) -> None:
+    if not label:
+        raise _domain_error("empty-label", text, "it has an empty label (two dots in a row?)")
+    if len(label) > MAX_LABEL_LENGTH:
+        raise _domain_error(
+            "label-too-long",
+            text,
+            f"the label {label[:20]!r}... has {len(label)} octets, at most 63 are allowed",
+        )
+    if not _LDH_LABEL.match(label):
+        bad = next(c for c in label if not (c.isascii() and (c.isalnum() or c == "-")))
+        raise _domain_error(
+            "invalid-character",
+            text,
+            f"the label {label!r} contains {bad!r}; only letters, digits and '-' are allowed",
+        )
+    if label[0] == "-" or label[-1] == "-":
+        raise _domain_error(
+            "hyphen-at-label-edge", text, f"the label {label!r} starts or ends with '-'"
+        )
+    if label.startswith("xn--"):
+        try:
+            idna.decode(label)
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            raise _domain_error("invalid-idna", text, _idna_message(exc)) from None
+
+
+def normalize_host(name: str) -> str:
+    """Normalise a host name that came from DNS (an MX exchange, a CNAME target).
+
+    Names from DNS are not held to the host name rules (an exchange may
+    contain ``_``): this only lowercases and drops the trailing dot.
+    """
+    return name[:-1].lower() if name.endswith(".") and name != "." else name.lower()
+
+
+def is_ip_literal_name(name: str) -> IPAddress | None:
+    """Return the address when an MX exchange is an IP address written as a name.
+
+    RFC 5321 §5.1 forbids IP addresses as MX targets; some zones publish
+    ``10 192.0.2.1.`` anyway. Returns None for an ordinary host name.
+    """
+    text = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    if text[:5].lower() == "ipv6:":
+        text = text[5:]
+    if not text or not (text[-1].isdigit() or ":" in text):
+        return None
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def parse_literal(text: str) -> IPAddress:
+    """Parse an RFC 5321 address literal: ``[192.0.2.1]`` or ``[IPv6:2001:db8::1]``.
+
+    Raises:
+        InvalidAddress: ``.reason`` is ``"invalid-literal"``.
+    """
+    if not (text.startswith("[") and text.endswith("]")):
+        raise InvalidAddress(
+            "invalid-literal", f"invalid address literal {text!r}: it must be in brackets", text
+        )
+    inner = text[1:-1]
+    tag, sep, rest = inner.partition(":")
+    if sep and tag.lower() == "ipv6":
+        candidate, want6 = rest, True
+    elif not sep and "." in inner:
+        candidate, want6 = inner, False
+    else:
+        raise InvalidAddress(
+            "invalid-literal",
+            f"invalid address literal {text!r}: write [192.0.2.1] for IPv4 "
+            "or [IPv6:2001:db8::1] for IPv6 (RFC 5321 §4.1.3)",
+            text,
+        )
+    try:
+        if "%" in candidate:
+            raise ValueError("zone index")
+        address = ipaddress.ip_address(candidate)
+    except ValueError:
+        raise InvalidAddress(
+            "invalid-literal",
+            f"invalid address literal {text!r}: {candidate!r} is not an IP address",
+            text,
+        ) from None
+    if (address.version == 6) != want6:
+        raise InvalidAddress(
+            "invalid-literal",
+            f"invalid address literal {text!r}: an IPv6 address needs the IPv6: tag "
+            "and an IPv4 address must not have it",
+            text,
+        )
+    return address
+
+
+def format_literal(address: IPAddress) -> str:
+    """Write an address as an RFC 5321 literal: ``[192.0.2.1]`` or ``[IPv6:2001:db8::1]``."""
+    if address.version == 6:
+        return f"[IPv6:{address.compressed}]"
+    return f"[{address}]"
+
+
+class TargetKind(enum.Enum):
+    """What a routing target names."""
+
+    DOMAIN = "domain"
+    """A domain name: route by its MX records."""
+    LITERAL = "literal"
+    """An address literal such as ``[192.0.2.1]``: route there, without DNS."""
+
+
+@attrs.frozen
+class Target:
+    """A parsed routing target: a domain or an address literal, and the mailbox if given.
+
+    Attributes:
+        kind: Whether this is a domain or an address literal.
+        domain: The A-label domain, or the literal in canonical form (``[192.0.2.1]``).
+        literal: The address of a literal target, else None.
+        local_part: The local part when the target was a mailbox address, else None.
+    """
+
+    kind: TargetKind
+    domain: str
+    literal: IPAddress | None = None
+    local_part: str | None = None
+
+
+def _address_error(reason: str, text: str, why: str) -> InvalidAddress:
+    return InvalidAddress(reason, f"invalid address {text!r}: {why}", text)
+
+
+def check_local_part(local: str, text: str) -> None:
+    """Check a local part against RFC 5321 (dot-atom or quoted string, UTF-8 allowed).
+
+    Raises:
+        InvalidAddress: with reason ``empty-local-part``, ``local-part-too-long``
+            or ``invalid-local-part``.
+    """
+    if not local:
+        raise _address_error("empty-local-part", text, "there is nothing before the '@'")
+    octets = len(local.encode("utf-8")) if not local.isascii() else len(local)
+    if octets > MAX_LOCAL_PART_OCTETS:
+        raise _address_error(
+            "local-part-too-long",
+            text,
+            f"the local part has {octets} octets, at most {MAX_LOCAL_PART_OCTETS} are allowed",
+        )
+    if not (_DOT_ATOM.match(local) or _QUOTED.match(local)):
+        raise _address_error(
+            "invalid-local-part",
+            text,
+            "the local part must be dot-separated words (no spaces, no two dots in a row, "
+            'no dot at either end) or a quoted string such as "john smith"',
+        )
+
+
+def parse_target(text: str) -> Target:
+    """Parse what a caller wants routed: a domain, a mailbox address, or a literal.
+
+    >>> parse_target("Alice@Example.COM").domain
+    'example.com'
+    >>> parse_target("[192.0.2.1]").domain
+    '[192.0.2.1]'
+
+    Raises:
+        InvalidDomain: The domain part is not a usable domain.
+        InvalidAddress: The mailbox or the address literal is malformed.
+    """
+    if not isinstance(text, str):
+        raise InvalidDomain("empty", f"a target must be a string, not {type(text).__name__}")
+    local: str | None = None
+    rest = text
+    if "@" in text:
+        local, _, rest = text.rpartition("@")
+        check_local_part(local, text)
+        octets = len(text.encode("utf-8")) if not text.isascii() else len(text)
+        if octets > MAX_ADDRESS_OCTETS:
+            raise _address_error(
+                "address-too-long",
+                text,
+                f"it has {octets} octets, at most {MAX_ADDRESS_OCTETS} are allowed",
+            )
+        if not rest:
+            raise _address_error("invalid-domain", text, "there is no domain after the '@'")
+    if rest.startswith("["):
+        address = parse_literal(rest)
+        return Target(TargetKind.LITERAL, format_literal(address), address, local)
+    try:
+        domain = to_a_label(rest)
+    except InvalidDomain as exc:
+        if local is None:
+            raise
+        raise InvalidAddress("invalid-domain", f"invalid address {text!r}: {exc}", text) from None
+    return Target(TargetKind.DOMAIN, domain, None, local)

@@ -1,0 +1,354 @@
+"""The routing policy: smart hosts, transport maps, this host's identity, scopes and limits."""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from mxroute.errors import InvalidDomain, InvalidPolicy
+from mxroute.names import IPAddress, to_a_label
+
+__all__ = [
+    "DEFAULT_MAX_ADDRESSES",
+    "DEFAULT_MAX_HOSTS",
+    "AddressFamily",
+    "AddressScope",
+    "NextHop",
+    "RoutingPolicy",
+]
+
+DEFAULT_MAX_HOSTS = 50
+"""MX hosts a route considers at most.
+
+Each host costs two queries (A and AAAA), so 50 hosts bound a route to about
+a hundred queries however many MX records a hostile zone publishes, while
+staying far above what real domains use (rarely more than 10).
+"""
+
+DEFAULT_MAX_ADDRESSES = 100
+"""Addresses a route holds at most, over all its hosts.
+
+A client rarely tries more than a handful; the cap keeps a zone that
+publishes thousands of A records from making a route large.
+"""
+
+
+class AddressFamily(enum.Enum):
+    """An IP address family, for :attr:`RoutingPolicy.address_families`."""
+
+    IPV4 = "ipv4"
+    """IPv4: A records."""
+    IPV6 = "ipv6"
+    """IPv6: AAAA records."""
+
+    @property
+    def rdtype(self) -> str:
+        """The DNS record type that holds this family's addresses."""
+        return "A" if self is AddressFamily.IPV4 else "AAAA"
+
+
+class AddressScope(enum.Enum):
+    """Which addresses learned from DNS a route may contain."""
+
+    ROUTABLE = "routable"
+    """Refuse loopback, unspecified, link-local, multicast and reserved addresses.
+
+    Private ranges and documentation ranges (192.0.2.0/24, 2001:db8::/32) are
+    allowed. This is the default.
+    """
+    GLOBAL = "global"
+    """Also refuse private and every other non-global range: for public-facing
+    validation, where a hostile domain must not point you at your own network."""
+    ANY = "any"
+    """Allow every address."""
+
+    def allows(self, address: IPAddress) -> bool:
+        """True if the scope allows connecting to ``address``.
+
+        An IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) is judged as the
+        IPv4 address it maps.
+        """
+        if self is AddressScope.ANY:
+            return True
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if (
+            address.is_loopback
+            or address.is_unspecified
+            or address.is_link_local
+            or address.is_multicast
+            or address.is_reserved
+        ):
+            return False
+        return self is AddressScope.ROUTABLE or address.is_global
+
+
+@attrs.frozen
+class NextHop:
+    """A configured next hop, in Postfix syntax.
+
+    ============================  ==========================================
+    text                          meaning
+    ============================  ==========================================
+    ``relay.example``             MX lookup on relay.example, port 25
+    ``relay.example:587``         MX lookup on relay.example, port 587
+    ``[relay.example]``           no MX lookup: relay.example's A/AAAA
+    ``[relay.example]:587``       the same, port 587
+    ``[192.0.2.7]``               that address, no DNS
+    ``[ipv6:2001:db8::7]:2525``   that IPv6 address (``[2001:db8::7]`` works too)
+    ============================  ==========================================
+
+    Attributes:
+        host: The host name (A-label), or the address as text.
+        port: The TCP port.
+        mx_lookup: Whether to look up the host's MX records (no brackets).
+        address: The IP address when the next hop is one, else None.
+    """
+
+    host: str
+    port: int = 25
+    mx_lookup: bool = True
+    address: IPAddress | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> NextHop:
+        """Parse a next hop in Postfix syntax.
+
+        Raises:
+            InvalidPolicy: ``.reason`` is ``"invalid-next-hop"``; the message
+                says what is wrong.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidPolicy("invalid-next-hop", "a next hop must be a non-empty string", "")
+        raw = text.strip()
+        port = 25
+        if raw.startswith("["):
+            end = raw.find("]")
+            if end < 0:
+                raise _hop_error(text, "a '[' has no closing ']'")
+            inner, tail = raw[1:end], raw[end + 1 :]
+            bracketed = True
+        else:
+            inner, tail = raw, ""
+            if raw.count(":") == 1:
+                inner, tail = raw.split(":")
+                tail = ":" + tail
+            elif ":" in raw:
+                raise _hop_error(text, "write an IPv6 address in brackets: [ipv6:2001:db8::1]")
+            bracketed = False
+        if tail:
+            if not tail.startswith(":") or not tail[1:].isdigit():
+                raise _hop_error(text, f"{tail!r} is not ':' followed by a port number")
+            port = int(tail[1:])
+            if not 1 <= port <= 65535:
+                raise _hop_error(text, f"port {port} is outside 1..65535")
+        candidate = inner[5:] if inner[:5].lower() == "ipv6:" else inner
+        try:
+            address: IPAddress | None = ipaddress.ip_address(candidate)
+        except ValueError:
+            address = None
+        if address is not None:
+            if not bracketed:
+                raise _hop_error(text, "write an IP address in brackets, e.g. [192.0.2.7]")
+            return cls(str(address), port, False, address)
+        try:
+            host = to_a_label(inner)
+        except InvalidDomain as exc:
+            raise _hop_error(text, str(exc)) from None
+        return cls(host, port, not bracketed, None)
+
+    def __str__(self) -> str:
+        if self.address is not None:
+            host = f"[ipv6:{self.address}]" if self.address.version == 6 else f"[{self.address}]"
+        else:
+            host = self.host if self.mx_lookup else f"[{self.host}]"
+        return host if self.port == 25 else f"{host}:{self.port}"
+
+
+def _hop_error(text: str, why: str) -> InvalidPolicy:
+    return InvalidPolicy("invalid-next-hop", f"invalid next hop {text!r}: {why}", str(text))
+
+
+def _next_hop(value: NextHop | str | None) -> NextHop | None:
+    if value is None or isinstance(value, NextHop):
+        return value
+    return NextHop.parse(value)
+
+
+def _transport_map(value: Mapping[str, NextHop | str]) -> Mapping[str, NextHop]:
+    if not isinstance(value, Mapping):
+        raise InvalidPolicy("invalid-transport-map", "transport_map must be a mapping", "")
+    out: dict[str, NextHop] = {}
+    for key, hop in value.items():
+        if not isinstance(key, str):
+            raise InvalidPolicy(
+                "invalid-transport-map", f"transport_map key {key!r} is not a string", repr(key)
+            )
+        dot = key.startswith(".")
+        try:
+            name = to_a_label(key[1:] if dot else key)
+        except InvalidDomain as exc:
+            raise InvalidPolicy(
+                "invalid-transport-map", f"transport_map key {key!r}: {exc}", key
+            ) from None
+        parsed = _next_hop(hop)
+        assert parsed is not None
+        out["." + name if dot else name] = parsed
+    return _FrozenMap(out)
+
+
+class _FrozenMap(dict[str, NextHop]):
+    """A dict that refuses changes and hashes, so the policy stays a value."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a RoutingPolicy's transport_map cannot be changed; use attrs.evolve")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+
+def _local_names(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):
+        values = (values,)
+    out = set()
+    for value in values:
+        try:
+            out.add(to_a_label(value))
+        except InvalidDomain as exc:
+            raise InvalidPolicy("invalid-local-name", f"local_names: {exc}", value) from None
+    return frozenset(out)
+
+
+def _local_addresses(values: Iterable[IPAddress | str]) -> frozenset[IPAddress]:
+    if isinstance(values, str):
+        values = (values,)
+    out = set()
+    for value in values:
+        try:
+            out.add(ipaddress.ip_address(value))
+        except ValueError:
+            raise InvalidPolicy(
+                "invalid-local-address",
+                f"local_addresses: {value!r} is not an IP address",
+                str(value),
+            ) from None
+    return frozenset(out)
+
+
+def _families(values: Iterable[AddressFamily | str]) -> tuple[AddressFamily, ...]:
+    if isinstance(values, (str, AddressFamily)):
+        values = (values,)
+    out: list[AddressFamily] = []
+    for value in values:
+        try:
+            family = AddressFamily(value)
+        except ValueError:
+            raise InvalidPolicy(
+                "invalid-address-family",
+                f"address_families: {value!r} is not 'ipv4' or 'ipv6'",
+                str(value),
+            ) from None
+        if family in out:
+            raise InvalidPolicy(
+                "invalid-address-family", f"address_families lists {value!r} twice", str(value)
+            )
+        out.append(family)
+    if not out:
+        raise InvalidPolicy("invalid-address-family", "address_families is empty", "")
+    return tuple(out)
+
+
+def _scope(value: AddressScope | str) -> AddressScope:
+    try:
+        return AddressScope(value)
+    except ValueError:
+        raise InvalidPolicy(
+            "invalid-address-scope",
+            f"address_scope: {value!r} is not 'routable', 'global' or 'any'",
+            str(value),
+        ) from None
+
+
+def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidPolicy(
+            f"invalid-{attribute.name.replace('_', '-')}",
+            f"{attribute.name} must be a positive integer, not {value!r}",
+            repr(value),
+        )
+
+
+@attrs.frozen
+class RoutingPolicy:
+    """How to route: overrides of MX routing, this host's identity, scopes and limits.
+
+    Attributes:
+        relayhost: Send all mail through this smart host (Postfix syntax, see
+            :class:`NextHop`). Routes become :attr:`RouteKind.RELAY`.
+        transport_map: Per-destination next hops. A key ``example.org``
+            matches that domain; ``.example.org`` matches its subdomains.
+            The most specific key wins, and the map wins over ``relayhost``.
+        local_names: This host's names, for MX-to-self pruning (RFC 5321 §5.1).
+        local_addresses: This host's addresses, for the same.
+        address_families: The families to use, in the order to try them.
+            Default: IPv6 first, then IPv4. Leave one out to never query it.
+        allow_ip_literal_mx: Use MX exchanges that are IP addresses written
+            as names (RFC 5321 forbids them; default False skips them).
+        address_scope: Which addresses learned from DNS may be routed to.
+            Configured next hops (relayhost, transport map) are trusted as
+            written and not checked.
+        max_hosts: The most MX hosts a route considers, after sorting.
+        max_addresses: The most addresses a route holds, over all hosts.
+    """
+
+    relayhost: NextHop | None = attrs.field(default=None, converter=_next_hop)
+    transport_map: Mapping[str, NextHop] = attrs.field(factory=dict, converter=_transport_map)
+    local_names: frozenset[str] = attrs.field(default=(), converter=_local_names)
+    local_addresses: frozenset[IPAddress] = attrs.field(default=(), converter=_local_addresses)
+    address_families: tuple[AddressFamily, ...] = attrs.field(
+        default=(AddressFamily.IPV6, AddressFamily.IPV4), converter=_families
+    )
+    allow_ip_literal_mx: bool = False
+    address_scope: AddressScope = attrs.field(default=AddressScope.ROUTABLE, converter=_scope)
+    max_hosts: int = attrs.field(default=DEFAULT_MAX_HOSTS, validator=_positive)
+    max_addresses: int = attrs.field(default=DEFAULT_MAX_ADDRESSES, validator=_positive)
+
+    def next_hop_for(self, domain: str) -> tuple[str, NextHop] | None:
+        """The configured next hop for a domain, and the key that chose it.
+
+        The transport map is searched first (the exact domain, then
+        ``.parent`` keys from the most specific), then ``relayhost``
+        (key ``"relayhost"``). None means: route by MX.
+        """
+        exact = self.transport_map.get(domain)
+        if exact is not None:
+            return domain, exact
+        labels = domain.split(".")
+        for i in range(1, len(labels)):
+            key = "." + ".".join(labels[i:])
+            hop = self.transport_map.get(key)
+            if hop is not None:
+                return key, hop
+        if self.relayhost is not None:
+            return "relayhost", self.relayhost
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as plain data, ready for JSON."""
+        return {
+            "relayhost": None if self.relayhost is None else str(self.relayhost),
+            "transport_map": {k: str(v) for k, v in sorted(self.transport_map.items())},
+            "local_names": sorted(self.local_names),
+            "local_addresses": sorted(str(a) for a in self.local_addresses),
+            "address_families": [f.value for f in self.address_families],
+            "allow_ip_literal_mx": self.allow_ip_literal_mx,
+            "address_scope": self.address_scope.value,
+            "max_hosts": self.max_hosts,
+            "max_addresses": self.max_addresses,
+        }

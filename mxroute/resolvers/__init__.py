@@ -1,0 +1,30 @@
+"""Resolvers: where the planner's answers come from.
+
+* :class:`InMemoryResolver`: answers from records you add; the test fake.
+* :class:`DNSResolver`: the real DNS, on dnspython (sync and async).
+
+Any object with ``query(name, rdtype) -> Answer`` (and/or ``query_async``)
+is a resolver: see :class:`Resolver` and :class:`AsyncResolver`.
+"""
+
+from mxroute.resolvers.base import (
+    Answer,
+    AnswerStatus,
+    AsyncResolver,
+    BatchResolver,
+    Question,
+    RData,
+    Resolver,
+)
+from mxroute.resolvers.memory import InMemoryResolver
+
+__all__ = [
+    "Answer",
+    "AnswerStatus",
+    "AsyncResolver",
+    "BatchResolver",
+    "InMemoryResolver",
+    "Question",
+    "RData",
+    "Resolver",
+]

@@ -1,0 +1,134 @@
+"""The drivers: run the planner against a resolver, synchronously or in asyncio.
+
+They are deliberately thin. All the RFC logic lives in :mod:`mxroute.planner`;
+a driver only asks each batch of questions (concurrently where it can) and
+sends the answers back, so the sync and the async paths cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+
+from mxroute.model import MailRoute
+from mxroute.names import Target
+from mxroute.planner import Batch, RoutePlan, plan_route
+from mxroute.policy import RoutingPolicy
+from mxroute.resolvers.base import Answer, AsyncResolver, BatchResolver, Resolver
+
+__all__ = ["Router", "resolve"]
+
+AnyResolver = Resolver | AsyncResolver
+"""A resolver with ``query``, ``query_async``, or both."""
+
+
+def _default_resolver() -> AnyResolver:
+    from mxroute.resolvers.dns import DNSResolver
+
+    return DNSResolver()
+
+
+class Router:
+    """Routes mail: a resolver, a policy and a random source, used for many routes.
+
+    >>> from mxroute import InMemoryResolver, Router
+    >>> fake = InMemoryResolver()
+    >>> fake.add("example.com", "MX", "10 mx.example.com.")
+    >>> fake.add("mx.example.com", "A", "192.0.2.25")
+    >>> route = Router(resolver=fake).resolve("alice@example.com")
+    >>> [(host.name, str(address)) for host, address in route.attempts()]
+    [('mx.example.com', '192.0.2.25')]
+
+    Args:
+        resolver: Where answers come from; a :class:`~mxroute.DNSResolver`
+            with the system configuration when None.
+        policy: The routing policy; the default when None.
+        rng: The random source that orders hosts of equal preference. Give a
+            seeded :class:`random.Random` for reproducible routes.
+    """
+
+    def __init__(
+        self,
+        resolver: AnyResolver | None = None,
+        policy: RoutingPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.resolver: AnyResolver = resolver if resolver is not None else _default_resolver()
+        self.policy = policy if policy is not None else RoutingPolicy()
+        self.rng = rng if rng is not None else random.Random()
+
+    def plan(self, target: str | Target) -> RoutePlan:
+        """The planner for one target with this router's policy and random source."""
+        return plan_route(target, self.policy, self.rng)
+
+    def resolve(self, target: str | Target) -> MailRoute:
+        """Route a domain, a mailbox address or an address literal.
+
+        Returns:
+            The route, hosts in the order to try them.
+
+        Raises:
+            MailRouteError: Routing failed; ``.temporary`` says whether to
+                retry or bounce.
+            InvalidDomain: The domain is not usable.
+            InvalidAddress: The address or literal is malformed.
+            TypeError: The resolver has no synchronous ``query``.
+        """
+        resolver = self.resolver
+        if not isinstance(resolver, Resolver):
+            raise TypeError(
+                f"{type(resolver).__name__} has no query(); use resolve_async() with it"
+            )
+        plan = self.plan(target)
+        try:
+            batch = next(plan)
+            while True:
+                batch = plan.send(_ask(resolver, batch))
+        except StopIteration as done:
+            route: MailRoute = done.value
+            return route
+
+    async def resolve_async(self, target: str | Target) -> MailRoute:
+        """Route a target in asyncio; each batch of questions is asked concurrently.
+
+        A resolver with only a synchronous ``query`` is run in worker threads.
+        Returns and raises as :meth:`resolve`.
+        """
+        plan = self.plan(target)
+        try:
+            batch = next(plan)
+            while True:
+                batch = plan.send(await _ask_async(self.resolver, batch))
+        except StopIteration as done:
+            route: MailRoute = done.value
+            return route
+
+
+def _ask(resolver: Resolver, batch: Batch) -> Sequence[Answer]:
+    if len(batch) > 1 and isinstance(resolver, BatchResolver):
+        return resolver.query_batch(batch)
+    return [resolver.query(name, rdtype) for name, rdtype in batch]
+
+
+async def _ask_async(resolver: AnyResolver, batch: Batch) -> Sequence[Answer]:
+    if isinstance(resolver, AsyncResolver):
+        if len(batch) == 1:
+            return [await resolver.query_async(*batch[0])]
+        return await asyncio.gather(*(resolver.query_async(n, t) for n, t in batch))
+    return await asyncio.gather(*(asyncio.to_thread(resolver.query, n, t) for n, t in batch))
+
+
+def resolve(
+    target: str | Target,
+    *,
+    resolver: AnyResolver | None = None,
+    policy: RoutingPolicy | None = None,
+    rng: random.Random | None = None,
+) -> MailRoute:
+    """Route one target: ``mxroute.resolve("alice@example.com")``.
+
+    A shortcut for ``Router(resolver, policy, rng).resolve(target)``; with no
+    resolver it uses the system's DNS configuration.
+    """
+    return Router(resolver=resolver, policy=policy, rng=rng).resolve(target)
