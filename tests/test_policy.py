@@ -1,0 +1,131 @@
+"""RoutingPolicy and NextHop: Postfix syntax, normalisation, typed errors."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import attrs
+import pytest
+
+from mxroute import AddressFamily, AddressScope, InvalidPolicy, NextHop, RoutingPolicy
+
+
+class TestNextHop:
+    @pytest.mark.parametrize(
+        ("text", "host", "port", "mx_lookup"),
+        [
+            ("relay.example", "relay.example", 25, True),
+            ("Relay.Example:587", "relay.example", 587, True),
+            ("[relay.example]", "relay.example", 25, False),
+            ("[relay.example]:2525", "relay.example", 2525, False),
+            ("[192.0.2.7]", "192.0.2.7", 25, False),
+            ("[ipv6:2001:db8::7]:2525", "2001:db8::7", 2525, False),
+            ("[2001:db8::7]", "2001:db8::7", 25, False),
+        ],
+    )
+    def test_postfix_syntax(self, text, host, port, mx_lookup):
+        hop = NextHop.parse(text)
+        assert (hop.host, hop.port, hop.mx_lookup) == (host, port, mx_lookup)
+
+    @pytest.mark.parametrize(
+        "text",
+        ["[relay.example]:587", "relay.example", "[192.0.2.7]", "[ipv6:2001:db8::7]:2525"],
+    )
+    def test_str_round_trips(self, text):
+        assert str(NextHop.parse(text)) == text
+
+    @pytest.mark.parametrize(
+        "text",
+        ["", "[relay.example", "relay.example:port", "[relay]:0", "[x]:70000", "192.0.2.7",
+         "2001:db8::1", "bad host", "[relay.example]587"],
+    )  # fmt: skip
+    def test_invalid(self, text):
+        with pytest.raises(InvalidPolicy) as info:
+            NextHop.parse(text)
+        assert info.value.reason == "invalid-next-hop"
+        assert isinstance(info.value, ValueError)
+
+
+class TestRoutingPolicy:
+    def test_defaults(self):
+        policy = RoutingPolicy()
+        assert policy.relayhost is None
+        assert policy.address_families == (AddressFamily.IPV6, AddressFamily.IPV4)
+        assert policy.address_scope is AddressScope.ROUTABLE
+        assert policy.max_hosts == 50
+        assert policy.next_hop_for("example.com") is None
+
+    def test_strings_are_normalised(self):
+        policy = RoutingPolicy(
+            relayhost="[Relay.Example]:587",
+            transport_map={".Example.ORG": "[192.0.2.1]"},
+            local_names=["MX.Example.com."],
+            local_addresses=["2001:DB8::1"],
+            address_families="ipv4",
+            address_scope="global",
+        )
+        assert str(policy.relayhost) == "[relay.example]:587"
+        assert set(policy.transport_map) == {".example.org"}
+        assert policy.local_names == frozenset({"mx.example.com"})
+        assert policy.local_addresses == frozenset({ipaddress.ip_address("2001:db8::1")})
+        assert policy.address_families == (AddressFamily.IPV4,)
+        assert policy.address_scope is AddressScope.GLOBAL
+
+    def test_policy_is_a_hashable_value(self):
+        a = RoutingPolicy(transport_map={"example.org": "[192.0.2.1]"})
+        b = RoutingPolicy(transport_map={"EXAMPLE.org": "[192.0.2.1]"})
+        assert a == b
+        assert hash(a) == hash(b)
+        with pytest.raises(TypeError):
+            a.transport_map["x.example"] = NextHop.parse("[192.0.2.2]")  # type: ignore[index]
+        assert attrs.evolve(a, max_hosts=3).max_hosts == 3
+
+    @pytest.mark.parametrize(
+        ("kwargs", "reason"),
+        [
+            ({"relayhost": "[x"}, "invalid-next-hop"),
+            ({"transport_map": {"bad key": "[192.0.2.1]"}}, "invalid-transport-map"),
+            ({"transport_map": ["example.com"]}, "invalid-transport-map"),
+            ({"local_names": ["bad name"]}, "invalid-local-name"),
+            ({"local_addresses": ["nope"]}, "invalid-local-address"),
+            ({"address_families": ["ipv5"]}, "invalid-address-family"),
+            ({"address_families": []}, "invalid-address-family"),
+            ({"address_families": ["ipv4", "ipv4"]}, "invalid-address-family"),
+            ({"address_scope": "public"}, "invalid-address-scope"),
+            ({"max_hosts": 0}, "invalid-max-hosts"),
+            ({"max_addresses": -1}, "invalid-max-addresses"),
+        ],
+    )
+    def test_bad_settings_are_typed_errors(self, kwargs, reason):
+        with pytest.raises(InvalidPolicy) as info:
+            RoutingPolicy(**kwargs)
+        assert info.value.reason == reason
+
+    @pytest.mark.parametrize(
+        ("address", "routable", "global_"),
+        [
+            ("192.0.2.1", True, False),
+            ("8.8.8.8", True, True),
+            ("10.1.2.3", True, False),
+            ("127.0.0.1", False, False),
+            ("0.0.0.0", False, False),
+            ("169.254.1.1", False, False),
+            ("224.0.0.1", False, False),
+            ("240.0.0.1", False, False),
+            ("::1", False, False),
+            ("fe80::1", False, False),
+            ("::ffff:127.0.0.1", False, False),
+            ("2001:db8::1", True, False),
+            ("2a00:1450::1", True, True),
+        ],
+    )
+    def test_address_scopes(self, address, routable, global_):
+        ip = ipaddress.ip_address(address)
+        assert AddressScope.ROUTABLE.allows(ip) is routable
+        assert AddressScope.GLOBAL.allows(ip) is global_
+        assert AddressScope.ANY.allows(ip) is True
+
+    def test_to_dict(self):
+        data = RoutingPolicy(relayhost="[192.0.2.1]:26").to_dict()
+        assert data["relayhost"] == "[192.0.2.1]:26"
+        assert data["address_families"] == ["ipv6", "ipv4"]
