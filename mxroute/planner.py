@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Generator, Sequence
+from typing import TypeVar
 
 import attrs
 
@@ -257,7 +258,8 @@ def _mx_route(
         trail.note(
             "single-mx", canonical, f"{canonical} has a single MX host, {ordered[0].exchange}"
         )
-    ordered = _prune_local_names(domain, ordered, policy, trail)  # rule 8
+    local = [(r.exchange, r.preference) for r in ordered if r.exchange in policy.local_names]
+    ordered = _prune_self(domain, ordered, local, "is this host", trail)  # rule 8
     if len(ordered) > policy.max_hosts:  # rule 10
         trail.note(
             "max-hosts-exceeded",
@@ -278,7 +280,7 @@ def _mx_route(
         trusted=trusted,
         preference=[r.preference for r in ordered],
     )
-    hosts = _prune_local_addresses(domain, hosts, policy, trail)  # rule 8, by address
+    hosts = _prune_local_addresses(domain, hosts, policy, trail)  # rule 8
     if not hosts:
         _no_hosts(domain, names, any_temporary, trail, kind=RouteKind.MX)
     return trail.route(domain, RouteKind.MX, _cap_addresses(hosts, policy, trail), None)
@@ -346,44 +348,37 @@ def _order(records: Sequence[MXRecord], rng: random.Random, trail: _Trail) -> li
     return ordered
 
 
-def _prune_local_names(
-    domain: str, ordered: list[MXRecord], policy: RoutingPolicy, trail: _Trail
-) -> list[MXRecord]:
-    local = [r for r in ordered if r.exchange in policy.local_names]
+_Item = TypeVar("_Item", MXRecord, MailHost)
+
+
+def _prune_self(
+    domain: str, items: list[_Item], local: list[tuple[str, int]], why: str, trail: _Trail
+) -> list[_Item]:
+    """Rule 8: drop this host and every host of equal or higher preference value.
+
+    ``local`` lists the (name, preference) of the items that are this host.
+    """
     if not local:
-        return ordered
-    cut = min(r.preference for r in local)
-    kept = [r for r in ordered if r.preference < cut]
+        return items
+    name, cut = min(local, key=lambda item: item[1])
+    kept = [item for item in items if item.preference < cut]
     trail.note(
         "local-host-pruned",
-        local[0].exchange,
-        f"{local[0].exchange} (preference {cut}) is this host; it and every MX host "
+        name,
+        f"{name} (preference {cut}) {why}; it and every MX host "
         f"of preference {cut} or more were dropped",
     )
     if not kept:
-        _loop(domain, local[0].exchange, trail)
+        _loop(domain, name, trail)
     return kept
 
 
 def _prune_local_addresses(
     domain: str, hosts: list[MailHost], policy: RoutingPolicy, trail: _Trail
 ) -> list[MailHost]:
-    if not policy.local_addresses:
-        return hosts
-    local = [h for h in hosts if not policy.local_addresses.isdisjoint(h.addresses)]
-    if not local:
-        return hosts
-    cut = min(h.preference for h in local)
-    kept = [h for h in hosts if h.preference < cut]
-    trail.note(
-        "local-host-pruned",
-        local[0].name,
-        f"{local[0].name} (preference {cut}) has an address of this host; it and every "
-        f"MX host of preference {cut} or more were dropped",
-    )
-    if not kept:
-        _loop(domain, local[0].name, trail)
-    return kept
+    mine = policy.local_addresses
+    local = [(h.name, h.preference) for h in hosts if not mine.isdisjoint(h.addresses)]
+    return _prune_self(domain, hosts, local, "has an address of this host", trail)
 
 
 def _loop(domain: str, host: str, trail: _Trail) -> None:
