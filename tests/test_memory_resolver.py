@@ -466,3 +466,16 @@ class TestFromZone:
         with pytest.raises(mxroute.InvalidInput) as info:
             InMemoryResolver.from_zone("@ 300 MX\n", "example.com")
         assert info.value.reason == "invalid-zone"
+
+    def test_indented_zone_text_is_read_as_if_flush(self):
+        fake = InMemoryResolver.from_zone(
+            """
+            $ORIGIN example.com.
+            $TTL 300
+            @     MX  10 mx
+                  MX  20 backup
+            mx    A   192.0.2.1
+            """
+        )
+        assert [r.preference for r in fake.query("example.com", "MX").mx_records] == [10, 20]
+        assert fake.query("mx.example.com", "A").status is AnswerStatus.RECORDS

@@ -8,6 +8,7 @@ import ipaddress
 import math
 import os
 import re
+import textwrap
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -245,6 +246,9 @@ class InMemoryResolver:
     def load_zone(self, text: str, origin: str | None = None) -> None:
         """Add every record of a zone in BIND zone-file syntax (parsed by dnspython).
 
+        Whitespace that begins every line is removed first, so the text can
+        be an indented triple-quoted string in a test.
+
         Args:
             text: The zone file's text.
             origin: The zone's origin, unless the text has ``$ORIGIN``.
@@ -258,7 +262,7 @@ class InMemoryResolver:
     def _load(self, text: str, origin: str | None) -> str:
         try:
             zone = dns.zone.from_text(
-                text,
+                textwrap.dedent(text),
                 origin=origin,
                 relativize=False,
                 check_origin=False,
