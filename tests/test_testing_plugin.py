@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import dns.resolver
 import pytest
 
@@ -125,3 +128,14 @@ class TestInAnotherProject:
     def test_fixtures_are_listed_with_their_documentation(self, pytester, fixture):
         result = pytester.runpytest("--fixtures", *QUIET)
         result.stdout.fnmatch_lines([f"*{fixture}*mxroute*"])
+
+
+class TestDocumentation:
+    def test_the_examples_of_the_testing_page_pass(self, pytester):
+        page = (Path(__file__).parent.parent / "docs" / "testing.md").read_text("utf-8")
+        blocks = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
+        runnable = [b for b in blocks if "def test_" in b or "@pytest.fixture" in b]
+        tests = sum(b.count("def test_") for b in runnable)
+        assert tests >= 6
+        pytester.makepyfile(test_docs="import mxroute\nimport pytest\n\n" + "\n\n".join(runnable))
+        pytester.runpytest(*QUIET).assert_outcomes(passed=tests)
