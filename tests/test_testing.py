@@ -72,7 +72,7 @@ class TestAssertQueried:
         with pytest.raises(AssertionError) as info:
             assert_queried(asked, "example.net", "MX")
         assert str(info.value) == (
-            "expected example.net MX to be asked at least once, but it was asked never.\n"
+            "expected example.net MX to be asked, but it was never asked.\n"
             "Questions asked (3):\n"
             "  1. example.com MX\n"
             "  2. mx.example.com A\n"
@@ -117,6 +117,6 @@ class TestAssertNotQueried:
             assert_not_queried(asked, "mx.example.com")
         message = str(info.value)
         assert message.startswith(
-            "expected mx.example.com (any type) to be asked never, but it was asked once."
+            "expected mx.example.com (any type) never to be asked, but it was asked once."
         )
         assert "  2. mx.example.com A" in message

@@ -69,18 +69,19 @@ def assert_queried(
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
         raise InvalidInput("invalid-times", f"times must be a non-negative integer, not {times!r}")
     wanted, kind, count = _count(resolver, name, rdtype)
+    what = _what(wanted, kind)
+    happened = f"asked {_times(count)}" if count else "never asked"
     if times is None:
         if count:
             return
-        expected = "at least once"
+        expected = f"expected {what} to be asked"
+    elif count == times:
+        return
+    elif times == 0:
+        expected = f"expected {what} never to be asked"
     else:
-        if count == times:
-            return
-        expected = "never" if times == 0 else _times(times)
-    raise AssertionError(
-        f"expected {_what(wanted, kind)} to be asked {expected}, "
-        f"but it was asked {_times(count) if count else 'never'}.\n{_asked(resolver.queries)}"
-    )
+        expected = f"expected {what} to be asked {_times(times)}"
+    raise AssertionError(f"{expected}, but it was {happened}.\n{_asked(resolver.queries)}")
 
 
 def assert_not_queried(resolver: _Recorder, name: str, rdtype: str | None = None) -> None:
