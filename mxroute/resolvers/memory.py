@@ -76,8 +76,8 @@ class InMemoryResolver:
     >>> r.add("example.com", "MX", "10 mx1.example.com.", "20 mx2.example.com.")
     >>> r.query("example.com", "MX").status
     <AnswerStatus.RECORDS: 'records'>
-    >>> r.queries
-    [('example.com', 'MX')]
+    >>> r.queries == [("example.com", "MX")]
+    True
 
     Args:
         negative_ttl: TTL of NXDOMAIN and NODATA answers when no SOA is known.
