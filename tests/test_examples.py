@@ -159,4 +159,4 @@ class TestBulkAudit:
 class TestTestingMailApp:
     def test_its_own_tests_pass(self, tmp_path):
         out = run_example("testing_mail_app.py", cwd=tmp_path)
-        assert "7 passed" in out
+        assert "8 passed" in out

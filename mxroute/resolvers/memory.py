@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import ipaddress
+import math
+import os
+import re
+import textwrap
+import time
 from collections.abc import Iterable
+from pathlib import Path
 
+import attrs
 import dns.exception
 import dns.name
 import dns.rdata
@@ -17,7 +26,13 @@ from mxroute.model import MXRecord
 from mxroute.names import normalize_host
 from mxroute.resolvers.base import Answer, AnswerStatus, Question, RData
 
-__all__ = ["InMemoryResolver"]
+__all__ = ["InMemoryResolver", "Outcome"]
+
+Outcome = str | AnswerStatus | Answer | None
+"""One step of a :meth:`InMemoryResolver.script`: ``None`` (answer from the
+records), an outcome name (``"servfail"``, ``"timeout"``, ``"refused"``,
+``"nxdomain"``, ``"nodata"``), an :class:`~mxroute.AnswerStatus`, or a whole
+:class:`~mxroute.Answer` to give back as it is."""
 
 _FAILURES = {
     "servfail": AnswerStatus.SERVFAIL,
@@ -25,7 +40,48 @@ _FAILURES = {
     "refused": AnswerStatus.REFUSED,
     "nxdomain": AnswerStatus.NXDOMAIN,
 }
+_OUTCOMES = {**_FAILURES, "nodata": AnswerStatus.NODATA}
 _MAX_CNAMES = 16
+_ZONE_FILE = re.compile(r"^(?:db\.(?P<prefix>.+)|(?P<suffix>.+)\.(?:zone|db))$")
+_ORIGIN_FIRST = re.compile(r"^\s*\$ORIGIN\s", re.IGNORECASE)
+
+
+def _seconds(value: float, what: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InvalidInput(
+            f"invalid-{what}",
+            f"{what} must be a finite, non-negative number of seconds, not {value!r}",
+            str(value),
+        )
+    return float(value)
+
+
+def _zone_origin(filename: str) -> str | None:
+    """The zone origin a zone file's name gives, or None.
+
+    ``example.com.zone`` and ``example.com.db`` give ``example.com``, as does
+    ``db.example.com`` (the BIND convention). Any other name gives None.
+    """
+    match = _ZONE_FILE.match(filename)
+    if match is None:
+        return None
+    return match.group("prefix") or match.group("suffix")
+
+
+def _starts_with_origin(text: str) -> bool:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(";"):
+            continue
+        if stripped.upper().startswith("$TTL"):
+            continue
+        return bool(_ORIGIN_FIRST.match(stripped))
+    return False
 
 
 def rdata_value(rdata: dns.rdata.Rdata) -> RData:
@@ -79,25 +135,70 @@ class InMemoryResolver:
     >>> r.queries == [("example.com", "MX")]
     True
 
+    For tests of retry and timeout handling it can also misbehave on
+    purpose: :meth:`fail` makes a question fail every time, :meth:`script`
+    gives a question a sequence of outcomes (a timeout, then SERVFAIL, then
+    the records), and ``latency`` / :meth:`delay` make answers take time
+    (:func:`time.sleep` in :meth:`query`, :func:`asyncio.sleep` in
+    :meth:`query_async`). A question that takes longer than ``lifetime``
+    answers TIMEOUT once ``lifetime`` has passed, and a TIMEOUT outcome takes
+    the whole ``lifetime``, as a real resolver's would; with no ``lifetime``
+    (the default) a TIMEOUT answers after the question's latency (at once
+    unless you set one), so tests of timeouts stay fast.
+
     Args:
         negative_ttl: TTL of NXDOMAIN and NODATA answers when no SOA is known.
         authenticated: Whether answers carry the DNSSEC AD bit.
         glue: Whether MX answers carry the A/AAAA records of their exchanges
             in the additional section, as some authoritative servers send them.
+        latency: Seconds every answer takes (see :meth:`delay` for one name).
+        lifetime: Seconds a caller waits for an answer; None for no limit.
     """
 
     def __init__(
-        self, *, negative_ttl: int = 300, authenticated: bool = False, glue: bool = False
+        self,
+        *,
+        negative_ttl: int = 300,
+        authenticated: bool = False,
+        glue: bool = False,
+        latency: float = 0.0,
+        lifetime: float | None = None,
     ) -> None:
         self.negative_ttl = negative_ttl
         self.authenticated = authenticated
         self.glue = glue
+        self.latency = latency
+        self.lifetime = lifetime
         self.queries: list[Question] = []
         """The questions asked, in order, as ``(name, rdtype)`` tuples."""
         self._records: dict[tuple[str, str], list[tuple[RData, int]]] = {}
         self._failures: dict[tuple[str, str | None], AnswerStatus] = {}
         self._names: set[str] = set()
         self._soa: dict[str, int] = {}
+        self._scripts: dict[tuple[str, str | None], collections.deque[Outcome]] = {}
+        self._delays: dict[tuple[str, str | None], float] = {}
+
+    @property
+    def latency(self) -> float:
+        """Seconds every answer takes, unless :meth:`delay` set the question's own."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._latency = _seconds(value, "latency")
+
+    @property
+    def lifetime(self) -> float | None:
+        """Seconds a caller waits for an answer; None (the default) for no limit.
+
+        An answer slower than this becomes TIMEOUT after ``lifetime`` seconds,
+        and a TIMEOUT outcome takes ``lifetime`` seconds.
+        """
+        return self._lifetime
+
+    @lifetime.setter
+    def lifetime(self, value: float | None) -> None:
+        self._lifetime = None if value is None else _seconds(value, "lifetime")
 
     # -- filling -----------------------------------------------------------
 
@@ -145,6 +246,9 @@ class InMemoryResolver:
     def load_zone(self, text: str, origin: str | None = None) -> None:
         """Add every record of a zone in BIND zone-file syntax (parsed by dnspython).
 
+        Whitespace that begins every line is removed first, so the text can
+        be an indented triple-quoted string in a test.
+
         Args:
             text: The zone file's text.
             origin: The zone's origin, unless the text has ``$ORIGIN``.
@@ -153,9 +257,12 @@ class InMemoryResolver:
             InvalidInput: ``.reason`` is ``"invalid-zone"``; the message names
                 the line dnspython could not read.
         """
+        self._load(text, origin)
+
+    def _load(self, text: str, origin: str | None) -> str:
         try:
             zone = dns.zone.from_text(
-                text,
+                textwrap.dedent(text),
                 origin=origin,
                 relativize=False,
                 check_origin=False,
@@ -169,12 +276,65 @@ class InMemoryResolver:
                 rdataset,
                 rdataset.ttl,
             )
+        return normalize_host(zone.origin.to_text()) if zone.origin is not None else ""
 
     @classmethod
     def from_zone(cls, text: str, origin: str | None = None) -> InMemoryResolver:
         """A resolver holding one zone in BIND zone-file syntax (see :meth:`load_zone`)."""
         resolver = cls()
         resolver.load_zone(text, origin)
+        return resolver
+
+    def load_directory(self, path: str | os.PathLike[str]) -> list[str]:
+        """Add every zone file of a directory; return the zones' origins.
+
+        The files read are those named like a zone file: ``example.com.zone``,
+        ``example.com.db`` or ``db.example.com`` (other files, hidden files
+        and subdirectories are ignored), in name order. A file whose first
+        directive or record is ``$ORIGIN`` takes its origin from there;
+        otherwise the origin is the file name without ``.zone``/``.db`` or
+        ``db.``. As in BIND, records outside a file's zone are ignored.
+
+        Args:
+            path: The directory.
+
+        Returns:
+            The origin of each zone read, in the order read (lowercase,
+            without the trailing dot).
+
+        Raises:
+            InvalidInput: ``.reason`` is ``"invalid-zone"`` when a file cannot
+                be read as a zone (the message names the file), or
+                ``"invalid-zone-directory"`` when ``path`` is not a directory.
+        """
+        directory = Path(path)
+        if not directory.is_dir():
+            raise InvalidInput(
+                "invalid-zone-directory", f"{str(directory)!r} is not a directory", str(directory)
+            )
+        origins = []
+        for entry in sorted(directory.iterdir(), key=lambda p: p.name):
+            origin = _zone_origin(entry.name)
+            if origin is None or entry.name.startswith(".") or not entry.is_file():
+                continue
+            try:
+                text = entry.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidInput(
+                    "invalid-zone", f"cannot read the zone file {entry.name}: {exc}", entry.name
+                ) from None
+            zone_origin = None if _starts_with_origin(text) else origin
+            try:
+                origins.append(self._load(text, zone_origin))
+            except InvalidInput as exc:
+                raise InvalidInput("invalid-zone", f"{entry.name}: {exc}", entry.name) from None
+        return origins
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str]) -> InMemoryResolver:
+        """A resolver holding every zone file of a directory (see :meth:`load_directory`)."""
+        resolver = cls()
+        resolver.load_directory(path)
         return resolver
 
     def fail(self, name: str, rdtype: str | None = None, error: str = "servfail") -> None:
@@ -196,25 +356,167 @@ class InMemoryResolver:
         kind = None if rdtype is None else _rdtype_text(rdtype)
         self._failures[(_name(name), kind)] = status
 
+    def script(self, name: str, rdtype: str | None, outcomes: Iterable[Outcome]) -> None:
+        """Give a question a sequence of outcomes, one per time it is asked.
+
+        ``script("example.com", "MX", ["timeout", "servfail", None])`` makes
+        the first question about ``example.com MX`` time out, the second
+        answer SERVFAIL, and the third and every later one answer from the
+        records (and :meth:`fail`), as if there were no script. Use it to test
+        retry logic.
+
+        Each outcome is one of:
+
+        * ``None`` (or ``AnswerStatus.RECORDS``): answer from the records;
+        * ``"timeout"``, ``"servfail"``, ``"refused"``, ``"nxdomain"`` or
+          ``"nodata"`` (or the :class:`~mxroute.AnswerStatus` member): that
+          outcome, for the name as asked (no CNAME is followed);
+        * an :class:`~mxroute.Answer` for this question: given back as it is.
+
+        A script matches the question as asked, before any CNAME is followed.
+        Calling :meth:`script` again for the same question replaces its
+        remaining steps; :meth:`clear` forgets every script. Latency and
+        ``lifetime`` apply to scripted outcomes too.
+
+        Args:
+            name: The name asked about.
+            rdtype: The type asked about; None for a script that every
+                question about ``name`` shares (a script for the exact type
+                goes first).
+            outcomes: The outcomes, in order.
+
+        Raises:
+            InvalidInput: An outcome is not one of the above (``.reason`` is
+                ``invalid-outcome``), or the name or type is not valid.
+        """
+        owner = _name(name)
+        kind = None if rdtype is None else _rdtype_text(rdtype)
+        steps: collections.deque[Outcome] = collections.deque()
+        for outcome in outcomes:
+            steps.append(self._check_outcome(outcome, owner, kind))
+        self._scripts[(owner, kind)] = steps
+
+    def _check_outcome(self, outcome: object, owner: str, kind: str | None) -> Outcome:
+        if outcome is None or outcome is AnswerStatus.RECORDS:
+            return None
+        if isinstance(outcome, AnswerStatus):
+            return outcome
+        if isinstance(outcome, str) and outcome.lower() in _OUTCOMES:
+            return _OUTCOMES[outcome.lower()]
+        if isinstance(outcome, Answer):
+            if outcome.name != owner or (kind is not None and outcome.rdtype != kind):
+                raise InvalidInput(
+                    "invalid-outcome",
+                    f"the scripted answer is for {outcome.name} {outcome.rdtype}, "
+                    f"not {owner} {kind or '(any type)'}",
+                    outcome.describe(),
+                )
+            return outcome
+        choices = ", ".join(repr(c) for c in sorted(_OUTCOMES))
+        raise InvalidInput(
+            "invalid-outcome",
+            f"a scripted outcome is None, an Answer, an AnswerStatus or one of {choices}, "
+            f"not {outcome!r}",
+            repr(outcome),
+        )
+
+    def delay(self, name: str, seconds: float, rdtype: str | None = None) -> None:
+        """Make answers to questions about ``name`` take ``seconds``.
+
+        This overrides ``latency`` for those questions (the two do not add
+        up). ``delay(name, 0)`` makes the name answer at once.
+
+        Args:
+            name: The name asked about (as asked, before any CNAME).
+            seconds: How long each answer takes.
+            rdtype: Only questions of this type; every type when None.
+
+        Raises:
+            InvalidInput: ``seconds`` is negative or not a number
+                (``.reason`` is ``invalid-latency``), or the name or type is
+                not valid.
+        """
+        kind = None if rdtype is None else _rdtype_text(rdtype)
+        self._delays[(_name(name), kind)] = _seconds(seconds, "latency")
+
     def clear(self) -> None:
-        """Forget every record, failure and recorded question."""
+        """Forget every record, failure, script, delay and recorded question.
+
+        The settings given to the constructor (``latency``, ``lifetime``,
+        ``glue``, ...) stay as they are.
+        """
         self._records.clear()
         self._failures.clear()
         self._names.clear()
         self._soa.clear()
+        self._scripts.clear()
+        self._delays.clear()
         self.queries.clear()
 
     # -- answering ---------------------------------------------------------
 
     def query(self, name: str, rdtype: str) -> Answer:
-        """Answer one question from the records (see the class documentation)."""
-        name, rdtype = normalize_host(name), rdtype.upper()
-        self.queries.append(Question(name, rdtype))
-        return self._resolve(name, rdtype)
+        """Answer one question from the records (see the class documentation).
+
+        It records the question in :attr:`queries`, then sleeps the
+        question's latency (see :attr:`lifetime`) with :func:`time.sleep`.
+        """
+        answer, wait = self._answer(name, rdtype)
+        if wait > 0:
+            time.sleep(wait)
+        return answer
 
     async def query_async(self, name: str, rdtype: str) -> Answer:
-        """The same as :meth:`query`, for the async driver."""
-        return self.query(name, rdtype)
+        """The same as :meth:`query`, for the async driver; waits with :func:`asyncio.sleep`."""
+        answer, wait = self._answer(name, rdtype)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return answer
+
+    def _answer(self, name: str, rdtype: str) -> tuple[Answer, float]:
+        """The answer to a question and the seconds it takes to arrive."""
+        name, rdtype = normalize_host(name), rdtype.upper()
+        self.queries.append(Question(name, rdtype))
+        answer = self._scripted(name, rdtype)
+        if answer is None:
+            answer = self._resolve(name, rdtype)
+        latency = self._delays.get((name, rdtype), self._delays.get((name, None), self.latency))
+        lifetime = self.lifetime
+        if lifetime is None:
+            return answer, latency
+        if answer.status is AnswerStatus.TIMEOUT:
+            return answer, lifetime
+        if latency > lifetime:
+            return Answer(
+                name,
+                rdtype,
+                AnswerStatus.TIMEOUT,
+                detail=f"no answer within the lifetime of {lifetime:g} s; "
+                f"the answer takes {latency:g} s",
+            ), lifetime
+        return answer, latency
+
+    def _scripted(self, name: str, rdtype: str) -> Answer | None:
+        steps = self._scripts.get((name, rdtype))
+        if not steps:
+            steps = self._scripts.get((name, None))
+        if not steps:
+            return None
+        outcome = steps.popleft()
+        if outcome is None:
+            return None
+        if isinstance(outcome, Answer):
+            return outcome if outcome.rdtype == rdtype else attrs.evolve(outcome, rdtype=rdtype)
+        assert isinstance(outcome, AnswerStatus)
+        negative = outcome in (AnswerStatus.NXDOMAIN, AnswerStatus.NODATA)
+        return Answer(
+            name,
+            rdtype,
+            outcome,
+            ttl=self._negative_ttl(name, []) if negative else None,
+            authenticated=self.authenticated and negative,
+            detail=f"scripted {outcome.name} for {name} {rdtype}",
+        )
 
     def _resolve(self, name: str, rdtype: str) -> Answer:
         cnames: list[str] = []
