@@ -6,7 +6,12 @@ The convention, also described on the "About these docs" page:
   module per page), so a page reads like one session.
 * A block preceded by ``<!-- not-run: <reason> -->`` is not run. Such blocks
   must give a reason, and stay rare (``MAX_NOT_RUN``).
-* Blocks in any other language (``sh``, ``text``, ``console``...) are not run.
+* ``console`` blocks run too: each ``$ mxroute ...`` or ``$ python ...`` line
+  is a command (run from the repository root, ``mxroute`` as
+  ``python -m mxroute``), the lines after it its expected output, compared
+  as doctest does with ELLIPSIS and NORMALIZE_WHITESPACE (``...`` matches
+  anything). Other commands belong in ``sh`` blocks, which are not run.
+* Blocks in any other language (``sh``, ``text``...) are not run.
 
 Code is compiled with the page's path and line numbers, so a failure's
 traceback points into the Markdown file.
@@ -14,7 +19,11 @@ traceback points into the Markdown file.
 
 from __future__ import annotations
 
+import doctest
+import os
 import re
+import shlex
+import subprocess
 import sys
 import types
 from dataclasses import dataclass
@@ -80,9 +89,18 @@ def python_blocks(path: Path) -> list[Block]:
     return [b for b in blocks_of(path) if b.language == "python"]
 
 
+def console_blocks(path: Path) -> list[Block]:
+    """The console blocks of a file, run or not."""
+    return [b for b in blocks_of(path) if b.language == "console"]
+
+
 PAGES_WITH_CODE = [
     p for p in markdown_files() if any(b.not_run_reason is None for b in python_blocks(p))
 ]
+PAGES_WITH_CONSOLE = [
+    p for p in markdown_files() if any(b.not_run_reason is None for b in console_blocks(p))
+]
+CONSOLE_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
 def run_page(path: Path) -> int:
@@ -104,16 +122,64 @@ def run_page(path: Path) -> int:
     return ran
 
 
-@pytest.mark.parametrize(
-    "path", PAGES_WITH_CODE, ids=[str(p.relative_to(ROOT)) for p in PAGES_WITH_CODE]
-)
-def test_python_blocks_of_the_page_run(path: Path) -> None:
-    assert run_page(path) >= 1
+def commands_of(block: Block) -> list[tuple[str, str]]:
+    """A console block's ``(command, expected output)`` pairs."""
+    pairs: list[tuple[str, list[str]]] = []
+    for line in block.code.splitlines():
+        if line.startswith("$ "):
+            pairs.append((line[2:], []))
+        elif pairs:
+            pairs[-1][1].append(line)
+        elif line.strip():
+            raise AssertionError(f"{block.path}:{block.line}: output before the first '$ ' line")
+    return [(command, "\n".join(output).strip() + "\n") for command, output in pairs]
+
+
+def run_command(command: str, where: str) -> str:
+    """Run one console command from the repository root; return stdout then stderr."""
+    argv = shlex.split(command)
+    if argv[0] == "mxroute":
+        argv = [sys.executable, "-m", "mxroute", *argv[1:]]
+    elif argv[0] == "python":
+        argv = [sys.executable, *argv[1:]]
+    else:
+        raise AssertionError(f"{where}: a console block runs mxroute or python, not {argv[0]!r}")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+    return done.stdout + done.stderr
+
+
+def run_console_blocks(path: Path) -> int:
+    """Run every command of the page's runnable console blocks; return how many ran."""
+    ran = 0
+    checker = doctest.OutputChecker()
+    for block in console_blocks(path):
+        if block.not_run_reason is not None:
+            continue
+        for command, expected in commands_of(block):
+            where = f"{path}:{block.line}"
+            got = run_command(command, where)
+            assert checker.check_output(expected, got, CONSOLE_FLAGS), (
+                f"{where}: $ {command}\nexpected:\n{expected}\ngot:\n{got}"
+            )
+            ran += 1
+    return ran
+
+
+PAGES_TO_RUN = sorted({*PAGES_WITH_CODE, *PAGES_WITH_CONSOLE})
+
+
+@pytest.mark.parametrize("path", PAGES_TO_RUN, ids=[str(p.relative_to(ROOT)) for p in PAGES_TO_RUN])
+def test_examples_of_the_page_run(path: Path) -> None:
+    """The page's python blocks run; its console blocks print what they show."""
+    assert run_page(path) + run_console_blocks(path) >= 1
 
 
 class TestConvention:
     def test_the_extractor_finds_the_blocks_of_known_pages(self):
-        pages = {str(p.relative_to(ROOT)) for p in PAGES_WITH_CODE}
+        pages = {str(p.relative_to(ROOT)) for p in PAGES_TO_RUN}
         assert {"docs/concepts.md", "docs/quickstart.md", "docs/index.md"} <= pages
         assert len(python_blocks(ROOT / "docs" / "concepts.md")) >= 7
 
@@ -140,6 +206,31 @@ class TestConvention:
         blocks = python_blocks(page)
         assert [b.not_run_reason for b in blocks] == ["needs the network", None]
         assert [b.line for b in blocks] == [3, 7]
+
+
+class TestConsoleBlocks:
+    def page(self, tmp_path: Path, body: str) -> Path:
+        page = tmp_path / "page.md"
+        page.write_text(f"# Title\n\n```console\n{body}```\n", encoding="utf-8")
+        return page
+
+    def test_matching_output_passes_and_ellipsis_matches_anything(self, tmp_path):
+        page = self.page(
+            tmp_path,
+            "$ python -c \"print('route ok'); print('ttl', 300)\"\nroute ok\nttl ...\n"
+            '$ python -c "print(2 + 2)"\n4\n',
+        )
+        assert run_console_blocks(page) == 2
+
+    def test_different_output_fails_and_names_the_command(self, tmp_path):
+        page = self.page(tmp_path, "$ python -c \"print('bounce')\"\nretry\n")
+        with pytest.raises(AssertionError, match=r"page.md:4: \$ python"):
+            run_console_blocks(page)
+
+    def test_only_mxroute_and_python_commands_run(self, tmp_path):
+        page = self.page(tmp_path, "$ rm -rf build\n")
+        with pytest.raises(AssertionError, match="runs mxroute or python, not 'rm'"):
+            run_console_blocks(page)
 
 
 def run_page_outside_root(path: Path) -> None:
