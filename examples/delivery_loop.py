@@ -123,6 +123,7 @@ def smtp_send(address: tuple[str, int], helo_host: str, recipient: str) -> None:
 
 def classify(exc: Exception) -> tuple[str, str]:
     """Sort an SMTP failure into ``("next", why)`` or ``("bounce", why)``."""
+    text: bytes | str
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(exc.recipients.values()))
     elif isinstance(exc, smtplib.SMTPResponseException):
