@@ -137,5 +137,5 @@ class TestDocumentation:
         runnable = [b for b in blocks if "def test_" in b or "@pytest.fixture" in b]
         tests = sum(b.count("def test_") for b in runnable)
         assert tests >= 6
-        pytester.makepyfile(test_docs="import mxroute\nimport pytest\n\n" + "\n\n".join(runnable))
+        pytester.makepyfile(test_page="import mxroute\nimport pytest\n\n" + "\n\n".join(runnable))
         pytester.runpytest(*QUIET).assert_outcomes(passed=tests)

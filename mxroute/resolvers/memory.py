@@ -132,8 +132,8 @@ class InMemoryResolver:
     >>> r.add("example.com", "MX", "10 mx1.example.com.", "20 mx2.example.com.")
     >>> r.query("example.com", "MX").status
     <AnswerStatus.RECORDS: 'records'>
-    >>> r.queries
-    [('example.com', 'MX')]
+    >>> r.queries == [("example.com", "MX")]
+    True
 
     For tests of retry and timeout handling it can also misbehave on
     purpose: :meth:`fail` makes a question fail every time, :meth:`script`
