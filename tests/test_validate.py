@@ -80,6 +80,14 @@ class TestValidAddresses:
 
     def test_local_part_keeps_its_case(self) -> None:
         assert validate_address("MiXeD@EXAMPLE.org").local_part == "MiXeD"
+        assert validate_address("Info@example.org").local_part == "Info"
+        assert validate_address("PostMasters@example.org").local_part == "PostMasters"
+
+    @pytest.mark.parametrize(
+        "text", ["PostMaster@Example.org", '"POSTMASTER"@example.org', "postmaster@example.org"]
+    )
+    def test_postmaster_is_case_insensitive(self, text: str) -> None:
+        assert validate_address(text).normalized == "postmaster@example.org"
 
     def test_unicode_domain_is_the_u_label_form(self) -> None:
         address = validate_address("alice@XN--BCHER-KVA.Example")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import idna
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -173,6 +174,27 @@ class TestGeneratedValidAddresses:
         address = validate_address(f"postmaster@{text}")
         assert address.literal is not None
         assert validate_address(address.normalized).literal == address.literal
+
+
+unicode_label = st.text(
+    st.characters(categories=("Ll", "Lo"), min_codepoint=0xC0, max_codepoint=0x9FFF),
+    min_size=1,
+    max_size=8,
+)
+
+
+class TestUnicodeDomains:
+    @SETTINGS
+    @given(st.lists(st.one_of(unicode_label, ldh_label), min_size=1, max_size=3), tld)
+    def test_unicode_domain_is_what_idna_decodes(self, labels: list[str], top: str) -> None:
+        domain = ".".join([*labels, top])
+        try:
+            a_label = validate_domain(domain)
+        except InvalidDomain:
+            return
+        address = validate_address(f"a@{domain}")
+        assert address.domain == a_label
+        assert address.unicode_domain == idna.decode(a_label)
 
 
 class TestFastPaths:
