@@ -39,11 +39,21 @@ from mxroute.resolvers import (
     Resolver,
 )
 from mxroute.router import Router, resolve
+from mxroute.validate import (
+    ADDRESS_REASONS,
+    DOMAIN_REASONS,
+    Address,
+    check_mx_records,
+    validate_address,
+    validate_domain,
+)
 
 __version__ = "0.1.0.dev0"
 """The version of mxroute."""
 
 __all__ = [
+    "ADDRESS_REASONS",
+    "Address",
     "AddressFamily",
     "AddressScope",
     "Answer",
@@ -51,6 +61,7 @@ __all__ = [
     "AsyncResolver",
     "Batch",
     "BatchResolver",
+    "DOMAIN_REASONS",
     "FINDING_CODES",
     "Finding",
     "FindingCode",
@@ -82,9 +93,12 @@ __all__ = [
     "TargetKind",
     "TemporaryRouteError",
     "__version__",
+    "check_mx_records",
     "make_finding",
     "parse_target",
     "plan_route",
     "resolve",
     "to_a_label",
+    "validate_address",
+    "validate_domain",
 ]

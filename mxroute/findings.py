@@ -126,6 +126,17 @@ FINDING_CODES: dict[str, FindingCode] = {
             "The route has more addresses than the policy's max_addresses; the rest were ignored.",
             "Publish fewer addresses for the mail hosts.",
         ),
+        FindingCode(
+            "null-mx",
+            _I,
+            "The domain publishes a null MX (RFC 7505): it accepts no mail.",
+        ),
+        FindingCode(
+            "mx-target-invalid-name",
+            _W,
+            "An MX exchange is not a valid host name (RFC 5321 §2.3.5: letters, digits, '-').",
+            "Point the MX record at a host name made of letters, digits and hyphens.",
+        ),
     )
 }
 """Every finding code the library emits, by code."""

@@ -13,6 +13,8 @@ EXPECTED = {
     "RouteKind", "RoutePlan", "Router", "RoutingPolicy", "Severity", "Target", "TargetKind",
     "TemporaryRouteError", "__version__", "make_finding", "parse_target", "plan_route",
     "resolve", "to_a_label",
+    "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",
+    "validate_domain",
 }  # fmt: skip
 
 
