@@ -10,6 +10,7 @@ Traceback (most recent call last):
 mxroute.errors.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
 """
 
+from mxroute.audit import AuditReport, audit, audit_async
 from mxroute.errors import (
     InvalidAddress,
     InvalidDomain,
@@ -38,6 +39,7 @@ from mxroute.resolvers import (
     RData,
     Resolver,
 )
+from mxroute.resolvers.recording import RecordingResolver
 from mxroute.router import Router, resolve
 
 __version__ = "0.1.0.dev0"
@@ -49,6 +51,7 @@ __all__ = [
     "Answer",
     "AnswerStatus",
     "AsyncResolver",
+    "AuditReport",
     "Batch",
     "BatchResolver",
     "FINDING_CODES",
@@ -72,6 +75,7 @@ __all__ = [
     "NullMX",
     "Question",
     "RData",
+    "RecordingResolver",
     "Resolver",
     "RouteKind",
     "RoutePlan",
@@ -82,6 +86,8 @@ __all__ = [
     "TargetKind",
     "TemporaryRouteError",
     "__version__",
+    "audit",
+    "audit_async",
     "make_finding",
     "parse_target",
     "plan_route",

@@ -13,6 +13,8 @@ EXPECTED = {
     "RouteKind", "RoutePlan", "Router", "RoutingPolicy", "Severity", "Target", "TargetKind",
     "TemporaryRouteError", "__version__", "make_finding", "parse_target", "plan_route",
     "resolve", "to_a_label",
+    # audit and command line
+    "AuditReport", "RecordingResolver", "audit", "audit_async",
 }  # fmt: skip
 
 
