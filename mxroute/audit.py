@@ -405,10 +405,12 @@ def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Not
         notes.note("mx-ipv6-only", domain, f"{hosts} of {domain} {have} IPv6 addresses only")
     if len(usable) < 2:
         return
-    networks4 = {_network(a, 24) for a in everything if a.version == 4}
-    networks6 = {_network(a, 48) for a in everything if a.version == 6}
-    if len(networks4) <= 1 and len(networks6) <= 1:
-        where = " and ".join(str(n) for n in (*networks4, *networks6))
+    # One network: the hosts share a /24 or /48, and no host has an address elsewhere.
+    per_host = [{_network(a) for a in addresses} for addresses in usable.values()]
+    shared = set.intersection(*per_host)
+    every = set.union(*per_host)
+    if shared and shared == every:
+        where = " and ".join(str(n) for n in sorted(shared, key=lambda n: n.version))
         notes.note(
             "mx-hosts-same-network",
             domain,
@@ -416,5 +418,7 @@ def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Not
         )
 
 
-def _network(address: IPAddress, prefix: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+def _network(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The /24 of an IPv4 address, the /48 of an IPv6 address."""
+    prefix = 24 if address.version == 4 else 48
     return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
