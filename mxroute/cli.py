@@ -340,8 +340,6 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
                 raise _InputError(f"{path}: {exc}") from None
         return zone
     if args.nameserver or injected is None:
-        from mxroute.resolvers.dns import DNSResolver
-
         options: dict[str, Any] = {}
         if args.nameserver:
             ports = {port for _, port in args.nameserver}
@@ -354,6 +352,8 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
         if args.timeout is not None:
             options["timeout"] = args.timeout
             options["lifetime"] = args.timeout
+        from mxroute.resolvers.dns import DNSResolver
+
         dns_resolver: AnyResolver = DNSResolver(**options)
         return dns_resolver
     return injected
