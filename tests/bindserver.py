@@ -79,6 +79,10 @@ class BindServer:
         minimal_responses: Set ``minimal-responses yes`` (no additional
             section); off by default, so MX answers carry the addresses of
             in-zone exchanges.
+        forward_to: Forward every question (``forward only``) to the
+            server on this port of 127.0.0.1; for a recursive server.
+        dnssec_validation: Validate with the trust anchors given in
+            ``config`` (``dnssec-validation yes``); for a recursive server.
         zone_options: Extra statements per zone name, e.g.
             ``{"refused.mxtest": "allow-query { none; };"}``.
         options: Extra text inside the ``options { }`` block.
@@ -99,6 +103,8 @@ class BindServer:
         *,
         recursion: bool = False,
         minimal_responses: bool = False,
+        dnssec_validation: bool = False,
+        forward_to: int | None = None,
         zone_options: Mapping[str, str] | None = None,
         options: str = "",
         config: str = "",
@@ -107,6 +113,8 @@ class BindServer:
         self.zones = dict(zones)
         self.recursion = recursion
         self.minimal_responses = minimal_responses
+        self.dnssec_validation = dnssec_validation
+        self.forward_to = forward_to
         self.zone_options = dict(zone_options or {})
         self.options = options
         self.config = config
@@ -136,6 +144,18 @@ class BindServer:
                 f'zone "{origin}" {{\n  type primary;\n  file "{file}";\n  {extra}\n}};\n'
             )
         recursion = "yes" if self.recursion else "no"
+        forwarding = ""
+        if self.forward_to is not None:
+            forwarding = f"forward only; forwarders {{ {ADDRESS} port {self.forward_to}; }};"
+        if self.recursion:
+            # Root hints on loopback: a recursive test server never leaves 127.0.0.1.
+            (directory / "root.hints").write_text(
+                f". 3600000 NS ns.root.invalid.\nns.root.invalid. 3600000 A {ADDRESS}\n",
+                encoding="utf-8",
+            )
+            zone_blocks.append(
+                f'zone "." {{\n  type hint;\n  file "{directory}/root.hints";\n}};\n'
+            )
         minimal = "yes" if self.minimal_responses else "no"
         conf = f"""
 options {{
@@ -151,9 +171,10 @@ options {{
   allow-query {{ any; }};
   allow-recursion {{ {"127.0.0.1;" if self.recursion else "none;"} }};
   minimal-responses {minimal};
-  dnssec-validation no;
+  dnssec-validation {"yes" if self.dnssec_validation else "no"};
   notify no;
   querylog no;
+  {forwarding}
   {self.options}
 }};
 controls {{ }};
