@@ -42,11 +42,21 @@ from mxroute.resolvers import (
 )
 from mxroute.resolvers.recording import RecordingResolver
 from mxroute.router import Router, resolve
+from mxroute.validate import (
+    ADDRESS_REASONS,
+    DOMAIN_REASONS,
+    Address,
+    check_mx_records,
+    validate_address,
+    validate_domain,
+)
 
 __version__ = "0.1.0.dev0"
 """The version of mxroute."""
 
 __all__ = [
+    "ADDRESS_REASONS",
+    "Address",
     "AddressFamily",
     "AddressScope",
     "Answer",
@@ -56,6 +66,7 @@ __all__ = [
     "Batch",
     "BatchResolver",
     "DNSResolver",
+    "DOMAIN_REASONS",
     "FINDING_CODES",
     "Finding",
     "FindingCode",
@@ -90,9 +101,12 @@ __all__ = [
     "__version__",
     "audit",
     "audit_async",
+    "check_mx_records",
     "make_finding",
     "parse_target",
     "plan_route",
     "resolve",
     "to_a_label",
+    "validate_address",
+    "validate_domain",
 ]

@@ -70,7 +70,22 @@ class InvalidDomain(InvalidInput):
 
 
 class InvalidAddress(InvalidInput):
-    """A mailbox address (``local@domain``) or address literal that is not usable."""
+    """A mailbox address (``local@domain``) or address literal that is not usable.
+
+    Attributes:
+        domain_reason: When ``reason`` is ``"invalid-domain"``, the domain's own
+            reason code (``"empty-label"``, ``"invalid-idna"``, ...; the codes of
+            :class:`InvalidDomain`); None otherwise.
+    """
+
+    def __init__(
+        self, reason: str, message: str, text: str = "", domain_reason: str | None = None
+    ) -> None:
+        super().__init__(reason, message, text)
+        self.domain_reason = domain_reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.reason, str(self), self.text, self.domain_reason))
 
 
 class InvalidPolicy(InvalidInput):

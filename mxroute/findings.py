@@ -126,20 +126,23 @@ FINDING_CODES: dict[str, FindingCode] = {
             "The route has more addresses than the policy's max_addresses; the rest were ignored.",
             "Publish fewer addresses for the mail hosts.",
         ),
+        FindingCode(
+            "null-mx",
+            _I,
+            "The domain publishes a null MX (RFC 7505): it accepts no mail.",
+        ),
+        FindingCode(
+            "mx-target-invalid-name",
+            _W,
+            "An MX exchange is not a valid host name (RFC 5321 §2.3.5: letters, digits, '-').",
+            "Point the MX record at a host name made of letters, digits and hyphens.",
+        ),
         # -- the audit (mxroute.audit) ---------------------------------------
         FindingCode(
             "domain-not-found",
             _E,
             "The domain does not exist (NXDOMAIN): mail to it bounces.",
             "Check the spelling; if the domain is yours, check its registration and delegation.",
-        ),
-        FindingCode(
-            "null-mx",
-            _I,
-            "The domain publishes a null MX (RFC 7505): it accepts no mail, "
-            "and senders bounce at once.",
-            "Nothing to do if the domain sends or receives no mail; "
-            "otherwise replace '0 .' by real MX records.",
         ),
         FindingCode(
             "no-usable-mail-host",

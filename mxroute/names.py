@@ -20,6 +20,7 @@ reason                    meaning
 ``local-part-too-long``   the local part is longer than 64 octets
 ``invalid-local-part``    the local part is neither a dot-atom nor a quoted string
 ``address-too-long``      the address is longer than 254 octets
+``invalid-domain``        the domain of an address is not usable; ``.domain_reason`` says why
 ========================  =========================================================
 """
 
@@ -55,6 +56,10 @@ MAX_LOCAL_PART_OCTETS = 64
 MAX_ADDRESS_OCTETS = 254
 
 _LDH_LABEL = re.compile(r"[a-z0-9-]+\Z")
+_LDH_NAME = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z"
+)
+"""A lowercase name of valid LDH labels: the fast path of :func:`to_a_label`."""
 _DOT_ATOM = re.compile(
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+)*\Z"
 )
@@ -88,6 +93,13 @@ def to_a_label(text: str) -> str:
     name = text[:-1] if text.endswith(".") else text
     if name.isascii():
         name = name.lower()
+        if (
+            len(name) <= MAX_NAME_LENGTH
+            and _LDH_NAME.match(name)
+            and "xn--" not in name
+            and not name.rpartition(".")[2].isdigit()
+        ):
+            return name  # the common case: plain LDH labels, nothing more to check
     else:
         try:
             name = idna.encode(name, uts46=True, transitional=False).decode("ascii")
@@ -264,7 +276,7 @@ def check_local_part(local: str, text: str) -> None:
     """
     if not local:
         raise _address_error("empty-local-part", text, "there is nothing before the '@'")
-    octets = len(local.encode("utf-8")) if not local.isascii() else len(local)
+    octets = len(local) if local.isascii() else len(local.encode("utf-8", "surrogatepass"))
     if octets > MAX_LOCAL_PART_OCTETS:
         raise _address_error(
             "local-part-too-long",
@@ -299,7 +311,7 @@ def parse_target(text: str) -> Target:
     if "@" in text:
         local, _, rest = text.rpartition("@")
         check_local_part(local, text)
-        octets = len(text.encode("utf-8")) if not text.isascii() else len(text)
+        octets = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
         if octets > MAX_ADDRESS_OCTETS:
             raise _address_error(
                 "address-too-long",
@@ -307,7 +319,12 @@ def parse_target(text: str) -> Target:
                 f"it has {octets} octets, at most {MAX_ADDRESS_OCTETS} are allowed",
             )
         if not rest:
-            raise _address_error("invalid-domain", text, "there is no domain after the '@'")
+            raise InvalidAddress(
+                "invalid-domain",
+                f"invalid address {text!r}: there is no domain after the '@'",
+                text,
+                domain_reason="empty",
+            )
     if rest.startswith("["):
         address = parse_literal(rest)
         return Target(TargetKind.LITERAL, format_literal(address), address, local)
@@ -316,5 +333,7 @@ def parse_target(text: str) -> Target:
     except InvalidDomain as exc:
         if local is None:
             raise
-        raise InvalidAddress("invalid-domain", f"invalid address {text!r}: {exc}", text) from None
+        raise InvalidAddress(
+            "invalid-domain", f"invalid address {text!r}: {exc}", text, domain_reason=exc.reason
+        ) from None
     return Target(TargetKind.DOMAIN, domain, None, local)

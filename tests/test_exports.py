@@ -15,6 +15,8 @@ EXPECTED = {
     "resolve", "to_a_label",
     # audit and command line
     "AuditReport", "RecordingResolver", "audit", "audit_async",
+    "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",
+    "validate_domain",
 }  # fmt: skip
 
 

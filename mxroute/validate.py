@@ -1,0 +1,526 @@
+"""Validators for mailbox addresses, domains and MX record sets: pure, no DNS, no I/O.
+
+:func:`validate_address` checks a mailbox address the way an SMTP server
+reads it (RFC 5321 §4.1.2 syntax, RFC 6531 UTF-8 local parts, IDNA 2008 /
+UTS 46 domains, the length limits of RFC 5321 §4.5.3.1) and returns an
+:class:`Address` with its normalised form. :func:`validate_domain` checks a
+domain alone. :func:`check_mx_records` reports what is wrong with a set of MX
+records without looking anything up. None of them touches the network: they
+say whether an address *can* be used, not whether mail to it is delivered
+(for that, route it with :func:`mxroute.resolve`).
+
+Every rejection raises :class:`~mxroute.InvalidAddress` or
+:class:`~mxroute.InvalidDomain` with a stable ``.reason`` code from
+:data:`ADDRESS_REASONS` / :data:`DOMAIN_REASONS`, and a message that says
+what to fix. When the domain of an address is the problem, ``.reason`` is
+``"invalid-domain"`` and ``.domain_reason`` holds the domain's own code.
+
+Normalisation, decided once:
+
+* The local part is kept as given: local parts are case-sensitive (RFC 5321
+  §2.4), and no Unicode normalisation is applied to it.
+* A quoted local part that can be written as a dot-atom loses its quotes
+  (``"john"@example.com`` becomes ``john@example.com``); one that needs them
+  keeps them with the minimum quoting (RFC 5321 §4.1.2: only ``"`` and ``\\``
+  are escaped).
+* The domain becomes a lowercase A-label; an address literal its canonical
+  form (``[IPv6:2001:db8::1]``).
+* Whitespace around the address is an error (reason ``whitespace``), never
+  silently stripped: strip it yourself if your form allows it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+import idna
+
+from mxroute.errors import InvalidAddress, InvalidDomain, InvalidInput, InvalidPolicy
+from mxroute.findings import make_finding
+from mxroute.model import Finding, MXRecord
+from mxroute.names import (
+    MAX_ADDRESS_OCTETS,
+    MAX_LOCAL_PART_OCTETS,
+    IPAddress,
+    format_literal,
+    is_ip_literal_name,
+    parse_literal,
+    to_a_label,
+)
+from mxroute.policy import DEFAULT_MAX_HOSTS
+
+__all__ = [
+    "ADDRESS_REASONS",
+    "DOMAIN_REASONS",
+    "MAX_INPUT_CHARACTERS",
+    "Address",
+    "check_mx_records",
+    "validate_address",
+    "validate_domain",
+]
+
+MAX_INPUT_CHARACTERS = 1024
+"""Input longer than this is rejected (``address-too-long``) before any other work."""
+
+ADDRESS_REASONS: dict[str, str] = {
+    "empty": "nothing was given (an empty string, or not a string at all)",
+    "whitespace": "the address starts or ends with whitespace",
+    "no-at-sign": "there is no '@'",
+    "empty-local-part": "there is nothing before the '@' (or only \"\")",
+    "invalid-local-part": "the local part is neither a dot-atom nor a quoted string, "
+    "or has a character that is not allowed",
+    "local-part-too-long": "the local part is longer than 64 octets (UTF-8, as normalised)",
+    "quoted-local-part-not-allowed": "the local part needs quotes and allow_quoted is False",
+    "smtputf8-not-allowed": "the local part is not ASCII and allow_smtputf8 is False",
+    "literal-not-allowed": "the domain is an address literal and allow_literal is False",
+    "invalid-literal": "an address literal that is not [IPv4] or [IPv6:...]",
+    "invalid-domain": "the domain is not usable; .domain_reason has its own code",
+    "address-too-long": "the address is longer than 254 octets (UTF-8, as normalised), "
+    f"or the input is longer than {MAX_INPUT_CHARACTERS} characters",
+}
+"""Every ``.reason`` of the :class:`~mxroute.InvalidAddress` that
+:func:`validate_address` raises, with its meaning."""
+
+DOMAIN_REASONS: dict[str, str] = {
+    "empty": "nothing was given",
+    "too-long": "the name is longer than 253 characters (255 octets on the wire)",
+    "empty-label": "two dots in a row, a leading dot (or, in an address, a trailing dot)",
+    "label-too-long": "a label is longer than 63 octets",
+    "invalid-character": "a label has a character other than letters, digits and '-'",
+    "hyphen-at-label-edge": "a label starts or ends with '-'",
+    "invalid-idna": "an internationalised name that IDNA 2008 / UTS 46 rejects",
+    "numeric-tld": "the last label is all digits (an IP address is not a domain)",
+}
+"""Every ``.reason`` of the :class:`~mxroute.InvalidDomain` that
+:func:`validate_domain` raises (and every ``.domain_reason`` of an address)."""
+
+_ATEXT = "-A-Za-z0-9!#$%&'*+/=?^_`{|}~"  # '-' first, so it is literal inside [...]
+_LDH = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_FAST_ADDRESS = re.compile(rf"([{_ATEXT}]+(?:\.[{_ATEXT}]+)*)@((?:{_LDH}\.)*{_LDH})\Z")
+"""A plain ASCII address: dot-atom local part, LDH domain. Most input takes this path."""
+_ASCII_DOT_ATOM = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*\Z")
+_DOT_ATOM = re.compile(rf"[{_ATEXT}\x80-\U0010ffff]+(?:\.[{_ATEXT}\x80-\U0010ffff]+)*\Z")
+_QUOTED = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\x80-\U0010ffff]|\\[\x20-\x7e])*"\Z')
+_QUOTED_PAIR = re.compile(r"\\([\x20-\x7e])")
+_NOT_ATEXT = re.compile(rf"[^{_ATEXT}.\x80-\U0010ffff]")
+
+
+@attrs.frozen
+class Address:
+    """A valid mailbox address, as :func:`validate_address` returns it.
+
+    Build it with :func:`validate_address`; the constructor does not check.
+
+    Attributes:
+        local_part: The local part, normalised: as given (case kept), without
+            quotes when it can be written as a dot-atom, else quoted with the
+            minimum escaping.
+        domain: The domain as a lowercase A-label (``xn--bcher-kva.example``),
+            or the address literal in canonical form (``[192.0.2.1]``).
+        unicode_domain: The domain with U-labels (``bücher.example``); the
+            literal for a literal.
+        literal: The :mod:`ipaddress` object of an address literal, else None.
+        normalized: ``local_part@domain``: the form to store, compare and send.
+        smtputf8: True when sending to it needs the SMTPUTF8 extension
+            (RFC 6531): the local part is not ASCII. The domain never needs
+            it, since it can be sent as an A-label.
+    """
+
+    local_part: str
+    domain: str
+    unicode_domain: str
+    literal: IPAddress | None
+    normalized: str
+    smtputf8: bool
+
+    def __str__(self) -> str:
+        return self.normalized
+
+    def to_dict(self) -> dict[str, Any]:
+        """The address as plain data, ready for JSON."""
+        return {
+            "local_part": self.local_part,
+            "domain": self.domain,
+            "unicode_domain": self.unicode_domain,
+            "literal": None if self.literal is None else str(self.literal),
+            "normalized": self.normalized,
+            "smtputf8": self.smtputf8,
+        }
+
+
+def _error(reason: str, text: str, why: str, domain_reason: str | None = None) -> InvalidAddress:
+    return InvalidAddress(reason, f"invalid address {text!r}: {why}", text, domain_reason)
+
+
+def validate_address(
+    text: str,
+    *,
+    allow_smtputf8: bool = True,
+    allow_quoted: bool = True,
+    allow_literal: bool = True,
+) -> Address:
+    """Check a mailbox address (``local@domain``) and return it normalised.
+
+    Pure syntax: no DNS. ``validate_address(a.normalized)`` gives ``a`` back.
+
+    >>> validate_address("Alice@Bücher.Example").normalized
+    'Alice@xn--bcher-kva.example'
+    >>> validate_address('"john"@example.com').normalized
+    'john@example.com'
+
+    Args:
+        text: The address, e.g. ``"alice@example.com"``, ``'"john smith"@example.com'``,
+            ``"用户@例子.广告"`` or ``"postmaster@[192.0.2.1]"``.
+        allow_smtputf8: Accept a non-ASCII local part (RFC 6531); False
+            rejects it with ``smtputf8-not-allowed``. A non-ASCII domain is
+            always accepted: it is sent as an A-label.
+        allow_quoted: Accept a local part that needs quotes; False rejects it
+            with ``quoted-local-part-not-allowed`` (needless quotes such as
+            ``"john"`` are still accepted, and dropped).
+        allow_literal: Accept an address literal as the domain; False rejects
+            it with ``literal-not-allowed``.
+
+    Returns:
+        The address, normalised (see :class:`Address`).
+
+    Raises:
+        InvalidAddress: ``.reason`` is one of :data:`ADDRESS_REASONS`; for
+            ``invalid-domain``, ``.domain_reason`` is one of :data:`DOMAIN_REASONS`.
+    """
+    if not isinstance(text, str):
+        raise InvalidAddress("empty", f"an address must be a string, not {type(text).__name__}")
+    if text.isascii():
+        match = _FAST_ADDRESS.match(text)
+        if match is not None:
+            local, domain = match.group(1, 2)
+            domain = domain.lower()
+            if (
+                len(local) <= MAX_LOCAL_PART_OCTETS
+                and len(text) <= MAX_ADDRESS_OCTETS
+                and "xn--" not in domain
+                and not domain.rpartition(".")[2].isdigit()
+            ):
+                return Address(local, domain, domain, None, f"{local}@{domain}", False)
+    return _validate_slowly(text, allow_smtputf8, allow_quoted, allow_literal)
+
+
+def _validate_slowly(
+    text: str, allow_smtputf8: bool, allow_quoted: bool, allow_literal: bool
+) -> Address:
+    if not text:
+        raise _error("empty", text, "the address is empty")
+    if len(text) > MAX_INPUT_CHARACTERS:
+        raise InvalidAddress(
+            "address-too-long",
+            f"invalid address {text[:40]!r}...: it has {len(text)} characters, "
+            f"at most {MAX_ADDRESS_OCTETS} octets are allowed",
+            text,
+        )
+    if text[0].isspace() or text[-1].isspace():
+        raise _error("whitespace", text, "remove the whitespace before and after the address")
+    local, at, domain = text.rpartition("@")
+    if not at:
+        raise _error(
+            "no-at-sign", text, "an address needs an '@' between the local part and domain"
+        )
+    local = _check_local_part(local, text, allow_smtputf8, allow_quoted)
+    literal: IPAddress | None = None
+    if domain.startswith("["):
+        if not allow_literal:
+            raise _error(
+                "literal-not-allowed", text, "an address literal is not accepted here: use a domain"
+            )
+        try:
+            literal = parse_literal(domain)
+        except InvalidAddress as exc:
+            raise _error("invalid-literal", text, str(exc)) from None
+        a_label = unicode_domain = format_literal(literal)
+    else:
+        a_label = _check_domain(domain, text)
+        unicode_domain = _to_unicode(a_label)
+    normalized = f"{local}@{a_label}"
+    octets = len(normalized) if normalized.isascii() else len(normalized.encode("utf-8"))
+    if octets > MAX_ADDRESS_OCTETS:
+        raise _error(
+            "address-too-long",
+            text,
+            f"it has {octets} octets, at most {MAX_ADDRESS_OCTETS} are allowed "
+            "(RFC 5321 §4.5.3.1.3)",
+        )
+    return Address(local, a_label, unicode_domain, literal, normalized, not local.isascii())
+
+
+def _check_local_part(local: str, text: str, allow_smtputf8: bool, allow_quoted: bool) -> str:
+    """Check a local part; return it normalised (unquoted when it can be)."""
+    if not local:
+        raise _error("empty-local-part", text, "there is nothing before the '@'")
+    if local[0] == '"' and len(local) > 1:
+        if not _QUOTED.match(local):
+            raise _error(
+                "invalid-local-part",
+                text,
+                "a quoted local part must end with '\"' right before the '@', and may contain "
+                "'\"' and '\\' only escaped with a backslash, and no control characters",
+            )
+        content = local[1:-1]
+        if "\\" in content:
+            content = _QUOTED_PAIR.sub(r"\1", content)
+        if not content:
+            raise _error("empty-local-part", text, 'the local part "" is empty')
+        _check_unicode(content, text)
+        if _DOT_ATOM.match(content):
+            local = content
+        else:
+            if not allow_quoted:
+                raise _error(
+                    "quoted-local-part-not-allowed",
+                    text,
+                    "a local part that needs quotes is not accepted here",
+                )
+            local = '"' + content.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    elif local.isascii() and _ASCII_DOT_ATOM.match(local):
+        pass
+    elif _DOT_ATOM.match(local):
+        _check_unicode(local, text)
+    else:
+        raise _error("invalid-local-part", text, _dot_atom_problem(local))
+    if local.isascii():
+        octets = len(local)
+    else:
+        if not allow_smtputf8:
+            raise _error(
+                "smtputf8-not-allowed",
+                text,
+                "the local part has non-ASCII characters, which are not accepted here",
+            )
+        octets = len(local.encode("utf-8"))
+    if octets > MAX_LOCAL_PART_OCTETS:
+        raise _error(
+            "local-part-too-long",
+            text,
+            f"the local part has {octets} octets, at most {MAX_LOCAL_PART_OCTETS} are allowed",
+        )
+    return local
+
+
+def _dot_atom_problem(local: str) -> str:
+    """Say what keeps an unquoted local part from being a dot-atom."""
+    if local.startswith("."):
+        return "the local part starts with a dot"
+    if local.endswith("."):
+        return "the local part ends with a dot"
+    if ".." in local:
+        return "the local part has two dots in a row"
+    bad = _NOT_ATEXT.search(local)
+    char = bad.group() if bad else local[0]
+    return (
+        f"the local part contains {_describe(char)}, which is allowed only in a quoted "
+        'local part such as "john smith"@example.com'
+    )
+
+
+def _describe(char: str) -> str:
+    if char == " ":
+        return "a space"
+    if char.isprintable():
+        return repr(char)
+    return f"the character U+{ord(char):04X}"
+
+
+def _check_unicode(local: str, text: str) -> None:
+    """Refuse non-ASCII characters that cannot be safely shown or compared.
+
+    Letters, marks, numbers, punctuation and symbols are allowed; spaces,
+    separators, control and format characters, surrogates, private-use and
+    unassigned code points are not, and nor is a combining mark at the start
+    of the local part or right after a dot.
+    """
+    if local.isascii():
+        return
+    previous = "."
+    for char in local:
+        if char >= "\x80":
+            category = unicodedata.category(char)
+            kind = category[0]
+            if kind == "M" and previous == ".":
+                raise _error(
+                    "invalid-local-part",
+                    text,
+                    f"the local part has the combining mark U+{ord(char):04X} with nothing "
+                    "before it to combine with",
+                )
+            if kind not in "LMNPS":
+                raise _error(
+                    "invalid-local-part",
+                    text,
+                    f"the local part contains the character U+{ord(char):04X} (Unicode "
+                    f"category {category}), which is not allowed in an address",
+                )
+        previous = char
+
+
+def _check_domain(domain: str, text: str) -> str:
+    if not domain:
+        raise _error(
+            "invalid-domain", text, "there is no domain after the '@'", domain_reason="empty"
+        )
+    if domain.endswith("."):
+        raise _error(
+            "invalid-domain",
+            text,
+            "the domain ends with a dot; remove it",
+            domain_reason="empty-label",
+        )
+    try:
+        return to_a_label(domain)
+    except InvalidDomain as exc:
+        raise _error("invalid-domain", text, str(exc), domain_reason=exc.reason) from None
+
+
+def _to_unicode(a_label: str) -> str:
+    if "xn--" not in a_label:
+        return a_label
+    try:
+        return str(idna.decode(a_label))
+    except (idna.IDNAError, UnicodeError, ValueError):  # pragma: no cover - to_a_label checked it
+        return a_label
+
+
+def validate_domain(text: str) -> str:
+    """Check a mail domain and return it as a lowercase A-label.
+
+    A trailing dot (the absolute form) is accepted and dropped. Pure syntax:
+    no DNS.
+
+    >>> validate_domain("Bücher.Example.")
+    'xn--bcher-kva.example'
+
+    Raises:
+        InvalidDomain: ``.reason`` is one of :data:`DOMAIN_REASONS`.
+    """
+    return to_a_label(text)
+
+
+def check_mx_records(
+    records: Iterable[MXRecord | str],
+    *,
+    domain: str = "",
+    max_hosts: int = DEFAULT_MAX_HOSTS,
+) -> tuple[Finding, ...]:
+    """Report the static problems of a set of MX records, without any lookup.
+
+    The codes are the ones the planner emits for the same situations
+    (``null-mx-mixed``, ``null-mx-nonzero-preference``, ``duplicate-mx-host``,
+    ``mx-target-ip-literal``, ``single-mx``, ``implicit-mx`` for an empty set,
+    ``max-hosts-exceeded``), plus two the planner cannot see: ``null-mx`` (the
+    set is a null MX: the domain takes no mail) and ``mx-target-invalid-name``
+    (an exchange that is not a valid host name).
+
+    >>> [f.code for f in check_mx_records(["10 mx1.example.com.", "20 mx1.example.com."])]
+    ['duplicate-mx-host', 'single-mx']
+
+    Args:
+        records: :class:`~mxroute.MXRecord` objects or zone-file strings
+            such as ``"10 mx1.example.com."``.
+        domain: The domain the records belong to; the subject of the findings
+            about the whole set.
+        max_hosts: The most MX hosts a route considers, as
+            :attr:`RoutingPolicy.max_hosts <mxroute.RoutingPolicy>`.
+
+    Returns:
+        The findings, most severe first (in order of discovery within a severity).
+
+    Raises:
+        InvalidInput: A string is not an MX record (``.reason`` ``"invalid-mx"``),
+            or ``records`` is a single string.
+        InvalidPolicy: ``max_hosts`` is not a positive integer (``"invalid-max-hosts"``).
+    """
+    if isinstance(records, (str, bytes)):
+        raise InvalidInput(
+            "invalid-mx",
+            "records must be an iterable of MX records, not a single string",
+            str(records),
+        )
+    if isinstance(max_hosts, bool) or not isinstance(max_hosts, int) or max_hosts < 1:
+        raise InvalidPolicy(
+            "invalid-max-hosts",
+            f"max_hosts must be a positive integer, not {max_hosts!r}",
+            repr(max_hosts),
+        )
+    parsed = [r if isinstance(r, MXRecord) else MXRecord.parse(r) for r in records]
+    where = domain or "the domain"
+    findings: list[Finding] = []
+
+    def note(code: str, subject: str, message: str) -> None:
+        finding = make_finding(code, subject, message)
+        if finding not in findings:
+            findings.append(finding)
+
+    if not parsed:
+        note(
+            "implicit-mx",
+            domain,
+            f"{where} has no MX records; mail goes to its own A/AAAA records",
+        )
+        return tuple(findings)
+    nulls = [r for r in parsed if r.is_null]
+    real = [r for r in parsed if not r.is_null]
+    for record in nulls:
+        if record.preference != 0:
+            note(
+                "null-mx-nonzero-preference",
+                record.to_text(),
+                f"{where} publishes the null MX as '{record.to_text()}' instead of '0 .'",
+            )
+    if nulls and not real:
+        note("null-mx", domain, f"{where} publishes a null MX (RFC 7505): it accepts no mail")
+    elif nulls:
+        note(
+            "null-mx-mixed",
+            domain,
+            f"{where} publishes a null MX beside {len(real)} other MX record(s); "
+            "the null MX is ignored",
+        )
+    preferences: dict[str, list[int]] = {}
+    for record in real:
+        preferences.setdefault(record.exchange, []).append(record.preference)
+    for exchange, listed in preferences.items():
+        if len(listed) > 1:
+            note(
+                "duplicate-mx-host",
+                exchange,
+                f"{exchange} is listed {len(listed)} times (preferences "
+                f"{', '.join(map(str, listed))}); preference {min(listed)} is used",
+            )
+    if len(preferences) == 1:
+        (only,) = preferences
+        note("single-mx", domain, f"{where} has a single MX host, {only}")
+    if len(preferences) > max_hosts:
+        note(
+            "max-hosts-exceeded",
+            domain,
+            f"{where} lists {len(preferences)} MX hosts; only the first {max_hosts} are used "
+            "(RoutingPolicy.max_hosts)",
+        )
+    for exchange in sorted(preferences, key=lambda name: (min(preferences[name]), name)):
+        if is_ip_literal_name(exchange) is not None:
+            note(
+                "mx-target-ip-literal",
+                exchange,
+                f"the MX exchange {exchange} is an IP address, not a host name",
+            )
+            continue
+        try:
+            to_a_label(exchange)
+        except InvalidDomain as exc:
+            note(
+                "mx-target-invalid-name",
+                exchange,
+                f"the MX exchange {exchange} is not a valid host name: {exc}",
+            )
+    findings.sort(key=lambda finding: finding.severity.rank)
+    return tuple(findings)
