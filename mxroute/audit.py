@@ -58,6 +58,7 @@ from mxroute.planner import Batch, plan_route
 from mxroute.policy import RoutingPolicy
 from mxroute.resolvers.base import Answer, AnswerStatus, Question, Resolver
 from mxroute.router import AnyResolver, Router, _ask, _ask_async
+from mxroute.validate import check_mx_records
 
 __all__ = ["MAX_TTL", "MIN_TTL", "AuditReport", "audit", "audit_async"]
 
@@ -87,6 +88,10 @@ _ROUTE_ERROR_CODES: dict[type[MailRouteError], str] = {
     MailLoop: "mail-loop",
     TemporaryRouteError: "lookup-temporary-failure",
 }
+
+
+_ONCE = frozenset({"implicit-mx", "null-mx", "null-mx-mixed", "single-mx", "max-hosts-exceeded"})
+"""Codes about the domain's whole MX set: reported once, whoever notices them first."""
 
 
 def _findings(values: Sequence[Finding]) -> tuple[Finding, ...]:
@@ -237,6 +242,8 @@ class _Notes:
     findings: list[Finding] = attrs.Factory(list)
 
     def has(self, code: str, subject: str) -> bool:
+        if code in _ONCE:
+            return any(f.code == code for f in self.findings)
         return any(f.code == code and f.subject == subject for f in self.findings)
 
     def add(self, finding: Finding) -> None:
@@ -279,6 +286,11 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
 
     canonical = mx.canonical_name
     implicit = not mx.mx_records
+    if not implicit:  # the validators' static checks (mx-target-invalid-name, ...)
+        for finding in check_mx_records(
+            mx.mx_records, domain=canonical, max_hosts=policy.max_hosts
+        ):
+            notes.add(finding)
     names = [canonical] if implicit else _exchanges(mx, policy)
     questions = [Question(n, t) for n in names for t in ("A", "AAAA")]
     missing = tuple(q for q in questions if q not in seen)

@@ -35,13 +35,14 @@ from typing import Any
 import attrs
 
 from mxroute.audit import AuditReport, audit_async
-from mxroute.errors import InvalidInput, MailRouteError, MXRouteError
+from mxroute.errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
 from mxroute.model import Finding, MailRoute, Severity
 from mxroute.policy import RoutingPolicy
 from mxroute.resolvers.base import Answer
 from mxroute.resolvers.memory import InMemoryResolver
 from mxroute.resolvers.recording import RecordingResolver
 from mxroute.router import AnyResolver, Router
+from mxroute.validate import validate_address
 
 __all__ = [
     "EX_FAILURE",
@@ -286,9 +287,7 @@ def _positive(text: str) -> int:
 def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
     targets = _targets(args.targets)
     if args.command == "validate":
-        from mxroute.validate import validate_address
-
-        outcomes = (_validate(validate_address, t) for t in targets)
+        outcomes = (_validate(t) for t in targets)
         return _report(outcomes, args.json, progress=None)
 
     resolver = _resolver(args, injected)
@@ -540,11 +539,19 @@ def _answer_dict(answer: Answer) -> dict[str, Any]:
 
 def _invalid(command: str, target: str, exc: InvalidInput) -> _Outcome:
     data = _data(command, target, _INVALID, error=_invalid_dict(exc))
-    return _Outcome(_INVALID, f"{target}: invalid ({exc.reason}): {exc}", data)
+    reason = exc.reason
+    if isinstance(exc, InvalidAddress) and exc.domain_reason:
+        reason += f", {exc.domain_reason}"
+    return _Outcome(_INVALID, f"{target}: invalid ({reason}): {exc}", data)
 
 
 def _invalid_dict(exc: InvalidInput) -> dict[str, Any]:
-    return {"error": type(exc).__name__, "reason": exc.reason, "message": str(exc)}
+    return {
+        "error": type(exc).__name__,
+        "reason": exc.reason,
+        "domain_reason": exc.domain_reason if isinstance(exc, InvalidAddress) else None,
+        "message": str(exc),
+    }
 
 
 # -- check ----------------------------------------------------------------------
@@ -586,16 +593,12 @@ def _check_lines(target: str, report: AuditReport, status: str) -> list[str]:
 # -- validate -------------------------------------------------------------------
 
 
-def _validate(validate_address: Callable[[str], Any], target: str) -> _Outcome:
+def _validate(target: str) -> _Outcome:
     try:
         address = validate_address(target)
     except InvalidInput as exc:
         return _invalid("validate", target, exc)
-    found = {
-        "normalized": address.normalized,
-        "domain": address.domain,
-        "smtputf8": address.smtputf8,
-    }
+    found = address.to_dict()
     utf8 = " (needs SMTPUTF8)" if address.smtputf8 else ""
     return _Outcome(
         _OK,

@@ -181,6 +181,19 @@ class TestMXRecords:
         assert codes(report) == ["max-hosts-exceeded"]
         assert ("gone.example.com", "A") not in good.queries
 
+    def test_the_validators_static_checks_are_included(self, good):
+        good.add("example.com", "MX", "30 mx_3.example.com.")
+        good.add("mx_3.example.com", "A", "203.0.113.3")
+        report = audit("example.com", good)
+        assert codes(report) == ["mx-target-invalid-name"]
+        assert finding(report, "mx-target-invalid-name").subject == "mx_3.example.com"
+
+    def test_whole_set_findings_are_reported_once(self, fake):
+        fake.add("example.com", "MX", "10 mx.example.com.", "20 mx.example.com.")
+        fake.add("mx.example.com", "A", "192.0.2.10")
+        fake.add("mx.example.com", "AAAA", "2001:db8::10")
+        assert sorted(codes(audit("example.com", fake))) == ["duplicate-mx-host", "single-mx"]
+
     def test_single_mx(self, fake):
         fake.add("example.com", "MX", "10 mx.example.com.")
         fake.add("mx.example.com", "A", "192.0.2.10")

@@ -296,6 +296,7 @@ class TestJSONSchema:
         assert objects[3]["error"] == {
             "error": "InvalidAddress",
             "reason": "invalid-local-part",
+            "domain_reason": None,
             "message": objects[3]["error"]["message"],
         }
 
@@ -366,6 +367,56 @@ class TestStdin:
 
     def test_concurrency_must_be_positive(self, zone):
         assert main(["route", "--concurrency", "0", "x.example"], resolver=zone) == EX_USAGE
+
+
+class TestValidate:
+    def test_each_address_normalised_or_why_not(self, capsys):
+        argv = ["validate", "Alice@Bücher.Example", "bob@bad..example", '"john"@example.com']
+        assert main(argv) == EX_FAILURE
+        assert capsys.readouterr().out.splitlines() == [
+            "Alice@Bücher.Example: ok: Alice@xn--bcher-kva.example",
+            "bob@bad..example: invalid (invalid-domain, empty-label): "
+            + str(_error_of("bob@bad..example")),
+            '"john"@example.com: ok: john@example.com',
+        ]
+
+    def test_smtputf8_is_said(self, capsys):
+        assert main(["validate", "用户@例子.广告"]) == EX_OK
+        assert capsys.readouterr().out.endswith("(needs SMTPUTF8)\n")
+
+    def test_json(self, capsys):
+        assert main(["validate", "--json", "Alice@Example.COM", "nobody"]) == EX_FAILURE
+        good, bad = json_lines(capsys.readouterr().out)
+        assert list(good) == ["command", "target", "status", "ok", "address", "error"]
+        assert good["address"]["normalized"] == "Alice@example.com"
+        assert good["address"]["smtputf8"] is False
+        assert (bad["status"], bad["address"], bad["error"]["reason"]) == (
+            "invalid",
+            None,
+            "no-at-sign",
+        )
+
+    def test_asks_no_dns_and_takes_no_dns_options(self, capsys):
+        assert main(["validate", "--zone", str(ZONE), "a@b.example"]) == EX_USAGE
+
+    def test_stdin(self, capsys, monkeypatch):
+        monkeypatch.setattr(sys, "stdin", _Lines("a@example.com\n\n# x\n b@example.org \n"))
+        assert main(["validate", "-"]) == EX_OK
+        assert capsys.readouterr().out.splitlines() == [
+            "a@example.com: ok: a@example.com",
+            "b@example.org: ok: b@example.org",
+        ]
+
+    def test_installed_command_validates(self):
+        done = run("validate", "--json", "-", stdin="alice@example.com\nnot an address\n")
+        assert done.returncode == EX_FAILURE
+        assert [d["ok"] for d in json_lines(done.stdout)] == [True, False]
+
+
+def _error_of(text: str) -> mxroute.InvalidAddress:
+    with pytest.raises(mxroute.InvalidAddress) as info:
+        mxroute.validate_address(text)
+    return info.value
 
 
 class TestOptions:
