@@ -306,7 +306,12 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
             return _check(target, resolver, args.seed)
 
     show = "-" in args.targets and len(targets) > 0 and sys.stderr.isatty()
-    return asyncio.run(_run_all(targets, work, args.concurrency, args.json, show))
+    try:
+        return asyncio.run(_run_all(targets, work, args.concurrency, args.json, show))
+    finally:
+        close = getattr(resolver, "close", None)
+        if resolver is not injected and callable(close):
+            close()
 
 
 def _targets(given: Sequence[str]) -> list[str]:
