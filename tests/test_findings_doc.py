@@ -38,7 +38,8 @@ def render() -> str:
 def _split(text: str) -> tuple[str, str, str]:
     head, begin, rest = text.partition(BEGIN)
     body, end, tail = rest.partition(END)
-    assert begin and end, f"{PAGE.name} lost its generated-table markers"
+    assert begin, f"{PAGE.name} lost its BEGIN marker"
+    assert end, f"{PAGE.name} lost its END marker"
     return head + begin, body, end + tail
 
 
