@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import ipaddress
+import itertools
 import json
 import os
 import random
@@ -117,7 +119,6 @@ def main(argv: Sequence[str] | None = None, resolver: AnyResolver | None = None)
         return _run(args, resolver)
     except _UsageError as exc:
         _error(f"{args.command}: {exc}")
-        print(f"Try 'mxroute {args.command} --help'.", file=sys.stderr)
         return EX_USAGE
     except _InputError as exc:
         _error(str(exc))
@@ -370,27 +371,38 @@ async def _run_all(
     as_json: bool,
     show_progress: bool,
 ) -> int:
-    """Resolve every target concurrently (at most ``concurrency`` at once), report in order."""
+    """Resolve the targets concurrently, report them in input order.
+
+    A semaphore keeps at most ``concurrency`` targets in flight, and at most
+    a few times that many are started ahead of the one being reported, so a
+    long list on standard input costs little memory.
+    """
     limit = asyncio.Semaphore(concurrency)
+    window = 4 * concurrency
+    progress = _Progress(len(targets)) if show_progress else None
 
     async def bounded(target: str) -> _Outcome:
         async with limit:
             return await work(target)
 
-    tasks = [asyncio.ensure_future(bounded(t)) for t in targets]
-    progress = _Progress(len(targets)) if show_progress else None
-
+    pending: collections.deque[asyncio.Task[_Outcome]] = collections.deque()
+    upcoming = iter(targets)
+    statuses: list[str] = []
     try:
-        outcomes: list[_Outcome] = []
-        for task in tasks:
-            outcomes.append(await task)
-            _write(outcomes[-1], as_json, progress)
+        while True:
+            for target in itertools.islice(upcoming, window - len(pending)):
+                pending.append(asyncio.ensure_future(bounded(target)))
+            if not pending:
+                break
+            outcome = await pending.popleft()
+            _write(outcome, as_json, progress)
+            statuses.append(outcome.status)
     finally:
-        for task in tasks:
+        for task in pending:
             task.cancel()
         if progress is not None:
             progress.clear()
-    return _exit_status(o.status for o in outcomes)
+    return _exit_status(statuses)
 
 
 def _report(outcomes: Any, as_json: bool, progress: _Progress | None) -> int:

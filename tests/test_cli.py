@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -365,6 +366,17 @@ class TestStdin:
         heads = [line.split(":")[0] for line in outputs[0].splitlines() if line[0] != " "]
         assert heads == names
 
+    @pytest.mark.parametrize(("concurrency", "most"), [("1", 2), ("3", 6)])
+    def test_at_most_concurrency_targets_are_in_flight(
+        self, zone, capsys, monkeypatch, concurrency, most
+    ):
+        counting = _Counting(zone)
+        monkeypatch.setattr(sys, "stdin", _Lines("blog.example\n" * 20))
+        argv = ["route", "--concurrency", concurrency, "-"]
+        assert main(argv, resolver=counting) == EX_OK
+        assert len(capsys.readouterr().out.splitlines()) == 3 * 20
+        assert counting.peak == most  # an implicit MX asks A and AAAA at once
+
     def test_concurrency_must_be_positive(self, zone):
         assert main(["route", "--concurrency", "0", "x.example"], resolver=zone) == EX_USAGE
 
@@ -477,6 +489,23 @@ class TestInterrupts:
 
         assert main(["route", "example.com"], resolver=Interrupting()) == EX_INTERRUPTED
         assert capsys.readouterr().err == "mxroute: interrupted\n"
+
+
+class _Counting:
+    """An async resolver that counts the questions in flight at once."""
+
+    def __init__(self, inner: InMemoryResolver) -> None:
+        self.inner = inner
+        self.active = 0
+        self.peak = 0
+
+    async def query_async(self, name, rdtype):
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        self.active -= 1
+        return self.inner.query(name, rdtype)
 
 
 class _Lines:
