@@ -108,6 +108,8 @@ class _Final(NamedTuple):
     ttls: list[int]
     negative_ttl: int | None
     follow: dns.name.Name | None
+    problem: str = ""
+    """Why a NOERROR/NXDOMAIN response is unusable (the status is then SERVFAIL)."""
 
 
 def _config_error(reason: str, message: str, value: object = "") -> InvalidInput:
@@ -488,16 +490,16 @@ class DNSResolver:
             response, server_label = outcome
             authenticated = authenticated and bool(response.flags & dns.flags.AD)
             final = self._interpret(response, current, qtype, seen, len(cnames))
-            if isinstance(final, str):
+            cnames.extend(final.cnames)
+            ttls.extend(final.ttls)
+            if final.problem:
                 return Answer(
                     owner,
                     type_text,
                     AnswerStatus.SERVFAIL,
                     cnames=cnames,
-                    detail=f"{server_label} answered with {final}",
+                    detail="; ".join([*notes, f"{server_label} answered with {final.problem}"]),
                 )
-            cnames.extend(final.cnames)
-            ttls.extend(final.ttls)
             if final.follow is not None:
                 # The answer stops at a CNAME whose target the server did not
                 # resolve (an authoritative server outside its zones): ask it.
@@ -609,8 +611,8 @@ class DNSResolver:
         qtype: dns.rdatatype.RdataType,
         seen: set[dns.name.Name],
         chain: int,
-    ) -> _Final | str:
-        """Read a NOERROR/NXDOMAIN response; a string says why it is unusable."""
+    ) -> _Final:
+        """Read a NOERROR/NXDOMAIN response (``problem`` says when it is unusable)."""
         cnames: list[str] = []
         ttls: list[int] = []
         current = qname
@@ -624,9 +626,11 @@ class DNSResolver:
                 break
             target: dns.name.Name = alias[0].target
             if target in seen:
-                return f"a CNAME loop at {_host(target)}"
+                problem = f"a CNAME loop at {_host(target)}"
+                return _Final(AnswerStatus.SERVFAIL, None, cnames, ttls, None, None, problem)
             if chain + len(cnames) >= MAX_CNAME_CHAIN:
-                return f"a CNAME chain longer than {MAX_CNAME_CHAIN}"
+                problem = f"a CNAME chain longer than {MAX_CNAME_CHAIN}"
+                return _Final(AnswerStatus.SERVFAIL, None, cnames, ttls, None, None, problem)
             seen.add(target)
             cnames.append(_host(target))
             ttls.append(alias.ttl)
@@ -639,7 +643,8 @@ class DNSResolver:
             # authoritative server whose zones do not hold the target).
             return _Final(AnswerStatus.NODATA, None, cnames, ttls, None, current)
         if negative is None and _is_referral(response):
-            return "a referral: it does not resolve names recursively"
+            problem = "a referral: it does not resolve names recursively"
+            return _Final(AnswerStatus.SERVFAIL, None, cnames, ttls, None, None, problem)
         return _Final(AnswerStatus.NODATA, None, cnames, ttls, negative, None)
 
     def _glue(
