@@ -91,7 +91,8 @@ def to_a_label(text: str) -> str:
     if not text or text == ".":
         raise _domain_error("empty", text, "the name is empty")
     name = text[:-1] if text.endswith(".") else text
-    if name.isascii():
+    ascii_input = name.isascii()
+    if ascii_input:
         name = name.lower()
         if (
             len(name) <= MAX_NAME_LENGTH
@@ -119,7 +120,7 @@ def to_a_label(text: str) -> str:
         )
     labels = name.split(".")
     for label in labels:
-        _check_label(label, text)
+        _check_label(label, text, check_a_label=ascii_input)
     if labels[-1].isdigit():
         raise _domain_error(
             "numeric-tld",
@@ -134,7 +135,8 @@ def _idna_message(exc: Exception) -> str:
     return f"not a valid internationalised domain name ({detail})"
 
 
-def _check_label(label: str, text: str) -> None:
+def _check_label(label: str, text: str, check_a_label: bool = True) -> None:
+    """Check one LDH label; ``check_a_label=False`` when idna.encode made (and checked) it."""
     if not label:
         raise _domain_error("empty-label", text, "it has an empty label (two dots in a row?)")
     if len(label) > MAX_LABEL_LENGTH:
@@ -154,7 +156,7 @@ def _check_label(label: str, text: str) -> None:
         raise _domain_error(
             "hyphen-at-label-edge", text, f"the label {label!r} starts or ends with '-'"
         )
-    if label.startswith("xn--"):
+    if check_a_label and label.startswith("xn--"):
         try:
             idna.decode(label)
         except (idna.IDNAError, UnicodeError, ValueError) as exc:

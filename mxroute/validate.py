@@ -18,7 +18,9 @@ what to fix. When the domain of an address is the problem, ``.reason`` is
 Normalisation, decided once:
 
 * The local part is kept as given: local parts are case-sensitive (RFC 5321
-  §2.4), and no Unicode normalisation is applied to it.
+  §2.4), and no Unicode normalisation is applied to it. The one exception is
+  ``postmaster``, which RFC 5321 §4.5.1 makes case-insensitive: any spelling
+  (``PostMaster``) becomes ``postmaster``.
 * A quoted local part that can be written as a dot-atom loses its quotes
   (``"john"@example.com`` becomes ``john@example.com``); one that needs them
   keeps them with the minimum quoting (RFC 5321 §4.1.2: only ``"`` and ``\\``
@@ -37,7 +39,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import attrs
-import idna
 
 from mxroute.errors import InvalidAddress, InvalidDomain, InvalidInput, InvalidPolicy
 from mxroute.findings import make_finding
@@ -116,9 +117,9 @@ class Address:
     Build it with :func:`validate_address`; the constructor does not check.
 
     Attributes:
-        local_part: The local part, normalised: as given (case kept), without
-            quotes when it can be written as a dot-atom, else quoted with the
-            minimum escaping.
+        local_part: The local part, normalised: as given (case kept, except
+            that ``postmaster`` is lowercased), without quotes when it can be
+            written as a dot-atom, else quoted with the minimum escaping.
         domain: The domain as a lowercase A-label (``xn--bcher-kva.example``),
             or the address literal in canonical form (``[192.0.2.1]``).
         unicode_domain: The domain with U-labels (``bücher.example``); the
@@ -204,6 +205,8 @@ def validate_address(
                 and "xn--" not in domain
                 and not domain.rpartition(".")[2].isdigit()
             ):
+                if len(local) == 10 and local.lower() == "postmaster":
+                    local = "postmaster"
                 return Address(local, domain, domain, None, f"{local}@{domain}", False)
     return _validate_slowly(text, allow_smtputf8, allow_quoted, allow_literal)
 
@@ -304,6 +307,8 @@ def _check_local_part(local: str, text: str, allow_smtputf8: bool, allow_quoted:
             text,
             f"the local part has {octets} octets, at most {MAX_LOCAL_PART_OCTETS} are allowed",
         )
+    if len(local) == 10 and local.lower() == "postmaster":
+        return "postmaster"  # the one case-insensitive local part (RFC 5321 §4.5.1)
     return local
 
 
@@ -382,12 +387,17 @@ def _check_domain(domain: str, text: str) -> str:
 
 
 def _to_unicode(a_label: str) -> str:
+    """The U-label form of a name that :func:`~mxroute.names.to_a_label` accepted.
+
+    Its A-labels are already checked against IDNA 2008, so plain Punycode
+    decoding gives the U-labels (much faster than a second pass through idna).
+    """
     if "xn--" not in a_label:
         return a_label
-    try:
-        return str(idna.decode(a_label))
-    except (idna.IDNAError, UnicodeError, ValueError):  # pragma: no cover - to_a_label checked it
-        return a_label
+    return ".".join(
+        label[4:].encode("ascii").decode("punycode") if label.startswith("xn--") else label
+        for label in a_label.split(".")
+    )
 
 
 def validate_domain(text: str) -> str:
