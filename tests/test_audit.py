@@ -375,3 +375,67 @@ class TestBadInput:
 
         with pytest.raises(TypeError, match="audit_async"):
             audit("example.com", AsyncOnly())
+
+
+BASE = """
+$ORIGIN example.
+$TTL 3600
+@ SOA ns.example. hostmaster.example. 1 7200 900 1209600 300
+"""
+
+# One zone snippet (and policy) per code: the audit reports every catalogued code.
+SCENARIOS: dict[str, tuple[str, dict[str, object]]] = {
+    "null-mx-mixed": ("d MX 0 .\nd MX 10 mx.d\nmx.d A 192.0.2.1", {}),
+    "null-mx-nonzero-preference": ("d MX 10 .", {}),
+    "mx-target-cname": ("d MX 10 alias.d\nalias.d CNAME mx.d\nmx.d A 192.0.2.1", {}),
+    "mx-target-ip-literal": ("d MX 10 192.0.2.1.example.\nd MX 20 192.0.2.1.", {}),
+    "mx-target-unresolvable": ("d MX 10 gone.d", {}),
+    "mx-target-temporary-failure": ("d MX 10 mx.d\nd MX 20 flaky.d\nmx.d A 192.0.2.1", {}),
+    "address-out-of-scope": ("d MX 10 mx.d\nmx.d A 127.0.0.1", {}),
+    "duplicate-mx-host": ("d MX 10 mx.d\nd MX 20 mx.d\nmx.d A 192.0.2.1", {}),
+    "duplicate-address": ("d MX 10 a.d\nd MX 20 b.d\na.d A 192.0.2.1\nb.d A 192.0.2.1", {}),
+    "local-host-pruned": (
+        "d MX 10 a.d\nd MX 20 b.d\na.d A 192.0.2.1\nb.d A 198.51.100.1",
+        {"local_names": ["b.d.example"]},
+    ),
+    "implicit-mx": ("d A 192.0.2.1", {}),
+    "single-mx": ("d MX 10 mx.d\nmx.d A 192.0.2.1", {}),
+    "cname-at-domain": ("d CNAME e\ne MX 10 mx.e\nmx.e A 192.0.2.1", {}),
+    "max-hosts-exceeded": (
+        "d MX 10 a.d\nd MX 20 b.d\na.d A 192.0.2.1\nb.d A 198.51.100.1",
+        {"max_hosts": 1},
+    ),
+    "max-addresses-exceeded": (
+        "d MX 10 a.d\na.d A 192.0.2.1\na.d A 192.0.2.2",
+        {"max_addresses": 1},
+    ),
+    "null-mx": ("d MX 0 .", {}),
+    "mx-target-invalid-name": ("d MX 10 mx_1.d\nmx_1.d A 192.0.2.1", {}),
+    "domain-not-found": ("", {}),
+    "no-usable-mail-host": ("d TXT nothing", {}),
+    "mail-loop": ("d MX 10 mx.d\nmx.d A 192.0.2.1", {"local_addresses": ["192.0.2.1"]}),
+    "lookup-temporary-failure": ("d MX 10 mx.d\nmx.d A 192.0.2.1", {"address_families": ["ipv4"]}),
+    "mx-address-non-global": ("d MX 10 mx.d\nmx.d A 192.168.1.1", {}),
+    "mx-hosts-same-network": ("d MX 10 a.d\nd MX 20 b.d\na.d A 192.0.2.1\nb.d A 192.0.2.2", {}),
+    "mx-ipv4-only": ("d MX 10 mx.d\nmx.d A 192.0.2.1", {}),
+    "mx-ipv6-only": ("d MX 10 mx.d\nmx.d AAAA 2001:db8::1", {}),
+    "ttl-too-low": ("d 60 MX 10 mx.d\nmx.d A 192.0.2.1", {}),
+    "ttl-too-high": ("d 9999999 MX 10 mx.d\nmx.d A 192.0.2.1", {}),
+}
+
+
+def test_every_catalogued_code_has_a_scenario():
+    assert set(SCENARIOS) == set(mxroute.FINDING_CODES)
+
+
+@pytest.mark.parametrize("code", sorted(SCENARIOS))
+def test_the_audit_reports(code):
+    records, policy = SCENARIOS[code]
+    fake = InMemoryResolver.from_zone(BASE + records)
+    if code == "mx-target-temporary-failure":
+        fake.fail("flaky.d.example", error="servfail")
+    if code == "lookup-temporary-failure":
+        fake.fail("mx.d.example", "AAAA", "timeout")  # a family the route does not use
+    report = audit("d.example", fake, RoutingPolicy(**policy))  # type: ignore[arg-type]
+    assert code in codes(report)
+    assert sum(f.code == code for f in report.findings) == 1
