@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -489,6 +491,36 @@ class TestInterrupts:
 
         assert main(["route", "example.com"], resolver=Interrupting()) == EX_INTERRUPTED
         assert capsys.readouterr().err == "mxroute: interrupted\n"
+
+
+def _console_examples() -> list[tuple[str, list[str]]]:
+    """The ``$ mxroute ...`` examples of docs/cli.md with the output they show."""
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", text, flags=re.S):
+        for chunk in block.split("$ ")[1:]:
+            command_line, *expected = chunk.rstrip("\n").split("\n")
+            examples.append((command_line, expected))
+    return examples
+
+
+class TestDocumentedExamples:
+    @pytest.mark.parametrize(("command_line", "expected"), _console_examples())
+    def test_the_cli_page_shows_real_output(self, command_line, expected, capsys, monkeypatch):
+        monkeypatch.chdir(ROOT)
+        argv = shlex.split(command_line)
+        assert argv[0] == "mxroute"
+        main(argv[1:])
+        out = capsys.readouterr().out.splitlines()
+        assert len(out) == len(expected)
+        for got, shown in zip(out, expected, strict=True):
+            if shown.endswith("..."):
+                assert got.startswith(shown[:-3])
+            else:
+                assert got == shown
+
+    def test_there_are_examples(self):
+        assert len(_console_examples()) >= 5
 
 
 class _Counting:
