@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None, resolver: AnyResolver | None = None)
     except BrokenPipeError:
         _silence_stdout()
         return EX_PIPE
-    except (MXRouteError, OSError) as exc:
+    except (MXRouteError, OSError, UnicodeError) as exc:  # UnicodeError: undecodable input
         _error(str(exc))
         return EX_FAILURE
 
