@@ -41,6 +41,7 @@ from mxroute.errors import InvalidAddress, InvalidInput, MailRouteError, MXRoute
 from mxroute.model import Finding, MailRoute, Severity
 from mxroute.policy import RoutingPolicy
 from mxroute.resolvers.base import Answer
+from mxroute.resolvers.dns import DNSResolver
 from mxroute.resolvers.memory import InMemoryResolver
 from mxroute.resolvers.recording import RecordingResolver
 from mxroute.router import AnyResolver, Router
@@ -286,17 +287,19 @@ def _positive(text: str) -> int:
 
 
 def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
-    targets = _targets(args.targets)
     if args.command == "validate":
-        outcomes = (_validate(t) for t in targets)
+        outcomes = (_validate(t) for t in _targets(args.targets))
         return _report(outcomes, args.json, progress=None)
 
-    resolver = _resolver(args, injected)
+    policy = RoutingPolicy()
     if args.command == "route":
         try:
             policy = RoutingPolicy(relayhost=args.relayhost)
         except InvalidInput as exc:
             raise _UsageError(f"--relayhost: {exc}") from None
+    resolver = _resolver(args, injected)
+    targets = _targets(args.targets)
+    if args.command == "route":
 
         def work(target: str) -> Awaitable[_Outcome]:
             return _route(target, resolver, policy, args.seed, args.explain)
@@ -347,18 +350,15 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
     if args.nameserver or injected is None:
         options: dict[str, Any] = {}
         if args.nameserver:
-            ports = {port for _, port in args.nameserver}
+            ports = {53 if port is None else port for _, port in args.nameserver}
             if len(ports) > 1:
                 raise _UsageError("--nameserver: give every name server the same port")
             options["nameservers"] = [address for address, _ in args.nameserver]
-            (port,) = ports
-            if port is not None:
-                options["port"] = port
+            if any(port is not None for _, port in args.nameserver):
+                (options["port"],) = ports
         if args.timeout is not None:
             options["timeout"] = args.timeout
             options["lifetime"] = args.timeout
-        from mxroute.resolvers.dns import DNSResolver
-
         dns_resolver: AnyResolver = DNSResolver(**options)
         return dns_resolver
     return injected

@@ -465,6 +465,14 @@ class TestOptions:
         argv = ["route", "--zone", str(ZONE), "--nameserver", "127.0.0.1", "x.example"]
         assert main(argv) == EX_USAGE
 
+    def test_a_bad_relayhost_is_refused_before_reading_standard_input(self, zone, monkeypatch):
+        class Unreadable:
+            def __iter__(self):
+                raise AssertionError("standard input was read")
+
+        monkeypatch.setattr(sys, "stdin", Unreadable())
+        assert main(["route", "--relayhost", "[x", "-"], resolver=zone) == EX_USAGE
+
     def test_name_servers_must_share_one_port(self, capsys):
         argv = ["route", "--nameserver", "127.0.0.1:53", "--nameserver", "[::1]:5353", "x"]
         assert main(argv) == EX_USAGE
