@@ -54,7 +54,7 @@ import dns.rrset
 
 from mxroute.errors import InvalidInput
 from mxroute.names import normalize_host
-from mxroute.resolvers.base import Answer, AnswerStatus, Question
+from mxroute.resolvers.base import Answer, AnswerStatus, Question, RData
 from mxroute.resolvers.memory import rdata_value
 
 __all__ = ["DNSResolver"]
@@ -76,7 +76,9 @@ _CNAME = dns.rdatatype.CNAME
 _SOA = dns.rdatatype.SOA
 _NS = dns.rdatatype.NS
 _MX = dns.rdatatype.MX
-_ADDRESS_TYPES = {dns.rdatatype.A: "A", dns.rdatatype.AAAA: "AAAA"}
+_A = dns.rdatatype.A
+_AAAA = dns.rdatatype.AAAA
+_ADDRESS_TYPES = {_A: "A", _AAAA: "AAAA"}
 _ANSWER = dns.message.ANSWER
 
 
@@ -182,6 +184,19 @@ def _qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
             "invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype)
         ) from None
     return value, dns.rdatatype.to_text(value)
+
+
+def _values(rrset: dns.rrset.RRset) -> list[RData]:
+    """The records as :func:`~mxroute.resolvers.memory.rdata_value` gives them.
+
+    A and AAAA take a shortcut to the same values (the address class is known
+    from the type, so :func:`ipaddress.ip_address` need not guess it).
+    """
+    if rrset.rdtype == _A:
+        return [ipaddress.IPv4Address(rdata.address) for rdata in rrset]
+    if rrset.rdtype == _AAAA:
+        return [ipaddress.IPv6Address(rdata.address) for rdata in rrset]
+    return [rdata_value(rdata) for rdata in rrset]
 
 
 def _host(name: dns.name.Name) -> str:
@@ -515,7 +530,7 @@ class DNSResolver:
                     owner,
                     type_text,
                     AnswerStatus.RECORDS,
-                    records=[rdata_value(rdata) for rdata in final.rrset],
+                    records=_values(final.rrset),
                     ttl=min(ttls) if ttls else None,
                     cnames=cnames,
                     authenticated=authenticated,
@@ -660,7 +675,7 @@ class DNSResolver:
                         _host(extra.name),
                         kind,
                         AnswerStatus.RECORDS,
-                        records=[rdata_value(rdata) for rdata in extra],
+                        records=_values(extra),
                         ttl=extra.ttl,
                         authenticated=authenticated,
                     )
