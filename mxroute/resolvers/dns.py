@@ -165,18 +165,28 @@ def _server(address: object, port: int) -> _Server:
     return _Server(text, port, label)
 
 
-@functools.lru_cache(maxsize=4096)
 def _qname(name: str) -> dns.name.Name:
     if not isinstance(name, str) or not name.strip(".") or name.startswith("."):
         raise InvalidInput("invalid-name", f"{name!r} is not a DNS name", str(name))
+    return _parse_name(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_name(name: str) -> dns.name.Name:
     try:
         return dns.name.from_text(name, origin=dns.name.root)
     except (dns.exception.DNSException, ValueError) as exc:
         raise InvalidInput("invalid-name", f"{name!r} is not a DNS name: {exc}", name) from None
 
 
-@functools.lru_cache(maxsize=64)
 def _qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
+    if not isinstance(rdtype, str):
+        raise InvalidInput("invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype))
+    return _parse_type(rdtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_type(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
     try:
         value = dns.rdatatype.from_text(rdtype)
     except (dns.exception.DNSException, ValueError, TypeError, AttributeError):
