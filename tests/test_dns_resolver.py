@@ -108,13 +108,13 @@ class TestQuestions:
         # A documentation address: these questions fail before anything is sent.
         return mxroute.DNSResolver(["192.0.2.53"], timeout=0.01, lifetime=0.01)
 
-    @pytest.mark.parametrize("name", ["", ".", "a..b", "x" * 64 + ".example", 42])
+    @pytest.mark.parametrize("name", ["", ".", "a..b", "x" * 64 + ".example", 42, ["a"]])
     def test_bad_name_raises_invalid_input(self, resolver, name):
         with pytest.raises(mxroute.InvalidInput) as caught:
             resolver.query(name, "MX")
         assert caught.value.reason == "invalid-name"
 
-    @pytest.mark.parametrize("rdtype", ["NOPE", "", 15])
+    @pytest.mark.parametrize("rdtype", ["NOPE", "", 15, ["MX"]])
     def test_bad_rdtype_raises_invalid_input(self, resolver, rdtype):
         with pytest.raises(mxroute.InvalidInput) as caught:
             resolver.query("example.com", rdtype)

@@ -54,7 +54,7 @@ import dns.rrset
 
 from mxroute.errors import InvalidInput
 from mxroute.names import normalize_host
-from mxroute.resolvers.base import Answer, AnswerStatus, Question
+from mxroute.resolvers.base import Answer, AnswerStatus, Question, RData
 from mxroute.resolvers.memory import rdata_value
 
 __all__ = ["DNSResolver"]
@@ -76,7 +76,9 @@ _CNAME = dns.rdatatype.CNAME
 _SOA = dns.rdatatype.SOA
 _NS = dns.rdatatype.NS
 _MX = dns.rdatatype.MX
-_ADDRESS_TYPES = {dns.rdatatype.A: "A", dns.rdatatype.AAAA: "AAAA"}
+_A = dns.rdatatype.A
+_AAAA = dns.rdatatype.AAAA
+_ADDRESS_TYPES = {_A: "A", _AAAA: "AAAA"}
 _ANSWER = dns.message.ANSWER
 
 
@@ -163,18 +165,28 @@ def _server(address: object, port: int) -> _Server:
     return _Server(text, port, label)
 
 
-@functools.lru_cache(maxsize=4096)
 def _qname(name: str) -> dns.name.Name:
     if not isinstance(name, str) or not name.strip(".") or name.startswith("."):
         raise InvalidInput("invalid-name", f"{name!r} is not a DNS name", str(name))
+    return _parse_name(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_name(name: str) -> dns.name.Name:
     try:
         return dns.name.from_text(name, origin=dns.name.root)
     except (dns.exception.DNSException, ValueError) as exc:
         raise InvalidInput("invalid-name", f"{name!r} is not a DNS name: {exc}", name) from None
 
 
-@functools.lru_cache(maxsize=64)
 def _qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
+    if not isinstance(rdtype, str):
+        raise InvalidInput("invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype))
+    return _parse_type(rdtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_type(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
     try:
         value = dns.rdatatype.from_text(rdtype)
     except (dns.exception.DNSException, ValueError, TypeError, AttributeError):
@@ -182,6 +194,19 @@ def _qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
             "invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype)
         ) from None
     return value, dns.rdatatype.to_text(value)
+
+
+def _values(rrset: dns.rrset.RRset) -> list[RData]:
+    """The records as :func:`~mxroute.resolvers.memory.rdata_value` gives them.
+
+    A and AAAA take a shortcut to the same values (the address class is known
+    from the type, so :func:`ipaddress.ip_address` need not guess it).
+    """
+    if rrset.rdtype == _A:
+        return [ipaddress.IPv4Address(rdata.address) for rdata in rrset]
+    if rrset.rdtype == _AAAA:
+        return [ipaddress.IPv6Address(rdata.address) for rdata in rrset]
+    return [rdata_value(rdata) for rdata in rrset]
 
 
 def _host(name: dns.name.Name) -> str:
@@ -515,7 +540,7 @@ class DNSResolver:
                     owner,
                     type_text,
                     AnswerStatus.RECORDS,
-                    records=[rdata_value(rdata) for rdata in final.rrset],
+                    records=_values(final.rrset),
                     ttl=min(ttls) if ttls else None,
                     cnames=cnames,
                     authenticated=authenticated,
@@ -660,7 +685,7 @@ class DNSResolver:
                         _host(extra.name),
                         kind,
                         AnswerStatus.RECORDS,
-                        records=[rdata_value(rdata) for rdata in extra],
+                        records=_values(extra),
                         ttl=extra.ttl,
                         authenticated=authenticated,
                     )

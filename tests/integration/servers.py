@@ -9,6 +9,7 @@ asked, to count round trips.
 
 from __future__ import annotations
 
+import pathlib
 import socket
 import struct
 import threading
@@ -18,6 +19,9 @@ import dns.message
 
 import mxroute
 from tests.bindserver import ADDRESS
+
+ZONES = pathlib.Path(__file__).parent / "zones"
+"""The zone files of the integration tests."""
 
 Reply = bytes | dns.message.Message | None
 Handler = Callable[[dns.message.Message, bool], Reply]

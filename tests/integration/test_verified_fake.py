@@ -14,7 +14,7 @@ import pytest
 
 import mxroute
 from tests.bindserver import BindServer
-from tests.integration.conftest import ZONES
+from tests.integration.servers import ZONES
 
 pytestmark = pytest.mark.integration
 
