@@ -54,6 +54,8 @@ MAX_NAME_LENGTH = 253
 MAX_LABEL_LENGTH = 63
 MAX_LOCAL_PART_OCTETS = 64
 MAX_ADDRESS_OCTETS = 254
+MAX_INPUT_CHARACTERS = 1024
+"""Longer input is rejected as too long at once, before any costly conversion."""
 
 _LDH_LABEL = re.compile(r"[a-z0-9-]+\Z")
 _LDH_NAME = re.compile(
@@ -90,6 +92,10 @@ def to_a_label(text: str) -> str:
         raise InvalidDomain("empty", f"a domain must be a string, not {type(text).__name__}")
     if not text or text == ".":
         raise _domain_error("empty", text, "the name is empty")
+    if len(text) > MAX_INPUT_CHARACTERS:  # before idna, whose cost grows with the length
+        raise _domain_error(
+            "too-long", text[:40] + "...", f"it has {len(text)} characters, at most 253 are allowed"
+        )
     name = text[:-1] if text.endswith(".") else text
     ascii_input = name.isascii()
     if ascii_input:

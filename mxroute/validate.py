@@ -45,6 +45,7 @@ from mxroute.findings import make_finding
 from mxroute.model import Finding, MXRecord
 from mxroute.names import (
     MAX_ADDRESS_OCTETS,
+    MAX_INPUT_CHARACTERS,
     MAX_LOCAL_PART_OCTETS,
     IPAddress,
     format_literal,
@@ -57,15 +58,11 @@ from mxroute.policy import DEFAULT_MAX_HOSTS
 __all__ = [
     "ADDRESS_REASONS",
     "DOMAIN_REASONS",
-    "MAX_INPUT_CHARACTERS",
     "Address",
     "check_mx_records",
     "validate_address",
     "validate_domain",
 ]
-
-MAX_INPUT_CHARACTERS = 1024
-"""Input longer than this is rejected (``address-too-long``) before any other work."""
 
 ADDRESS_REASONS: dict[str, str] = {
     "empty": "nothing was given (an empty string, or not a string at all)",

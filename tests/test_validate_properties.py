@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import idna
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ from mxroute import (
     validate_address,
     validate_domain,
 )
-from mxroute.names import parse_target, to_a_label
+from mxroute.names import _check_label, parse_target, to_a_label
 from mxroute.validate import _validate_slowly
 
 ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
@@ -197,6 +199,26 @@ class TestUnicodeDomains:
         assert address.unicode_domain == idna.decode(a_label)
 
 
+ascii_name = st.lists(st.sampled_from([*"aZ09.-_", "xn--", "a" * 30, "123"]), max_size=12).map(
+    "".join
+)
+
+
+def reference_a_label(text: str) -> str:
+    """to_a_label for ASCII input, without its fast path: the label-by-label rules."""
+    name = (text[:-1] if text.endswith(".") else text).lower()
+    if not text or text == ".":
+        raise InvalidDomain("empty", "empty")
+    if len(name) > 253:
+        raise InvalidDomain("too-long", "too long")
+    labels = name.split(".")
+    for label in labels:
+        _check_label(label, text)
+    if labels[-1].isdigit():
+        raise InvalidDomain("numeric-tld", "numeric")
+    return name
+
+
 class TestFastPaths:
     """The fast paths answer exactly as the general code would."""
 
@@ -215,6 +237,20 @@ class TestFastPaths:
         fast = outcome(lambda: validate_address(text))
         slow = outcome(lambda: _validate_slowly(text, True, True, True))
         assert fast == slow
+
+    @SETTINGS
+    @given(st.one_of(ldh_domain, ascii_name))
+    @example("a.xn--bcher-kva")
+    @example("a.123")
+    @example("a" * 64 + ".example")
+    def test_to_a_label_fast_path(self, name: str) -> None:
+        def outcome(function: Callable[[], str]) -> str:
+            try:
+                return function()
+            except InvalidDomain as exc:
+                return f"error: {exc.reason}"
+
+        assert outcome(lambda: to_a_label(name)) == outcome(lambda: reference_a_label(name))
 
     @SETTINGS
     @given(ldh_domain)
