@@ -10,6 +10,7 @@ Traceback (most recent call last):
 mxroute.errors.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
 """
 
+from mxroute.audit import AuditReport, audit, audit_async
 from mxroute.errors import (
     InvalidAddress,
     InvalidDomain,
@@ -33,11 +34,13 @@ from mxroute.resolvers import (
     AnswerStatus,
     AsyncResolver,
     BatchResolver,
+    DNSResolver,
     InMemoryResolver,
     Question,
     RData,
     Resolver,
 )
+from mxroute.resolvers.recording import RecordingResolver
 from mxroute.router import Router, resolve
 from mxroute.validate import (
     ADDRESS_REASONS,
@@ -59,8 +62,10 @@ __all__ = [
     "Answer",
     "AnswerStatus",
     "AsyncResolver",
+    "AuditReport",
     "Batch",
     "BatchResolver",
+    "DNSResolver",
     "DOMAIN_REASONS",
     "FINDING_CODES",
     "Finding",
@@ -83,6 +88,7 @@ __all__ = [
     "NullMX",
     "Question",
     "RData",
+    "RecordingResolver",
     "Resolver",
     "RouteKind",
     "RoutePlan",
@@ -93,6 +99,8 @@ __all__ = [
     "TargetKind",
     "TemporaryRouteError",
     "__version__",
+    "audit",
+    "audit_async",
     "check_mx_records",
     "make_finding",
     "parse_target",

@@ -137,6 +137,74 @@ FINDING_CODES: dict[str, FindingCode] = {
             "An MX exchange is not a valid host name (RFC 5321 §2.3.5: letters, digits, '-').",
             "Point the MX record at a host name made of letters, digits and hyphens.",
         ),
+        # -- the audit (mxroute.audit) ---------------------------------------
+        FindingCode(
+            "domain-not-found",
+            _E,
+            "The domain does not exist (NXDOMAIN): mail to it bounces.",
+            "Check the spelling; if the domain is yours, check its registration and delegation.",
+        ),
+        FindingCode(
+            "no-usable-mail-host",
+            _E,
+            "No mail host of the domain has a usable address: mail to it bounces.",
+            "Give the MX hosts (or, with no MX, the domain itself) public A/AAAA records.",
+        ),
+        FindingCode(
+            "mail-loop",
+            _E,
+            "The best MX host is this host (the policy's local names or addresses): "
+            "delivery would loop.",
+            "Accept the domain locally, or point its MX records at the right hosts.",
+        ),
+        FindingCode(
+            "lookup-temporary-failure",
+            _W,
+            "A DNS lookup failed temporarily (SERVFAIL, REFUSED or timeout): "
+            "the audit is incomplete.",
+            "Check the domain's authoritative name servers, then run the check again.",
+        ),
+        FindingCode(
+            "mx-address-non-global",
+            _W,
+            "A mail host has an address that is not reachable from the Internet "
+            "(private, shared, loopback or another non-global range).",
+            "Publish only public addresses for mail hosts; keep internal ones in an internal view.",
+        ),
+        FindingCode(
+            "mx-hosts-same-network",
+            _W,
+            "Every MX host is in one network (one IPv4 /24, one IPv6 /48): "
+            "one outage takes them all down.",
+            "Put a backup MX host on another network.",
+        ),
+        FindingCode(
+            "mx-ipv4-only",
+            _I,
+            "The mail hosts have IPv4 addresses only: IPv6-only senders cannot reach them.",
+            "Consider AAAA records for the mail hosts.",
+        ),
+        FindingCode(
+            "mx-ipv6-only",
+            _W,
+            "The mail hosts have IPv6 addresses only: the many IPv4-only senders cannot "
+            "reach them.",
+            "Add A records for the mail hosts.",
+        ),
+        FindingCode(
+            "ttl-too-low",
+            _W,
+            "A record set the route depends on has a TTL below 300 seconds: every "
+            "delivery depends on the name servers answering right then.",
+            "Raise the TTL to 300 seconds or more (an hour is common) outside of migrations.",
+        ),
+        FindingCode(
+            "ttl-too-high",
+            _W,
+            "A record set the route depends on has a TTL above one week (604800 seconds): "
+            "a change takes that long to reach every sender.",
+            "Lower the TTL to a day (86400 seconds) or less.",
+        ),
     )
 }
 """Every finding code the library emits, by code."""

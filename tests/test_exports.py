@@ -6,13 +6,15 @@ import mxroute
 
 EXPECTED = {
     "FINDING_CODES", "AddressFamily", "AddressScope", "Answer", "AnswerStatus",
-    "AsyncResolver", "Batch", "BatchResolver", "Finding", "FindingCode", "IPAddress",
+    "AsyncResolver", "Batch", "BatchResolver", "DNSResolver", "Finding", "FindingCode", "IPAddress",
     "InMemoryResolver", "InvalidAddress", "InvalidDomain", "InvalidInput", "InvalidPolicy",
     "MXRecord", "MXRouteError", "MailHost", "MailLoop", "MailRoute", "MailRouteError",
     "NextHop", "NoMailHosts", "NoSuchDomain", "NullMX", "Question", "RData", "Resolver",
     "RouteKind", "RoutePlan", "Router", "RoutingPolicy", "Severity", "Target", "TargetKind",
     "TemporaryRouteError", "__version__", "make_finding", "parse_target", "plan_route",
     "resolve", "to_a_label",
+    # audit and command line
+    "AuditReport", "RecordingResolver", "audit", "audit_async",
     "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",
     "validate_domain",
 }  # fmt: skip

@@ -16,6 +16,7 @@ from mxroute.resolvers.base import (
     RData,
     Resolver,
 )
+from mxroute.resolvers.dns import DNSResolver
 from mxroute.resolvers.memory import InMemoryResolver
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "AnswerStatus",
     "AsyncResolver",
     "BatchResolver",
+    "DNSResolver",
     "InMemoryResolver",
     "Question",
     "RData",

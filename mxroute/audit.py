@@ -1,0 +1,436 @@
+"""The audit: what is wrong with a domain's mail setup, and how to fix it.
+
+:func:`audit` routes the domain with the planner (so the RFC 5321 logic is
+the routing logic, never a second copy of it), keeps the planner's findings,
+then looks at every MX host itself: the A and AAAA records of each one, their
+TTLs, the networks and address families they cover. Each problem becomes a
+:class:`~mxroute.Finding` from the catalogue in :mod:`mxroute.findings`, and
+the findings come back most severe first in an :class:`AuditReport`.
+
+Like the planner, the audit is written once, as a generator of batches of
+DNS questions; :func:`audit` and :func:`audit_async` only drive it. A
+question the planner already asked is never asked again: the audit judges
+the very answers the route was built from.
+
+What the audit adds to the planner's findings:
+
+* the routing failure itself, as a finding: ``domain-not-found``,
+  ``null-mx`` (info: the domain says it takes no mail), ``no-usable-mail-host``,
+  ``mail-loop``, ``lookup-temporary-failure``;
+* ``mx-target-cname``, ``mx-target-unresolvable`` for every MX host, including
+  those the route did not need;
+* ``mx-address-non-global``: an address not reachable from the Internet
+  (the documentation ranges 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24
+  and 2001:db8::/32 are accepted, so examples audit clean);
+* ``mx-hosts-same-network``: two or more hosts, all in one IPv4 /24 and one
+  IPv6 /48;
+* ``mx-ipv4-only`` and ``mx-ipv6-only``: the address families of the host set;
+* ``ttl-too-low`` (below :data:`MIN_TTL`) and ``ttl-too-high`` (above
+  :data:`MAX_TTL`) for the MX record set and each host's address records.
+
+The relayhost and transport map of the policy are ignored: the audit judges
+what the domain publishes, not where this host would send its mail. The
+policy's address scope, local names and addresses, and limits apply.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Generator, Sequence
+from typing import Any
+
+import attrs
+
+from mxroute.errors import (
+    InvalidDomain,
+    MailLoop,
+    MailRouteError,
+    NoMailHosts,
+    NoSuchDomain,
+    NullMX,
+    TemporaryRouteError,
+)
+from mxroute.findings import make_finding
+from mxroute.model import Finding, MailRoute, Severity
+from mxroute.names import IPAddress, TargetKind, is_ip_literal_name, parse_target
+from mxroute.planner import Batch, plan_route
+from mxroute.policy import RoutingPolicy
+from mxroute.resolvers.base import Answer, AnswerStatus, Question, Resolver
+from mxroute.router import AnyResolver, Router, _ask, _ask_async
+from mxroute.validate import check_mx_records
+
+__all__ = ["MAX_TTL", "MIN_TTL", "AuditReport", "audit", "audit_async"]
+
+MIN_TTL = 300
+"""TTLs below this many seconds get ``ttl-too-low``.
+
+Below five minutes, nearly every delivery has to ask the domain's name
+servers again, so a short outage of those servers stops mail.
+"""
+
+MAX_TTL = 7 * 24 * 3600
+"""TTLs above this many seconds (one week) get ``ttl-too-high``.
+
+A change (a new MX host, a moved address) would take more than a week to
+reach every sender; common resolvers also cap TTLs at a day or a week.
+"""
+
+_DOCUMENTATION = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+_ROUTE_ERROR_CODES: dict[type[MailRouteError], str] = {
+    NoSuchDomain: "domain-not-found",
+    NullMX: "null-mx",
+    NoMailHosts: "no-usable-mail-host",
+    MailLoop: "mail-loop",
+    TemporaryRouteError: "lookup-temporary-failure",
+}
+
+
+_ONCE = frozenset({"implicit-mx", "null-mx", "null-mx-mixed", "single-mx", "max-hosts-exceeded"})
+"""Codes about the domain's whole MX set: reported once, whoever notices them first."""
+
+
+def _findings(values: Sequence[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(values, key=lambda f: f.severity.rank))
+
+
+@attrs.frozen
+class AuditReport:
+    """What the audit of one domain found.
+
+    Attributes:
+        domain: The domain audited (A-label).
+        route: The route the domain has, or None when routing failed.
+        error: The routing failure, or None when a route was found.
+        findings: Everything noticed, most severe first (errors, warnings,
+            information; in the order found within one severity).
+    """
+
+    domain: str
+    route: MailRoute | None
+    error: MailRouteError | None
+    findings: tuple[Finding, ...] = attrs.field(converter=_findings)
+
+    @property
+    def worst(self) -> Severity | None:
+        """The most severe finding's severity, or None when nothing was found."""
+        return self.findings[0].severity if self.findings else None
+
+    @property
+    def complete(self) -> bool:
+        """False when a lookup failed temporarily, so some checks could not be made."""
+        return not any(
+            f.code in ("lookup-temporary-failure", "mx-target-temporary-failure")
+            for f in self.findings
+        )
+
+    @property
+    def ok(self) -> bool:
+        """True when the audit completed and found no error-severity finding.
+
+        A domain with a null MX is ok: it states, correctly, that it takes no mail.
+        """
+        return self.complete and self.worst is not Severity.ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data, ready for JSON."""
+        return {
+            "domain": self.domain,
+            "ok": self.ok,
+            "complete": self.complete,
+            "worst": None if self.worst is None else self.worst.value,
+            "route": None if self.route is None else self.route.to_dict(),
+            "error": None if self.error is None else self.error.to_dict(),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+AuditPlan = Generator[Batch, Sequence[Answer], AuditReport]
+
+
+def audit(
+    domain: str,
+    resolver: AnyResolver | None = None,
+    policy: RoutingPolicy | None = None,
+    *,
+    rng: random.Random | None = None,
+) -> AuditReport:
+    """Audit a domain's mail setup.
+
+    >>> from mxroute import InMemoryResolver, audit
+    >>> fake = InMemoryResolver()
+    >>> fake.add("example.com", "MX", "10 mx.example.com.")
+    >>> fake.add("mx.example.com", "A", "192.0.2.25")
+    >>> [f.code for f in audit("example.com", fake).findings]
+    ['single-mx', 'mx-ipv4-only']
+
+    Args:
+        domain: A domain, or a mailbox address (its domain is audited).
+        resolver: Where answers come from; the system's DNS when None.
+        policy: The routing policy (its relayhost and transport map are
+            ignored); the default when None.
+        rng: The random source that orders the reported route's hosts of
+            equal preference.
+
+    Returns:
+        The report. Routing failures are in it (``error`` and a finding),
+        not raised.
+
+    Raises:
+        InvalidDomain: The domain is not usable, or is an address literal
+            (``.reason`` ``"address-literal"``: a literal has no DNS to audit).
+        InvalidAddress: The mailbox address is malformed.
+        TypeError: The resolver has no synchronous ``query``.
+    """
+    router = Router(resolver=resolver, policy=policy, rng=rng)
+    plan = _plan(domain, router)
+    resolver_ = router.resolver
+    if not isinstance(resolver_, Resolver):
+        raise TypeError(f"{type(resolver_).__name__} has no query(); use audit_async() with it")
+    try:
+        batch = next(plan)
+        while True:
+            batch = plan.send(_ask(resolver_, batch))
+    except StopIteration as done:
+        report: AuditReport = done.value
+        return report
+
+
+async def audit_async(
+    domain: str,
+    resolver: AnyResolver | None = None,
+    policy: RoutingPolicy | None = None,
+    *,
+    rng: random.Random | None = None,
+) -> AuditReport:
+    """Audit a domain's mail setup in asyncio; each batch of questions is asked concurrently.
+
+    Takes, returns and raises as :func:`audit`.
+    """
+    router = Router(resolver=resolver, policy=policy, rng=rng)
+    plan = _plan(domain, router)
+    try:
+        batch = next(plan)
+        while True:
+            batch = plan.send(await _ask_async(router.resolver, batch))
+    except StopIteration as done:
+        report: AuditReport = done.value
+        return report
+
+
+def _plan(domain: str, router: Router) -> AuditPlan:
+    """Parse at once (bad input raises before any question), then audit."""
+    target = parse_target(domain)
+    if target.kind is TargetKind.LITERAL:
+        raise InvalidDomain(
+            "address-literal",
+            f"{target.domain} is an address literal: it has no DNS setup to audit",
+            domain,
+        )
+    policy = attrs.evolve(router.policy, relayhost=None, transport_map={})
+    return _audit(target.domain, policy, router.rng)
+
+
+@attrs.define
+class _Notes:
+    """The findings so far, without repeating a (code, subject) pair."""
+
+    findings: list[Finding] = attrs.Factory(list)
+
+    def has(self, code: str, subject: str) -> bool:
+        if code in _ONCE:
+            return any(f.code == code for f in self.findings)
+        return any(f.code == code and f.subject == subject for f in self.findings)
+
+    def add(self, finding: Finding) -> None:
+        if not self.has(finding.code, finding.subject):
+            self.findings.append(finding)
+
+    def note(self, code: str, subject: str, message: str | None = None) -> None:
+        self.add(make_finding(code, subject, message))
+
+
+def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
+    seen: dict[Question, Answer] = {}
+    route: MailRoute | None = None
+    error: MailRouteError | None = None
+    plan = plan_route(domain, policy, rng)
+    try:  # the route, exactly as the router builds it; keep every answer
+        batch = next(plan)
+        while True:
+            answers = yield batch
+            seen.update(zip(batch, answers, strict=True))
+            batch = plan.send(answers)
+    except StopIteration as done:
+        route = done.value
+    except MailRouteError as exc:
+        error = exc
+
+    notes = _Notes()
+    for finding in route.findings if route is not None else error.findings if error else ():
+        notes.add(finding)
+    if error is not None:
+        notes.note(_ROUTE_ERROR_CODES.get(type(error), "no-usable-mail-host"), domain, str(error))
+
+    mx = seen.get(Question(domain, "MX"))
+    if mx is None:  # the planner always asks it; kept for safety
+        (mx,) = yield (Question(domain, "MX"),)
+    if not mx.status.temporary:  # else the route failed for it: noted above
+        _check_answer(mx, notes)
+    if mx.status is not AnswerStatus.RECORDS and mx.status is not AnswerStatus.NODATA:
+        return AuditReport(domain, route, error, notes.findings)
+
+    canonical = mx.canonical_name
+    implicit = not mx.mx_records
+    if not implicit:  # the validators' static checks (mx-target-invalid-name, ...)
+        for finding in check_mx_records(
+            mx.mx_records, domain=canonical, max_hosts=policy.max_hosts
+        ):
+            notes.add(finding)
+    names = [canonical] if implicit else _exchanges(mx, policy)
+    questions = [Question(n, t) for n in names for t in ("A", "AAAA")]
+    missing = tuple(q for q in questions if q not in seen)
+    if missing:
+        answers = yield missing
+        seen.update(zip(missing, answers, strict=True))
+
+    usable: dict[str, list[IPAddress]] = {}
+    for name in names:
+        a, aaaa = seen[Question(name, "A")], seen[Question(name, "AAAA")]
+        found = _check_host(name, a, aaaa, notes, implicit=implicit)
+        addresses = _judge_addresses(name, found, notes, implicit=implicit)
+        if addresses:
+            usable[name] = addresses
+    _check_host_set(canonical, usable, notes)
+    return AuditReport(domain, route, error, notes.findings)
+
+
+def _exchanges(mx: Answer, policy: RoutingPolicy) -> list[str]:
+    """The MX hosts to look at: by preference, once each, no IP literals, capped."""
+    names: list[str] = []
+    for record in sorted(mx.mx_records):
+        if record.is_null or record.exchange in names or is_ip_literal_name(record.exchange):
+            continue
+        names.append(record.exchange)
+    return names[: policy.max_hosts]
+
+
+def _check_answer(answer: Answer, notes: _Notes) -> None:
+    subject = f"{answer.name} {answer.rdtype}"
+    if answer.status.temporary:
+        notes.note(
+            "lookup-temporary-failure",
+            subject,
+            f"the {answer.rdtype} lookup for {answer.name} failed temporarily "
+            f"({answer.status.name}{': ' + answer.detail if answer.detail else ''}); "
+            "it could not be checked",
+        )
+    if answer.status is not AnswerStatus.RECORDS or answer.ttl is None:
+        return
+    if answer.ttl < MIN_TTL:
+        notes.note(
+            "ttl-too-low",
+            subject,
+            f"{subject} has a TTL of {answer.ttl} seconds, below {MIN_TTL}",
+        )
+    elif answer.ttl > MAX_TTL:
+        notes.note(
+            "ttl-too-high",
+            subject,
+            f"{subject} has a TTL of {answer.ttl} seconds, above {MAX_TTL} (one week)",
+        )
+
+
+def _check_host(
+    name: str, a: Answer, aaaa: Answer, notes: _Notes, *, implicit: bool
+) -> list[IPAddress]:
+    """One host's A and AAAA answers: CNAME, failures, TTLs; returns its addresses."""
+    addresses: list[IPAddress] = []
+    failed = False
+    for answer, version in ((a, 4), (aaaa, 6)):
+        if answer.cnames and not implicit:
+            notes.note(
+                "mx-target-cname",
+                name,
+                f"the MX exchange {name} is an alias (CNAME) of {answer.canonical_name}",
+            )
+        if answer.status.temporary:
+            failed = True
+            if notes.has("mx-target-temporary-failure", name):
+                continue  # the planner said so already, for routing
+        _check_answer(answer, notes)
+        addresses.extend(x for x in answer.addresses if x.version == version and x not in addresses)
+    if not addresses and not failed:
+        notes.note(
+            "mx-target-unresolvable",
+            name,
+            f"the mail host {name} has no A or AAAA record",
+        )
+    return addresses
+
+
+def _judge_addresses(
+    name: str, addresses: list[IPAddress], notes: _Notes, *, implicit: bool
+) -> list[IPAddress]:
+    """Flag addresses unreachable from the Internet; return the reachable ones."""
+    reachable: list[IPAddress] = []
+    for address in addresses:
+        if _reachable(address):
+            reachable.append(address)
+            continue
+        subject = f"{name} {address}"
+        if not notes.has("address-out-of-scope", subject):
+            host = "the domain" if implicit else "the mail host"
+            notes.note(
+                "mx-address-non-global",
+                subject,
+                f"{host} {name} has the address {address}, which is not reachable "
+                "from the Internet",
+            )
+    return reachable
+
+
+def _reachable(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if any(address in network for network in _DOCUMENTATION):
+        return True
+    return address.is_global and not address.is_multicast
+
+
+def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Notes) -> None:
+    """The hosts as a whole: address families and shared networks."""
+    everything = [a for addresses in usable.values() for a in addresses]
+    if not everything:
+        return
+    has4 = any(a.version == 4 for a in everything)
+    has6 = any(a.version == 6 for a in everything)
+    hosts = "the mail host" if len(usable) == 1 else f"the {len(usable)} mail hosts"
+    have = "has" if len(usable) == 1 else "have"
+    if has4 and not has6:
+        notes.note("mx-ipv4-only", domain, f"{hosts} of {domain} {have} IPv4 addresses only")
+    if has6 and not has4:
+        notes.note("mx-ipv6-only", domain, f"{hosts} of {domain} {have} IPv6 addresses only")
+    if len(usable) < 2:
+        return
+    # One network: the hosts share a /24 or /48, and no host has an address elsewhere.
+    per_host = [{_network(a) for a in addresses} for addresses in usable.values()]
+    shared = set.intersection(*per_host)
+    every = set.union(*per_host)
+    if shared and shared == every:
+        where = " and ".join(str(n) for n in sorted(shared, key=lambda n: n.version))
+        notes.note(
+            "mx-hosts-same-network",
+            domain,
+            f"all {len(usable)} mail hosts of {domain} are in {where}",
+        )
+
+
+def _network(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The /24 of an IPv4 address, the /48 of an IPv6 address."""
+    prefix = 24 if address.version == 4 else 48
+    return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
