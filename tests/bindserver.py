@@ -350,6 +350,8 @@ def sign_zone(text: str, origin: str, directory: str | os.PathLike[str]) -> tupl
             "-q",
             "-S",
             "-z",
+            "-d",
+            str(folder),
             "-K",
             str(folder),
             "-o",
