@@ -203,7 +203,6 @@ controls {{ }};
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    start_new_session=True,
                 )
             if self._wait_ready():
                 return self
