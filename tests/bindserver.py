@@ -203,7 +203,6 @@ controls {{ }};
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    start_new_session=True,
                 )
             if self._wait_ready():
                 return self
@@ -350,6 +349,8 @@ def sign_zone(text: str, origin: str, directory: str | os.PathLike[str]) -> tupl
             "-q",
             "-S",
             "-z",
+            "-d",
+            str(folder),
             "-K",
             str(folder),
             "-o",

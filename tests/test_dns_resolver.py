@@ -140,3 +140,27 @@ class TestQuestions:
         from mxroute.resolvers import DNSResolver
 
         assert mxroute.DNSResolver is DNSResolver
+
+
+class TestRecordConversion:
+    @pytest.mark.parametrize(
+        ("rdtype", "texts"),
+        [
+            ("A", ["192.0.2.1", "192.0.2.2"]),
+            ("AAAA", ["2001:db8::1", "::ffff:192.0.2.1"]),
+            ("MX", ["10 MX.Example.COM.", "0 ."]),
+            ("CNAME", ["Target.Example.COM."]),
+            ("TXT", ['"v=spf1 -all"']),
+        ],
+    )
+    def test_records_convert_exactly_like_rdata_value(self, rdtype, texts):
+        import dns.rrset
+
+        from mxroute.resolvers.dns import _values
+        from mxroute.resolvers.memory import rdata_value
+
+        rrset = dns.rrset.from_text("example.com.", 300, "IN", rdtype, *texts)
+        values = _values(rrset)
+        expected = [rdata_value(rdata) for rdata in rrset]
+        assert values == expected
+        assert [type(v) for v in values] == [type(v) for v in expected]

@@ -116,6 +116,29 @@ class TestServerFailures:
         assert answer.status is AnswerStatus.SERVFAIL
         assert "referral" in answer.detail
 
+    def test_referral_then_a_recursive_server_answers(self):
+        def referral(query, tcp):
+            response = _response(query, aa=False)
+            _add(response.authority, "mxtest.", 3600, "NS", "ns.elsewhere.")
+            return response
+
+        def good(query, tcp):
+            response = _response(query)
+            _add(response.answer, _qname(query), 300, "MX", "10 mx.example.mxtest.")
+            return response
+
+        with (
+            ScriptedServer(referral) as first,
+            ScriptedServer(good, address="127.0.0.2", port=first.port),
+        ):
+            resolver = mxroute.DNSResolver(["127.0.0.1", "127.0.0.2"], port=first.port)
+            answer = _both(resolver, "example.mxtest", "MX")
+        assert answer.status is AnswerStatus.RECORDS
+        assert answer.detail == (
+            f"127.0.0.1:{first.port} answered with a referral: it does not resolve names "
+            f"recursively; 127.0.0.2:{first.port} answered NOERROR"
+        )
+
     def test_servfail_then_records_from_the_next_server(self):
         with ScriptedServer(lambda q, tcp: _response(q, dns.rcode.SERVFAIL)) as failing:
 
