@@ -56,8 +56,8 @@ from mxroute.model import Finding, MailRoute, Severity
 from mxroute.names import IPAddress, TargetKind, is_ip_literal_name, parse_target
 from mxroute.planner import Batch, plan_route
 from mxroute.policy import RoutingPolicy
-from mxroute.resolvers.base import Answer, AnswerStatus, Question, Resolver
-from mxroute.router import AnyResolver, Router, _ask, _ask_async
+from mxroute.resolvers.base import Answer, AnswerStatus, Question
+from mxroute.router import AnyResolver, Router, drive, drive_async
 from mxroute.validate import check_mx_records
 
 __all__ = ["MAX_TTL", "MIN_TTL", "AuditReport", "audit", "audit_async"]
@@ -187,17 +187,7 @@ def audit(
         TypeError: The resolver has no synchronous ``query``.
     """
     router = Router(resolver=resolver, policy=policy, rng=rng)
-    plan = _plan(domain, router)
-    resolver_ = router.resolver
-    if not isinstance(resolver_, Resolver):
-        raise TypeError(f"{type(resolver_).__name__} has no query(); use audit_async() with it")
-    try:
-        batch = next(plan)
-        while True:
-            batch = plan.send(_ask(resolver_, batch))
-    except StopIteration as done:
-        report: AuditReport = done.value
-        return report
+    return drive(_plan(domain, router), router.resolver, "audit_async()")
 
 
 async def audit_async(
@@ -212,14 +202,7 @@ async def audit_async(
     Takes, returns and raises as :func:`audit`.
     """
     router = Router(resolver=resolver, policy=policy, rng=rng)
-    plan = _plan(domain, router)
-    try:
-        batch = next(plan)
-        while True:
-            batch = plan.send(await _ask_async(router.resolver, batch))
-    except StopIteration as done:
-        report: AuditReport = done.value
-        return report
+    return await drive_async(_plan(domain, router), router.resolver)
 
 
 def _plan(domain: str, router: Router) -> AuditPlan:

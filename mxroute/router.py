@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from typing import TypeVar
 
 from mxroute.model import MailRoute
 from mxroute.names import Target
@@ -18,6 +19,8 @@ from mxroute.policy import RoutingPolicy
 from mxroute.resolvers.base import Answer, AsyncResolver, BatchResolver, Resolver
 
 __all__ = ["Router", "resolve"]
+
+_R = TypeVar("_R")
 
 AnyResolver = Resolver | AsyncResolver
 """A resolver with ``query``, ``query_async``, or both."""
@@ -75,19 +78,7 @@ class Router:
             InvalidAddress: The address or literal is malformed.
             TypeError: The resolver has no synchronous ``query``.
         """
-        resolver = self.resolver
-        if not isinstance(resolver, Resolver):
-            raise TypeError(
-                f"{type(resolver).__name__} has no query(); use resolve_async() with it"
-            )
-        plan = self.plan(target)
-        try:
-            batch = next(plan)
-            while True:
-                batch = plan.send(_ask(resolver, batch))
-        except StopIteration as done:
-            route: MailRoute = done.value
-            return route
+        return drive(self.plan(target), self.resolver)
 
     async def resolve_async(self, target: str | Target) -> MailRoute:
         """Route a target in asyncio; each batch of questions is asked concurrently.
@@ -95,14 +86,52 @@ class Router:
         A resolver with only a synchronous ``query`` is run in worker threads.
         Returns and raises as :meth:`resolve`.
         """
-        plan = self.plan(target)
-        try:
-            batch = next(plan)
-            while True:
-                batch = plan.send(await _ask_async(self.resolver, batch))
-        except StopIteration as done:
-            route: MailRoute = done.value
-            return route
+        return await drive_async(self.plan(target), self.resolver)
+
+
+def drive(
+    plan: Generator[Batch, Sequence[Answer], _R],
+    resolver: AnyResolver,
+    async_api: str = "resolve_async()",
+) -> _R:
+    """Run a sans-I/O plan to its end with a synchronous resolver.
+
+    Each batch goes to ``query_batch`` when the resolver has it (asked
+    concurrently), else to ``query`` one question after the other. The
+    plan's return value is returned; what it raises propagates.
+
+    Args:
+        plan: A generator such as :func:`~mxroute.plan_route` returns.
+        resolver: The resolver that answers the batches.
+        async_api: The coroutine to name in the TypeError when the resolver
+            is async-only.
+
+    Raises:
+        TypeError: The resolver has no synchronous ``query``.
+    """
+    if not isinstance(resolver, Resolver):
+        raise TypeError(f"{type(resolver).__name__} has no query(); use {async_api} with it")
+    try:
+        batch = next(plan)
+        while True:
+            batch = plan.send(_ask(resolver, batch))
+    except StopIteration as done:
+        result: _R = done.value
+        return result
+
+
+async def drive_async(plan: Generator[Batch, Sequence[Answer], _R], resolver: AnyResolver) -> _R:
+    """Run a sans-I/O plan to its end in asyncio; each batch is asked concurrently.
+
+    A resolver with only a synchronous ``query`` is run in worker threads.
+    """
+    try:
+        batch = next(plan)
+        while True:
+            batch = plan.send(await _ask_async(resolver, batch))
+    except StopIteration as done:
+        result: _R = done.value
+        return result
 
 
 def _ask(resolver: Resolver, batch: Batch) -> Sequence[Answer]:
