@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 
+from mxroute import bulk
+from mxroute.bulk import DEFAULT_CONCURRENCY, BulkResult, T
 from mxroute.model import MailRoute
 from mxroute.names import Target
 from mxroute.planner import Batch, RoutePlan, plan_route
 from mxroute.policy import RoutingPolicy
 from mxroute.resolvers.base import Answer, AsyncResolver, BatchResolver, Resolver
+from mxroute.resolvers.caching import CachingResolver
 
 __all__ = ["Router", "resolve"]
 
@@ -103,6 +106,55 @@ class Router:
         except StopIteration as done:
             route: MailRoute = done.value
             return route
+
+    def resolve_many(
+        self,
+        targets: Iterable[T] | AsyncIterable[T],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> AsyncIterator[BulkResult[T]]:
+        """Route many targets concurrently; yield ``(target, result)`` as each completes.
+
+        ``result`` is the :class:`~mxroute.MailRoute`, or the
+        :class:`~mxroute.MXRouteError` that routing raised: a
+        :class:`~mxroute.MailRouteError` for a failed route, an
+        :class:`~mxroute.InvalidInput` for a target that is not valid input.
+        Neither stops the run. Results come in completion order, not input order.
+
+        ``concurrency`` worker tasks pull targets from ``targets`` (a sync or
+        an async iterable) lazily, so memory stays bounded for any number of
+        targets. Every route of the run shares one cache: this router's
+        resolver when it is a :class:`~mxroute.CachingResolver`, else a new
+        one wrapped around it for the run (see :mod:`mxroute.bulk`).
+
+        >>> async def main(router):
+        ...     async for target, result in router.resolve_many(["a.example", "b.example"]):
+        ...         print(target, result)
+
+        Raises:
+            InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+        """
+        bulk.check_concurrency(concurrency)
+        return bulk.run(self._cached().resolve_async, targets, concurrency=concurrency)
+
+    def resolve_many_sync(
+        self, targets: Iterable[T], *, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> Iterator[BulkResult[T]]:
+        """:meth:`resolve_many` as a plain iterator, for code without an event loop.
+
+        It runs its own event loop while you wait for the next result, so it
+        must not be called from a coroutine.
+
+        >>> for target, result in router.resolve_many_sync(open("domains.txt")):  # doctest: +SKIP
+        ...     print(target.strip(), result)
+        """
+        return bulk.run_sync(self._cached().resolve_async, targets, concurrency=concurrency)
+
+    def _cached(self) -> Router:
+        """This router if its resolver caches, else a copy over a new CachingResolver."""
+        if isinstance(self.resolver, CachingResolver):
+            return self
+        return Router(resolver=CachingResolver(self.resolver), policy=self.policy, rng=self.rng)
 
 
 def _ask(resolver: Resolver, batch: Batch) -> Sequence[Answer]:
