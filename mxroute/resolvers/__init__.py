@@ -18,6 +18,7 @@ from mxroute.resolvers.base import (
     Resolver,
 )
 from mxroute.resolvers.caching import CacheStats, CachingResolver
+from mxroute.resolvers.dns import DNSResolver
 from mxroute.resolvers.memory import InMemoryResolver
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "BatchResolver",
     "CacheStats",
     "CachingResolver",
+    "DNSResolver",
     "InMemoryResolver",
     "Question",
     "RData",

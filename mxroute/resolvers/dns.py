@@ -1,0 +1,689 @@
+"""DNSResolver: the real DNS, through dnspython, synchronously and in asyncio.
+
+:class:`DNSResolver` is a stub resolver: it sends each question to the
+configured recursive name servers (by default those of ``/etc/resolv.conf``)
+and turns the response into one :class:`~mxroute.Answer`. It never raises for
+a DNS outcome: every response, missing response or unusable response becomes
+an :class:`~mxroute.AnswerStatus`, with :attr:`~mxroute.Answer.detail` saying
+which server answered what.
+
+It is built on dnspython's message-level functions (:func:`dns.query.udp`,
+:func:`dns.query.tcp` and their :mod:`dns.asyncquery` twins) rather than on
+``dns.resolver.Resolver``, for two reasons:
+
+* exact outcomes: the high-level resolver folds SERVFAIL, REFUSED, malformed
+  answers and unreachable servers into one ``NoNameservers`` exception, while
+  here each server's response code is read directly, so SERVFAIL stays apart
+  from REFUSED and from a timeout;
+* low overhead: one message is built and parsed per try, with no resolver
+  cache, no search list and no retry machinery beyond what is written here.
+
+The retry logic (servers in order, ``timeout`` per try, ``lifetime`` per
+question, TCP after a truncated UDP answer, CNAME chains) is one generator,
+:meth:`DNSResolver._resolution`, shared by the sync and the async paths, so the
+two cannot drift apart.
+
+Names are always absolute: the search list and ``ndots`` of ``resolv.conf``
+are never used, because a mail domain is a fully qualified name and a search
+list would turn a typo into a delivery to the wrong host.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import ipaddress
+import math
+import os
+import threading
+import time
+from collections.abc import Generator, Sequence
+from typing import NamedTuple
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.resolver
+import dns.rrset
+
+from mxroute.errors import InvalidInput
+from mxroute.names import normalize_host
+from mxroute.resolvers.base import Answer, AnswerStatus, Question
+from mxroute.resolvers.memory import rdata_value
+
+__all__ = ["DNSResolver"]
+
+MAX_CNAME_CHAIN = 16
+"""The longest CNAME chain followed for one question; a longer one is SERVFAIL."""
+
+DEFAULT_EDNS_PAYLOAD = 1232
+"""The EDNS UDP buffer size advertised by default (the DNS Flag Day 2020 value)."""
+
+DEFAULT_TIMEOUT = 2.0
+"""Seconds to wait for one server's answer, unless the system configuration says otherwise."""
+
+DEFAULT_LIFETIME = 5.0
+"""Seconds allowed for one question, over all servers and tries."""
+
+_IN = dns.rdataclass.IN
+_CNAME = dns.rdatatype.CNAME
+_SOA = dns.rdatatype.SOA
+_NS = dns.rdatatype.NS
+_MX = dns.rdatatype.MX
+_ADDRESS_TYPES = {dns.rdatatype.A: "A", dns.rdatatype.AAAA: "AAAA"}
+_ANSWER = dns.message.ANSWER
+
+
+class _Server(NamedTuple):
+    address: str
+    port: int
+    label: str
+
+
+class _Try(NamedTuple):
+    """One message to send to one server, as the resolution generator asks it."""
+
+    query: dns.message.Message
+    server: _Server
+    tcp: bool
+    timeout: float
+
+
+_Result = dns.message.Message | Exception
+_Resolution = Generator[_Try, _Result, Answer]
+
+
+class _Final(NamedTuple):
+    """A usable response, interpreted."""
+
+    status: AnswerStatus
+    rrset: dns.rrset.RRset | None
+    cnames: list[str]
+    ttls: list[int]
+    negative_ttl: int | None
+    follow: dns.name.Name | None
+
+
+def _config_error(reason: str, message: str, value: object = "") -> InvalidInput:
+    return InvalidInput(reason, message, str(value))
+
+
+def _seconds(value: object, what: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise _config_error(
+            f"invalid-{what}", f"{what} must be a positive number of seconds, not {value!r}", value
+        )
+    return float(value)
+
+
+def _flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise _config_error("invalid-option", f"{what} must be True or False, not {value!r}", value)
+    return value
+
+
+def _port(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise _config_error(
+            "invalid-port", f"port must be an integer 1 to 65535, not {value!r}", value
+        )
+    return value
+
+
+def _server(address: object, port: int) -> _Server:
+    text = (
+        str(address)
+        if isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address))
+        else address
+    )
+    if not isinstance(text, str):
+        raise _config_error(
+            "invalid-nameserver", f"a name server must be an IP address, not {address!r}", address
+        )
+    try:
+        parsed = ipaddress.ip_address(text)
+    except ValueError:
+        raise _config_error(
+            "invalid-nameserver", f"a name server must be an IP address, not {text!r}", text
+        ) from None
+    label = f"[{text}]:{port}" if parsed.version == 6 else f"{text}:{port}"
+    return _Server(text, port, label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _qname(name: str) -> dns.name.Name:
+    if not isinstance(name, str) or not name.strip(".") or name.startswith("."):
+        raise InvalidInput("invalid-name", f"{name!r} is not a DNS name", str(name))
+    try:
+        return dns.name.from_text(name, origin=dns.name.root)
+    except (dns.exception.DNSException, ValueError) as exc:
+        raise InvalidInput("invalid-name", f"{name!r} is not a DNS name: {exc}", name) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
+    try:
+        value = dns.rdatatype.from_text(rdtype)
+    except (dns.exception.DNSException, ValueError, TypeError, AttributeError):
+        raise InvalidInput(
+            "invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype)
+        ) from None
+    return value, dns.rdatatype.to_text(value)
+
+
+def _host(name: dns.name.Name) -> str:
+    return normalize_host(name.to_text())
+
+
+def _negative_ttl(response: dns.message.Message) -> int | None:
+    """RFC 2308 §5: the smaller of the SOA record's TTL and its MINIMUM field."""
+    for rrset in response.authority:
+        if rrset.rdtype == _SOA and rrset:
+            return min(rrset.ttl, rrset[0].minimum)  # type: ignore[no-any-return]
+    return None
+
+
+def _is_referral(response: dns.message.Message) -> bool:
+    return not response.flags & dns.flags.AA and any(r.rdtype == _NS for r in response.authority)
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class DNSResolver:
+    """Answers questions from the real DNS, with dnspython; sync, batched and async.
+
+    >>> resolver = DNSResolver(["192.0.2.53"], timeout=1.0, lifetime=3.0)
+    >>> resolver.nameservers
+    ('192.0.2.53',)
+
+    With no ``nameservers`` it uses the system's configuration (on Unix,
+    ``/etc/resolv.conf`` read by dnspython): its name servers, and its
+    ``timeout`` option unless one is given here. Its ``search``, ``domain``
+    and ``ndots`` settings are ignored: every name is asked as an absolute
+    name.
+
+    Each question goes to the name servers in order. A server that answers
+    NOERROR or NXDOMAIN ends the question; one that answers SERVFAIL,
+    REFUSED or something unusable is not asked that question again, and the
+    next server is asked; one that does not answer within ``timeout`` is
+    asked again in the next round, until ``lifetime`` runs out. A UDP answer
+    with the TC bit is asked again over TCP.
+
+    It implements :class:`~mxroute.Resolver`, :class:`~mxroute.BatchResolver`
+    (a small thread pool, created on first use; :meth:`close` stops it) and
+    :class:`~mxroute.AsyncResolver`.
+
+    Args:
+        nameservers: IP addresses of recursive name servers (strings or
+            :mod:`ipaddress` objects); the system's when None.
+        port: The servers' port; 53 (or the system's) when None.
+        timeout: Seconds to wait for one server's answer to one try.
+        lifetime: Seconds allowed for one question over every try.
+        tcp: Ask over TCP only.
+        edns_payload: The EDNS UDP buffer size to advertise (512 to 65535);
+            None sends no EDNS (plain 512-octet DNS).
+        dnssec: Set the DNSSEC OK (DO) bit, and the AD bit on queries, so a
+            validating resolver says whether it validated the answer; the AD
+            bit of a response becomes :attr:`~mxroute.Answer.authenticated`.
+            Needs EDNS.
+        use_additional: Carry the A and AAAA records of MX exchanges found in
+            an MX response's additional section in
+            :attr:`~mxroute.Answer.additional`, so those questions are not asked.
+        resolv_conf: Read the system configuration from this file instead
+            of the platform's default (only when ``nameservers`` is None).
+        max_workers: Threads for :meth:`query_batch`.
+
+    Raises:
+        InvalidInput: An argument is wrong, or the system configuration names
+            no server. ``.reason`` is one of ``invalid-nameserver``,
+            ``no-nameservers``, ``invalid-port``, ``invalid-timeout``,
+            ``invalid-lifetime``, ``invalid-edns-payload``,
+            ``dnssec-needs-edns``, ``invalid-option`` or ``invalid-workers``.
+    """
+
+    def __init__(
+        self,
+        nameservers: Sequence[str | ipaddress.IPv4Address | ipaddress.IPv6Address] | None = None,
+        *,
+        port: int | None = None,
+        timeout: float | None = None,
+        lifetime: float | None = None,
+        tcp: bool = False,
+        edns_payload: int | None = DEFAULT_EDNS_PAYLOAD,
+        dnssec: bool = False,
+        use_additional: bool = True,
+        resolv_conf: str | os.PathLike[str] | None = None,
+        max_workers: int = 8,
+    ) -> None:
+        system_timeout = DEFAULT_TIMEOUT
+        system_port = 53
+        addresses: list[object]
+        if nameservers is None:
+            system, system_port, system_timeout = _system_configuration(resolv_conf)
+            addresses = list(system)
+        elif isinstance(nameservers, (str, bytes)) or not isinstance(nameservers, Sequence):
+            raise _config_error(
+                "invalid-nameserver",
+                f"nameservers must be a list of IP addresses, not {nameservers!r}",
+                nameservers,
+            )
+        else:
+            addresses = list(nameservers)
+        if not addresses:
+            raise _config_error("no-nameservers", "at least one name server is needed")
+        self.port = _port(system_port if port is None else port)
+        """The servers' port."""
+        self._servers = tuple(_server(a, self.port) for a in addresses)
+        self.timeout = _seconds(system_timeout if timeout is None else timeout, "timeout")
+        """Seconds to wait for one server's answer to one try."""
+        self.lifetime = _seconds(DEFAULT_LIFETIME if lifetime is None else lifetime, "lifetime")
+        """Seconds allowed for one question."""
+        self.tcp = _flag(tcp, "tcp")
+        """Whether every question goes over TCP."""
+        self.dnssec = _flag(dnssec, "dnssec")
+        """Whether queries set the DO bit."""
+        self.use_additional = _flag(use_additional, "use_additional")
+        """Whether address records of MX exchanges are taken from the additional section."""
+        if edns_payload is not None and (
+            isinstance(edns_payload, bool)
+            or not isinstance(edns_payload, int)
+            or not 512 <= edns_payload <= 65535
+        ):
+            raise _config_error(
+                "invalid-edns-payload",
+                f"edns_payload must be None or an integer 512 to 65535, not {edns_payload!r}",
+                edns_payload,
+            )
+        if dnssec and edns_payload is None:
+            raise _config_error(
+                "dnssec-needs-edns", "dnssec=True needs EDNS: give an edns_payload, not None"
+            )
+        self.edns_payload = edns_payload
+        """The EDNS UDP buffer size advertised, or None for no EDNS."""
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise _config_error(
+                "invalid-workers", f"max_workers must be a positive integer, not {max_workers!r}"
+            )
+        self.max_workers = max_workers
+        """Threads used by :meth:`query_batch`."""
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def nameservers(self) -> tuple[str, ...]:
+        """The name servers asked, in order."""
+        return tuple(s.address for s in self._servers)
+
+    def __repr__(self) -> str:
+        return (
+            f"DNSResolver({list(self.nameservers)!r}, port={self.port}, timeout={self.timeout}, "
+            f"lifetime={self.lifetime}, tcp={self.tcp}, edns_payload={self.edns_payload}, "
+            f"dnssec={self.dnssec}, use_additional={self.use_additional})"
+        )
+
+    # -- the three protocols -----------------------------------------------
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        """Ask one question and wait for its answer.
+
+        Args:
+            name: An absolute name, e.g. ``"example.com"`` (a final dot is allowed).
+            rdtype: A record type mnemonic, e.g. ``"MX"``.
+
+        Returns:
+            The answer; never raises for a DNS outcome.
+
+        Raises:
+            InvalidInput: ``name`` is not a DNS name (``invalid-name``) or
+                ``rdtype`` is not a record type (``invalid-rdtype``).
+        """
+        resolution = self._resolution(name, rdtype)
+        try:
+            attempt = next(resolution)
+            while True:
+                result: _Result
+                try:
+                    if attempt.tcp:
+                        result = dns.query.tcp(
+                            attempt.query,
+                            attempt.server.address,
+                            timeout=attempt.timeout,
+                            port=attempt.server.port,
+                        )
+                    else:
+                        result = dns.query.udp(
+                            attempt.query,
+                            attempt.server.address,
+                            timeout=attempt.timeout,
+                            port=attempt.server.port,
+                            ignore_unexpected=True,
+                            raise_on_truncation=True,
+                        )
+                except Exception as exc:
+                    result = exc
+                attempt = resolution.send(result)
+        except StopIteration as done:
+            answer: Answer = done.value
+            return answer
+
+    async def query_async(self, name: str, rdtype: str) -> Answer:
+        """Ask one question in asyncio; the same as :meth:`query` otherwise."""
+        resolution = self._resolution(name, rdtype)
+        try:
+            attempt = next(resolution)
+            while True:
+                result: _Result
+                try:
+                    if attempt.tcp:
+                        result = await dns.asyncquery.tcp(
+                            attempt.query,
+                            attempt.server.address,
+                            timeout=attempt.timeout,
+                            port=attempt.server.port,
+                        )
+                    else:
+                        result = await dns.asyncquery.udp(
+                            attempt.query,
+                            attempt.server.address,
+                            timeout=attempt.timeout,
+                            port=attempt.server.port,
+                            ignore_unexpected=True,
+                            raise_on_truncation=True,
+                        )
+                except Exception as exc:
+                    result = exc
+                attempt = resolution.send(result)
+        except StopIteration as done:
+            answer: Answer = done.value
+            return answer
+
+    def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
+        """Ask several questions concurrently in a small thread pool.
+
+        Returns:
+            The answers in the questions' order.
+        """
+        if len(questions) <= 1:
+            return [self.query(name, rdtype) for name, rdtype in questions]
+        for name, rdtype in questions:  # bad input raises here, before any thread runs
+            _qname(name)
+            _qtype(rdtype)
+        executor = self._executor
+        if executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = concurrent.futures.ThreadPoolExecutor(
+                        max_workers=self.max_workers, thread_name_prefix="mxroute-dns"
+                    )
+                executor = self._executor
+        futures = [executor.submit(self.query, name, rdtype) for name, rdtype in questions]
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        """Stop the thread pool of :meth:`query_batch`, if it was started.
+
+        The resolver stays usable; a later batch starts a new pool.
+        """
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+    def __enter__(self) -> DNSResolver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the logic shared by the sync and the async paths ------------------
+
+    def _make_query(
+        self, qname: dns.name.Name, qtype: dns.rdatatype.RdataType
+    ) -> dns.message.Message:
+        if self.edns_payload is None:
+            return dns.message.make_query(qname, qtype, use_edns=False)
+        query = dns.message.make_query(
+            qname, qtype, use_edns=0, payload=self.edns_payload, want_dnssec=self.dnssec
+        )
+        if self.dnssec:
+            query.flags |= dns.flags.AD
+        return query
+
+    def _resolution(self, name: str, rdtype: str) -> _Resolution:
+        """Resolve one question: yields the messages to send, returns the answer.
+
+        Each value sent back is the response to the last :class:`_Try`, or
+        the exception sending it raised.
+        """
+        qname = _qname(name)
+        qtype, type_text = _qtype(rdtype)
+        owner = normalize_host(name)
+        deadline = time.monotonic() + self.lifetime
+        cnames: list[str] = []
+        ttls: list[int] = []
+        seen = {qname}
+        authenticated = True
+        notes: list[str] = []
+        current = qname
+        while True:
+            outcome = yield from self._ask(current, qtype, deadline, notes)
+            if isinstance(outcome, Answer):  # every server failed or timed out
+                return Answer(
+                    owner, type_text, outcome.status, cnames=cnames, detail=outcome.detail
+                )
+            response, server_label = outcome
+            authenticated = authenticated and bool(response.flags & dns.flags.AD)
+            final = self._interpret(response, current, qtype, seen, len(cnames))
+            if isinstance(final, str):
+                return Answer(
+                    owner,
+                    type_text,
+                    AnswerStatus.SERVFAIL,
+                    cnames=cnames,
+                    detail=f"{server_label} answered with {final}",
+                )
+            cnames.extend(final.cnames)
+            ttls.extend(final.ttls)
+            if final.follow is not None:
+                # The answer stops at a CNAME whose target the server did not
+                # resolve (an authoritative server outside its zones): ask it.
+                notes.append(f"{server_label} answered CNAME {cnames[-1]}")
+                current = final.follow
+                continue
+            detail = f"{server_label} answered {dns.rcode.to_text(response.rcode())}"
+            if notes:
+                detail = "; ".join([*notes, detail])
+            if final.status is AnswerStatus.RECORDS:
+                assert final.rrset is not None
+                return Answer(
+                    owner,
+                    type_text,
+                    AnswerStatus.RECORDS,
+                    records=[rdata_value(rdata) for rdata in final.rrset],
+                    ttl=min(ttls) if ttls else None,
+                    cnames=cnames,
+                    authenticated=authenticated,
+                    additional=self._glue(response, final.rrset, authenticated)
+                    if qtype == _MX and self.use_additional
+                    else (),
+                    detail=detail,
+                )
+            negative = [*ttls, final.negative_ttl] if final.negative_ttl is not None else ttls
+            return Answer(
+                owner,
+                type_text,
+                final.status,
+                ttl=min(negative) if negative else None,
+                cnames=cnames,
+                authenticated=authenticated,
+                detail=detail,
+            )
+
+    def _ask(
+        self,
+        qname: dns.name.Name,
+        qtype: dns.rdatatype.RdataType,
+        deadline: float,
+        notes: list[str],
+    ) -> Generator[_Try, _Result, tuple[dns.message.Message, str] | Answer]:
+        """Ask the servers until one answers NOERROR or NXDOMAIN.
+
+        Returns that response and the server's label, or, when no server
+        gave a usable answer, an :class:`Answer` with only a failure status
+        and its detail (the caller fills in the rest).
+        """
+        query = self._make_query(qname, qtype)
+        servers = list(self._servers)
+        failures: list[AnswerStatus] = []
+        while servers:
+            for server in tuple(servers):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                timeout = min(self.timeout, remaining)
+                result = yield _Try(query, server, self.tcp, timeout)
+                if isinstance(result, dns.message.Truncated):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        notes.append(
+                            f"{server.label} truncated the UDP answer; no time left for TCP"
+                        )
+                        break
+                    notes.append(f"{server.label} truncated the UDP answer; asked again over TCP")
+                    timeout = min(self.timeout, remaining)
+                    result = yield _Try(query, server, True, timeout)
+                if isinstance(result, dns.message.Message):
+                    rcode = result.rcode()
+                    if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                        return result, server.label
+                    status = (
+                        AnswerStatus.REFUSED
+                        if rcode == dns.rcode.REFUSED
+                        else AnswerStatus.SERVFAIL
+                    )
+                    failures.append(status)
+                    notes.append(f"{server.label} answered {dns.rcode.to_text(rcode)}")
+                    servers.remove(server)
+                elif isinstance(result, dns.exception.Timeout):
+                    notes.append(f"{server.label}: no answer within {timeout:.3g} s")
+                elif isinstance(result, (OSError, EOFError)):
+                    # Unreachable, or the connection closed: no answer, and no
+                    # point in asking this server again at once.
+                    notes.append(f"{server.label}: no answer ({_why(result)})")
+                    servers.remove(server)
+                else:
+                    failures.append(AnswerStatus.SERVFAIL)
+                    notes.append(f"{server.label} sent an unusable answer ({_why(result)})")
+                    servers.remove(server)
+            else:
+                continue
+            break  # the lifetime ran out
+        if AnswerStatus.SERVFAIL in failures:
+            status = AnswerStatus.SERVFAIL
+        elif failures:
+            status = AnswerStatus.REFUSED
+        else:
+            status = AnswerStatus.TIMEOUT
+            if servers:
+                notes.append(f"lifetime of {self.lifetime:.3g} s used up")
+        return Answer("", "", status, detail="; ".join(notes))
+
+    def _interpret(
+        self,
+        response: dns.message.Message,
+        qname: dns.name.Name,
+        qtype: dns.rdatatype.RdataType,
+        seen: set[dns.name.Name],
+        chain: int,
+    ) -> _Final | str:
+        """Read a NOERROR/NXDOMAIN response; a string says why it is unusable."""
+        cnames: list[str] = []
+        ttls: list[int] = []
+        current = qname
+        while True:
+            rrset = response.get_rrset(_ANSWER, current, _IN, qtype)
+            if rrset:
+                ttls.append(rrset.ttl)
+                return _Final(AnswerStatus.RECORDS, rrset, cnames, ttls, None, None)
+            alias = response.get_rrset(_ANSWER, current, _IN, _CNAME) if qtype != _CNAME else None
+            if not alias:
+                break
+            target: dns.name.Name = alias[0].target
+            if target in seen:
+                return f"a CNAME loop at {_host(target)}"
+            if chain + len(cnames) >= MAX_CNAME_CHAIN:
+                return f"a CNAME chain longer than {MAX_CNAME_CHAIN}"
+            seen.add(target)
+            cnames.append(_host(target))
+            ttls.append(alias.ttl)
+            current = target
+        negative = _negative_ttl(response)
+        if response.rcode() == dns.rcode.NXDOMAIN:
+            return _Final(AnswerStatus.NXDOMAIN, None, cnames, ttls, negative, None)
+        if negative is None and cnames:
+            # The chain stops at a name the server did not resolve (an
+            # authoritative server whose zones do not hold the target).
+            return _Final(AnswerStatus.NODATA, None, cnames, ttls, None, current)
+        if negative is None and _is_referral(response):
+            return "a referral: it does not resolve names recursively"
+        return _Final(AnswerStatus.NODATA, None, cnames, ttls, negative, None)
+
+    def _glue(
+        self, response: dns.message.Message, rrset: dns.rrset.RRset, authenticated: bool
+    ) -> list[Answer]:
+        exchanges = {rdata.exchange for rdata in rrset if rdata.exchange != dns.name.root}
+        glue = []
+        for extra in response.additional:
+            kind = _ADDRESS_TYPES.get(extra.rdtype)
+            if kind is not None and extra.rdclass == _IN and extra.name in exchanges and extra:
+                glue.append(
+                    Answer(
+                        _host(extra.name),
+                        kind,
+                        AnswerStatus.RECORDS,
+                        records=[rdata_value(rdata) for rdata in extra],
+                        ttl=extra.ttl,
+                        authenticated=authenticated,
+                    )
+                )
+        return glue
+
+
+def _system_configuration(
+    resolv_conf: str | os.PathLike[str] | None,
+) -> tuple[list[str], int, float]:
+    """The system's name servers, port and timeout (never its search list)."""
+    try:
+        if resolv_conf is None:
+            system = dns.resolver.Resolver(configure=True)
+        else:
+            system = dns.resolver.Resolver(configure=False)
+            system.read_resolv_conf(os.fspath(resolv_conf))
+    except (dns.exception.DNSException, OSError, ValueError) as exc:
+        raise _config_error(
+            "no-nameservers", f"the system resolver configuration names no server: {exc}"
+        ) from None
+    addresses = []
+    for server in system.nameservers:
+        text = server if isinstance(server, str) else getattr(server, "address", None)
+        if isinstance(text, str):
+            try:
+                ipaddress.ip_address(text)
+            except ValueError:
+                continue
+            addresses.append(text)
+    return addresses, system.port, float(system.timeout)

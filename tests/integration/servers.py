@@ -1,0 +1,139 @@
+"""Test helpers for the integration tests: a scripted DNS server and a recording resolver.
+
+:class:`ScriptedServer` is a real DNS server on 127.0.0.1 (UDP and TCP) whose
+answers a test writes with dnspython, for the outcomes BIND will not produce
+on demand (FORMERR, garbage, CNAME loops in one answer, referrals).
+:class:`RecordingResolver` wraps a resolver and records the questions it is
+asked, to count round trips.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from collections.abc import Callable, Sequence
+
+import dns.message
+
+import mxroute
+from tests.bindserver import ADDRESS
+
+Reply = bytes | dns.message.Message | None
+Handler = Callable[[dns.message.Message, bool], Reply]
+
+
+class ScriptedServer:
+    """A DNS server on 127.0.0.1 that answers each query with ``handler(query, tcp)``.
+
+    The handler returns a message, raw bytes, or None for no answer. Every
+    query received is kept in :attr:`received` as ``(message, tcp)``.
+    """
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.address = ADDRESS
+        self.port = 0
+        self.received: list[tuple[dns.message.Message, bool]] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._udp: socket.socket | None = None
+        self._tcp: socket.socket | None = None
+
+    def __enter__(self) -> ScriptedServer:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((ADDRESS, 0))
+        self.port = udp.getsockname()[1]
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind((ADDRESS, self.port))
+        tcp.listen(16)
+        udp.settimeout(0.05)
+        tcp.settimeout(0.05)
+        self._udp, self._tcp = udp, tcp
+        for target in (self._serve_udp, self._serve_tcp):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for sock in (self._udp, self._tcp):
+            if sock is not None:
+                sock.close()
+
+    def _reply(self, wire: bytes, tcp: bool) -> bytes | None:
+        query = dns.message.from_wire(wire)
+        self.received.append((query, tcp))
+        reply = self.handler(query, tcp)
+        if isinstance(reply, dns.message.Message):
+            return reply.to_wire(max_size=65535)
+        return reply
+
+    def _serve_udp(self) -> None:
+        assert self._udp is not None
+        while not self._stop.is_set():
+            try:
+                wire, peer = self._udp.recvfrom(65535)
+            except (TimeoutError, OSError):
+                continue
+            reply = self._reply(wire, tcp=False)
+            if reply is not None:
+                self._udp.sendto(reply, peer)
+
+    def _serve_tcp(self) -> None:
+        assert self._tcp is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._tcp.accept()
+            except (TimeoutError, OSError):
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    (length,) = struct.unpack("!H", _read(conn, 2))
+                    reply = self._reply(_read(conn, length), tcp=True)
+                    if reply is not None:
+                        conn.sendall(struct.pack("!H", len(reply)) + reply)
+                except (OSError, struct.error):
+                    continue
+
+
+def _read(conn: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = conn.recv(count - len(data))
+        if not chunk:
+            raise OSError("connection closed")
+        data += chunk
+    return data
+
+
+class RecordingResolver:
+    """Wraps a resolver (all three protocols) and records every question asked.
+
+    A batch is recorded as one round trip in :attr:`batches`; each question
+    also goes to :attr:`questions`.
+    """
+
+    def __init__(self, inner: mxroute.DNSResolver) -> None:
+        self.inner = inner
+        self.questions: list[tuple[str, str]] = []
+        self.batches: list[list[tuple[str, str]]] = []
+
+    def query(self, name: str, rdtype: str) -> mxroute.Answer:
+        self.batches.append([(name, rdtype)])
+        self.questions.append((name, rdtype))
+        return self.inner.query(name, rdtype)
+
+    async def query_async(self, name: str, rdtype: str) -> mxroute.Answer:
+        self.questions.append((name, rdtype))
+        return await self.inner.query_async(name, rdtype)
+
+    def query_batch(self, questions: Sequence[mxroute.Question]) -> list[mxroute.Answer]:
+        self.batches.append([(q.name, q.rdtype) for q in questions])
+        self.questions.extend((q.name, q.rdtype) for q in questions)
+        return self.inner.query_batch(questions)
