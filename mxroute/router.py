@@ -127,9 +127,20 @@ class Router:
         resolver when it is a :class:`~mxroute.CachingResolver`, else a new
         one wrapped around it for the run (see :mod:`mxroute.bulk`).
 
-        >>> async def main(router):
-        ...     async for target, result in router.resolve_many(["a.example", "b.example"]):
-        ...         print(target, result)
+        >>> import asyncio
+        >>> from mxroute import InMemoryResolver, Router
+        >>> fake = InMemoryResolver()
+        >>> fake.add("example.com", "MX", "10 mx.example.com.")
+        >>> fake.add("mx.example.com", "A", "192.0.2.25")
+        >>> async def main():
+        ...     router = Router(resolver=fake)
+        ...     return {t: type(r).__name__ async for t, r in router.resolve_many(
+        ...         ["example.com", "nowhere.example", "bad..name"], concurrency=8)}
+        >>> for target, kind in sorted(asyncio.run(main()).items()):
+        ...     print(target, kind)
+        bad..name InvalidDomain
+        example.com MailRoute
+        nowhere.example NoSuchDomain
 
         Raises:
             InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
@@ -145,8 +156,15 @@ class Router:
         It runs its own event loop while you wait for the next result, so it
         must not be called from a coroutine.
 
-        >>> for target, result in router.resolve_many_sync(open("domains.txt")):  # doctest: +SKIP
-        ...     print(target.strip(), result)
+        >>> from mxroute import InMemoryResolver, Router
+        >>> fake = InMemoryResolver()
+        >>> fake.add("example.com", "MX", "0 .")
+        >>> for target, result in Router(resolver=fake).resolve_many_sync(["example.com"]):
+        ...     print(target, type(result).__name__, result.reply_code)
+        example.com NullMX 556
+
+        Raises:
+            InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
         """
         return bulk.run_sync(self._cached().resolve_async, targets, concurrency=concurrency)
 
