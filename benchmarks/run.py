@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import pathlib
 import statistics
 import sys
@@ -54,7 +55,7 @@ class Sizes(NamedTuple):
     cache_entries: int  # answers put in the cache in (d)
 
 
-FULL = Sizes(0.02, 5, 10_000, 500, 500, 25, 500, 2, 20_000)
+FULL = Sizes(0.02, 3, 10_000, 500, 500, 25, 400, 3, 20_000)
 QUICK = Sizes(0.02, 3, 2_000, 200, 200, 10, 200, 1, 5_000)
 SMOKE = Sizes(0.005, 1, 60, 20, 20, 3, 20, 1, 200)
 
@@ -154,29 +155,44 @@ async def _route_all(router: mxroute.Router, domains: Sequence[str]) -> int:
     return routed
 
 
+def _seconds(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
 def bench_bulk(bind: BindServer, sizes: Sizes) -> list[Row]:
     domains = workload.bulk_domains(sizes.bulk)
     resolver = DNSResolver([workload.ADDRESS], port=bind.port)
-    router = mxroute.Router(resolver=resolver)
-    start = time.perf_counter()
-    routed = asyncio.run(_route_all(router, domains))
-    elapsed = time.perf_counter() - start
-    if routed != len(domains):
-        raise RuntimeError(f"resolve_many routed {routed} of {len(domains)} domains")
-    rate = routed / elapsed
-
     naive = workload.naive_resolver(bind.port)
-    subset = domains[: sizes.naive_subset]
-    start = time.perf_counter()
-    for domain in subset:
-        workload.naive_route(naive, domain)
-    base_rate = len(subset) / (time.perf_counter() - start)
-
     sync_router = mxroute.Router(resolver=resolver)
-    start = time.perf_counter()
-    for domain in subset:
-        sync_router.resolve(domain)
-    sync_rate = len(subset) / (time.perf_counter() - start)
+    subset = domains[: sizes.naive_subset]
+    halves = (subset[: len(subset) // 2], subset[len(subset) // 2 :])
+
+    def naive_run(part: Sequence[str]) -> None:
+        for domain in part:
+            workload.naive_route(naive, domain)
+
+    def sync_run(part: Sequence[str]) -> None:
+        for domain in part:
+            sync_router.resolve(domain)
+
+    # The baselines run half before and half after the long resolve_many run,
+    # so that a change in the machine's load weighs on both alike.
+    naive_time = _seconds(lambda: naive_run(halves[0]))
+    sync_time = _seconds(lambda: sync_run(halves[0]))
+    routed = [0]
+
+    def bulk_run() -> None:
+        routed[0] = asyncio.run(_route_all(mxroute.Router(resolver=resolver), domains))
+
+    rate = len(domains) / _seconds(bulk_run)
+    if routed[0] != len(domains):
+        raise RuntimeError(f"resolve_many routed {routed[0]} of {len(domains)} domains")
+    naive_time += _seconds(lambda: naive_run(halves[1]))
+    sync_time += _seconds(lambda: sync_run(halves[1]))
+    base_rate = len(subset) / naive_time
+    sync_rate = len(subset) / sync_time
     resolver.close()
 
     with LatencyProxy(bind.port, sizes.delay, max_seconds=300) as proxy:
@@ -280,6 +296,10 @@ def bench_cpu(bind: BindServer, sizes: Sizes) -> list[Row]:
     def raw_sync() -> None:
         workload.raw_replay(questions, bind.port)
 
+    def resolver_alone() -> None:
+        for name, rdtype in questions:
+            resolver.query(name, rdtype)
+
     def raw_async() -> None:
         asyncio.run(
             workload.raw_replay_async(questions, bind.port, mxroute.bulk.DEFAULT_CONCURRENCY)
@@ -287,6 +307,7 @@ def bench_cpu(bind: BindServer, sizes: Sizes) -> list[Row]:
 
     rows = []
     for label, mine, raw in (
+        ("DNSResolver.query alone, the same questions", resolver_alone, raw_sync),
         ("Router.resolve, batches in DNSResolver's threads", mx_sync, raw_sync),
         ("Router.resolve, one question at a time", mx_sequential, raw_sync),
         ("resolve_many (asyncio)", mx_async, raw_async),
@@ -400,7 +421,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "d" in args.only:
         rows += bench_memory(sizes)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    print(f"mxroute {mxroute.__version__} benchmarks ({mode}), Python {sys.version.split()[0]}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"mxroute {mxroute.__version__} benchmarks ({mode}), Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, load average at the end {load}"
+    )
     print(
         f"(a) latency injected per query: {sizes.delay * 1000:.0f} ms; one round trip "
         f"(a plain dnspython query through the proxy) measured {ROUND_TRIP[0] * 1000:.1f} ms"
