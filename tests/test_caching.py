@@ -627,3 +627,39 @@ class TestSingleFlightAsync:
         inner.agate.set()
         await task
         assert inner.started == 2
+
+
+class FirstCallHangs:
+    """An async resolver whose first query waits for ``release``; the others answer at once."""
+
+    def __init__(self, fake: InMemoryResolver) -> None:
+        self.fake = fake
+        self.started = 0
+        self.release: asyncio.Event | None = None
+
+    async def query_async(self, name: str, rdtype: str) -> Answer:
+        self.started += 1
+        if self.started == 1:
+            self.release = asyncio.Event()
+            await self.release.wait()
+        return self.fake.query(name, rdtype)
+
+
+class TestTwoLoopsOneThread:
+    def test_a_second_loop_does_not_wait_for_a_paused_loop_of_the_same_thread(self, zone):
+        inner = FirstCallHangs(zone)
+        cache = CachingResolver(inner)
+        paused = asyncio.new_event_loop()
+        try:
+            first = paused.create_task(cache.query_async("example.com", "MX"))
+            while inner.started < 1:
+                paused.run_until_complete(asyncio.sleep(0))
+            # ``paused`` is not running now; asking on another loop must not wait for it
+            answer = asyncio.run(cache.query_async("example.com", "MX"))
+            assert answer.status is AnswerStatus.RECORDS
+            assert inner.started == 2
+            assert inner.release is not None
+            inner.release.set()
+            assert paused.run_until_complete(first).status is AnswerStatus.RECORDS
+        finally:
+            paused.close()

@@ -96,13 +96,15 @@ class _Entry:
 
 
 class _Flight:
-    """A query in flight: its future, and the thread that sends it."""
+    """A query in flight: its future, the thread that sends it, and the event
+    loop it is sent from (None for a synchronous query)."""
 
-    __slots__ = ("future", "thread")
+    __slots__ = ("future", "loop", "thread")
 
-    def __init__(self, thread: int) -> None:
+    def __init__(self, thread: int, loop: asyncio.AbstractEventLoop | None) -> None:
         self.future: concurrent.futures.Future[Answer] = concurrent.futures.Future()
         self.thread = thread
+        self.loop = loop
 
 
 def _check_seconds(name: str, value: object, *, limit: float | None = None) -> float:
@@ -261,9 +263,9 @@ class CachingResolver:
         key = Question(normalize_host(name), rdtype.upper())
         while True:
             now = self._clock()
-            answer, flight, leader = self._begin(key, now)
-            if answer is not None:
-                return answer
+            entry, flight, leader = self._begin(key, now, None)
+            if entry is not None:
+                return _aged(entry, now)
             assert flight is not None
             if leader:
                 try:
@@ -273,8 +275,8 @@ class CachingResolver:
                     raise
                 return self._finish(key, flight, answer)
             if flight.thread == threading.get_ident():
-                # Only a coroutine of this thread's event loop can be sending it,
-                # and it cannot finish while this thread blocks: do not wait.
+                # Only a coroutine of an event loop of this thread can be sending
+                # it, and it cannot finish while this thread blocks: do not wait.
                 return inner.query(key.name, key.rdtype)
             try:
                 return flight.future.result()
@@ -288,11 +290,12 @@ class CachingResolver:
         the task that sent it is cancelled, the others ask again.
         """
         key = Question(normalize_host(name), rdtype.upper())
+        loop = asyncio.get_running_loop()
         while True:
             now = self._clock()
-            answer, flight, leader = self._begin(key, now)
-            if answer is not None:
-                return answer
+            entry, flight, leader = self._begin(key, now, loop)
+            if entry is not None:
+                return _aged(entry, now)
             assert flight is not None
             if leader:
                 try:
@@ -301,6 +304,10 @@ class CachingResolver:
                     self._fail(key, flight, exc)
                     raise
                 return self._finish(key, flight, answer)
+            if flight.loop is not loop and flight.thread == threading.get_ident():
+                # Sent from another event loop of this thread, which does not
+                # run while this one does: waiting could last forever.
+                return await self._ask_async(key)
             try:
                 return await _wait(flight.future)
             except _Abandoned:
@@ -329,9 +336,9 @@ class CachingResolver:
         for key in keys:
             if key in results or key in mine or key in waits:
                 continue
-            answer, flight, leader = self._begin(key, now)
-            if answer is not None:
-                results[key] = answer
+            entry, flight, leader = self._begin(key, now, None)
+            if entry is not None:
+                results[key] = _aged(entry, now)
             elif leader:
                 mine[key] = flight
             else:
@@ -370,22 +377,24 @@ class CachingResolver:
         assert self._sync is not None
         return await asyncio.to_thread(self._sync.query, key.name, key.rdtype)
 
-    def _begin(self, key: Question, now: float) -> tuple[Answer | None, _Flight | None, bool]:
-        """Look ``key`` up: (answer, None, False) on a hit, else the flight to
-        wait for and whether this caller must send the query."""
+    def _begin(
+        self, key: Question, now: float, loop: asyncio.AbstractEventLoop | None
+    ) -> tuple[_Entry | None, _Flight | None, bool]:
+        """Look ``key`` up: (entry, None, False) on a hit, else the flight to
+        wait for and whether this caller (on ``loop``) must send the query."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 if entry.expires > now:
                     self._entries.move_to_end(key)
                     self._hits += 1
-                    return _aged(entry, now), None, False
+                    return entry, None, False
                 del self._entries[key]
             flight = self._flights.get(key)
             if flight is not None:
                 self._coalesced += 1
                 return None, flight, False
-            flight = self._flights[key] = _Flight(threading.get_ident())
+            flight = self._flights[key] = _Flight(threading.get_ident(), loop)
             self._misses += 1
             return None, flight, True
 
