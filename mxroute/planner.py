@@ -340,7 +340,9 @@ def _order(records: Sequence[MXRecord], rng: random.Random, trail: _Trail) -> li
         by_preference.setdefault(record.preference, []).append(record)
     ordered: list[MXRecord] = []
     for preference in sorted(by_preference):
-        group = by_preference[preference]
+        # Sorted before the shuffle, so that a seeded rng gives the same route
+        # whatever order the server sent the records in (BIND rotates them).
+        group = sorted(by_preference[preference], key=lambda r: r.exchange)
         rng.shuffle(group)
         ordered.extend(group)
     return ordered

@@ -203,7 +203,6 @@ controls {{ }};
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    start_new_session=True,
                 )
             if self._wait_ready():
                 return self
@@ -271,32 +270,39 @@ controls {{ }};
 class SilentServer:
     """UDP and TCP sockets on 127.0.0.1 that accept queries and never answer.
 
+    Args:
+        address: Another loopback address (``127.0.0.2``) to sit beside a
+            server on 127.0.0.1 with the same port.
+        port: A fixed port; a free one when 0.
+
     The UDP socket is never read; the TCP socket listens (the kernel completes
     the handshake) but never accepts. A client waits until its timeout.
     """
 
-    def __init__(self) -> None:
-        self.address = ADDRESS
-        self.port = 0
+    def __init__(self, address: str = ADDRESS, port: int = 0) -> None:
+        self.address = address
+        self.port = port
         self._sockets: list[socket.socket] = []
 
     def __enter__(self) -> SilentServer:
         for _ in range(50):
-            port = free_port()
+            port = self.port or free_port()
             udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             try:
-                udp.bind((ADDRESS, port))
-                tcp.bind((ADDRESS, port))
+                udp.bind((self.address, port))
+                tcp.bind((self.address, port))
             except OSError:
                 udp.close()
                 tcp.close()
+                if self.port:
+                    raise
                 continue
             tcp.listen(16)
             self.port = port
             self._sockets = [udp, tcp]
             return self
-        raise OSError("no free port on 127.0.0.1")
+        raise OSError(f"no free port on {self.address}")
 
     def __exit__(self, *exc_info: object) -> None:
         for sock in self._sockets:
@@ -343,6 +349,8 @@ def sign_zone(text: str, origin: str, directory: str | os.PathLike[str]) -> tupl
             "-q",
             "-S",
             "-z",
+            "-d",
+            str(folder),
             "-K",
             str(folder),
             "-o",

@@ -54,7 +54,7 @@ import dns.rrset
 
 from mxroute.errors import InvalidInput
 from mxroute.names import normalize_host
-from mxroute.resolvers.base import Answer, AnswerStatus, Question
+from mxroute.resolvers.base import Answer, AnswerStatus, Question, RData
 from mxroute.resolvers.memory import rdata_value
 
 __all__ = ["DNSResolver"]
@@ -76,7 +76,9 @@ _CNAME = dns.rdatatype.CNAME
 _SOA = dns.rdatatype.SOA
 _NS = dns.rdatatype.NS
 _MX = dns.rdatatype.MX
-_ADDRESS_TYPES = {dns.rdatatype.A: "A", dns.rdatatype.AAAA: "AAAA"}
+_A = dns.rdatatype.A
+_AAAA = dns.rdatatype.AAAA
+_ADDRESS_TYPES = {_A: "A", _AAAA: "AAAA"}
 _ANSWER = dns.message.ANSWER
 
 
@@ -100,14 +102,26 @@ _Resolution = Generator[_Try, _Result, Answer]
 
 
 class _Final(NamedTuple):
-    """A usable response, interpreted."""
+    """A NOERROR or NXDOMAIN response, interpreted."""
 
     status: AnswerStatus
     rrset: dns.rrset.RRset | None
     cnames: list[str]
+    targets: list[dns.name.Name]
     ttls: list[int]
-    negative_ttl: int | None
-    follow: dns.name.Name | None
+    negative_ttl: int | None = None
+    follow: dns.name.Name | None = None
+    """A CNAME target the response did not resolve: ask it next."""
+    problem: str = ""
+    """Why the response cannot be used (the server then counts as failed)."""
+
+
+class _Failure(NamedTuple):
+    """No server gave a usable answer."""
+
+    status: AnswerStatus
+    cnames: list[str]
+    """The CNAMEs of the last unusable answer, up to the problem (a loop)."""
 
 
 def _config_error(reason: str, message: str, value: object = "") -> InvalidInput:
@@ -161,18 +175,28 @@ def _server(address: object, port: int) -> _Server:
     return _Server(text, port, label)
 
 
-@functools.lru_cache(maxsize=4096)
 def _qname(name: str) -> dns.name.Name:
     if not isinstance(name, str) or not name.strip(".") or name.startswith("."):
         raise InvalidInput("invalid-name", f"{name!r} is not a DNS name", str(name))
+    return _parse_name(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_name(name: str) -> dns.name.Name:
     try:
         return dns.name.from_text(name, origin=dns.name.root)
     except (dns.exception.DNSException, ValueError) as exc:
         raise InvalidInput("invalid-name", f"{name!r} is not a DNS name: {exc}", name) from None
 
 
-@functools.lru_cache(maxsize=64)
 def _qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
+    if not isinstance(rdtype, str):
+        raise InvalidInput("invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype))
+    return _parse_type(rdtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_type(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
     try:
         value = dns.rdatatype.from_text(rdtype)
     except (dns.exception.DNSException, ValueError, TypeError, AttributeError):
@@ -180,6 +204,19 @@ def _qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
             "invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype)
         ) from None
     return value, dns.rdatatype.to_text(value)
+
+
+def _values(rrset: dns.rrset.RRset) -> list[RData]:
+    """The records as :func:`~mxroute.resolvers.memory.rdata_value` gives them.
+
+    A and AAAA take a shortcut to the same values (the address class is known
+    from the type, so :func:`ipaddress.ip_address` need not guess it).
+    """
+    if rrset.rdtype == _A:
+        return [ipaddress.IPv4Address(rdata.address) for rdata in rrset]
+    if rrset.rdtype == _AAAA:
+        return [ipaddress.IPv6Address(rdata.address) for rdata in rrset]
+    return [rdata_value(rdata) for rdata in rrset]
 
 
 def _host(name: dns.name.Name) -> str:
@@ -201,6 +238,54 @@ def _is_referral(response: dns.message.Message) -> bool:
 def _why(exc: Exception) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _interpret(
+    response: dns.message.Message,
+    qname: dns.name.Name,
+    qtype: dns.rdatatype.RdataType,
+    seen: set[dns.name.Name],
+    chain: int,
+) -> _Final:
+    """Read a NOERROR or NXDOMAIN response to the question ``(qname, qtype)``.
+
+    ``seen`` holds the names already on the CNAME chain and ``chain`` its
+    length; neither is changed.
+    """
+    cnames: list[str] = []
+    targets: list[dns.name.Name] = []
+    ttls: list[int] = []
+    current = qname
+    while True:
+        rrset = response.get_rrset(_ANSWER, current, _IN, qtype)
+        if rrset:
+            ttls.append(rrset.ttl)
+            return _Final(AnswerStatus.RECORDS, rrset, cnames, targets, ttls)
+        alias = response.get_rrset(_ANSWER, current, _IN, _CNAME) if qtype != _CNAME else None
+        if not alias:
+            break
+        target: dns.name.Name = alias[0].target
+        if target in seen or target in targets:
+            problem = f"a CNAME loop at {_host(target)}"
+            return _Final(AnswerStatus.SERVFAIL, None, cnames, targets, ttls, problem=problem)
+        if chain + len(cnames) >= MAX_CNAME_CHAIN:
+            problem = f"a CNAME chain longer than {MAX_CNAME_CHAIN}"
+            return _Final(AnswerStatus.SERVFAIL, None, cnames, targets, ttls, problem=problem)
+        targets.append(target)
+        cnames.append(_host(target))
+        ttls.append(alias.ttl)
+        current = target
+    negative = _negative_ttl(response)
+    if response.rcode() == dns.rcode.NXDOMAIN:
+        return _Final(AnswerStatus.NXDOMAIN, None, cnames, targets, ttls, negative)
+    if negative is None and cnames:
+        # The chain stops at a name the server did not resolve (an
+        # authoritative server whose zones do not hold the target).
+        return _Final(AnswerStatus.NODATA, None, cnames, targets, ttls, follow=current)
+    if negative is None and _is_referral(response):
+        problem = "a referral: it does not resolve names recursively"
+        return _Final(AnswerStatus.SERVFAIL, None, cnames, targets, ttls, problem=problem)
+    return _Final(AnswerStatus.NODATA, None, cnames, targets, ttls, negative)
 
 
 class DNSResolver:
@@ -480,40 +565,35 @@ class DNSResolver:
         notes: list[str] = []
         current = qname
         while True:
-            outcome = yield from self._ask(current, qtype, deadline, notes)
-            if isinstance(outcome, Answer):  # every server failed or timed out
-                return Answer(
-                    owner, type_text, outcome.status, cnames=cnames, detail=outcome.detail
-                )
-            response, server_label = outcome
-            authenticated = authenticated and bool(response.flags & dns.flags.AD)
-            final = self._interpret(response, current, qtype, seen, len(cnames))
-            if isinstance(final, str):
+            outcome = yield from self._ask(current, qtype, deadline, notes, seen, len(cnames))
+            if isinstance(outcome, _Failure):
                 return Answer(
                     owner,
                     type_text,
-                    AnswerStatus.SERVFAIL,
-                    cnames=cnames,
-                    detail=f"{server_label} answered with {final}",
+                    outcome.status,
+                    cnames=[*cnames, *outcome.cnames],
+                    detail="; ".join(notes),
                 )
+            final, response, server_label = outcome
+            authenticated = authenticated and bool(response.flags & dns.flags.AD)
             cnames.extend(final.cnames)
             ttls.extend(final.ttls)
+            seen.update(final.targets)
             if final.follow is not None:
                 # The answer stops at a CNAME whose target the server did not
                 # resolve (an authoritative server outside its zones): ask it.
                 notes.append(f"{server_label} answered CNAME {cnames[-1]}")
                 current = final.follow
                 continue
-            detail = f"{server_label} answered {dns.rcode.to_text(response.rcode())}"
-            if notes:
-                detail = "; ".join([*notes, detail])
+            notes.append(f"{server_label} answered {dns.rcode.to_text(response.rcode())}")
+            detail = "; ".join(notes)
             if final.status is AnswerStatus.RECORDS:
                 assert final.rrset is not None
                 return Answer(
                     owner,
                     type_text,
                     AnswerStatus.RECORDS,
-                    records=[rdata_value(rdata) for rdata in final.rrset],
+                    records=_values(final.rrset),
                     ttl=min(ttls) if ttls else None,
                     cnames=cnames,
                     authenticated=authenticated,
@@ -539,16 +619,19 @@ class DNSResolver:
         qtype: dns.rdatatype.RdataType,
         deadline: float,
         notes: list[str],
-    ) -> Generator[_Try, _Result, tuple[dns.message.Message, str] | Answer]:
-        """Ask the servers until one answers NOERROR or NXDOMAIN.
+        seen: set[dns.name.Name],
+        chain: int,
+    ) -> Generator[_Try, _Result, tuple[_Final, dns.message.Message, str] | _Failure]:
+        """Ask the servers in turn until one gives a usable NOERROR or NXDOMAIN answer.
 
-        Returns that response and the server's label, or, when no server
-        gave a usable answer, an :class:`Answer` with only a failure status
-        and its detail (the caller fills in the rest).
+        Returns that answer interpreted, the response and the server's label;
+        or, when no server gave a usable answer, a :class:`_Failure`. Appends
+        what each server did to ``notes``.
         """
         query = self._make_query(qname, qtype)
         servers = list(self._servers)
         failures: list[AnswerStatus] = []
+        partial: list[str] = []
         while servers:
             for server in tuple(servers):
                 remaining = deadline - time.monotonic()
@@ -569,14 +652,19 @@ class DNSResolver:
                 if isinstance(result, dns.message.Message):
                     rcode = result.rcode()
                     if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-                        return result, server.label
-                    status = (
-                        AnswerStatus.REFUSED
-                        if rcode == dns.rcode.REFUSED
-                        else AnswerStatus.SERVFAIL
-                    )
-                    failures.append(status)
-                    notes.append(f"{server.label} answered {dns.rcode.to_text(rcode)}")
+                        final = _interpret(result, qname, qtype, seen, chain)
+                        if not final.problem:
+                            return final, result, server.label
+                        failures.append(AnswerStatus.SERVFAIL)
+                        partial = final.cnames
+                        notes.append(f"{server.label} answered with {final.problem}")
+                    else:
+                        failures.append(
+                            AnswerStatus.REFUSED
+                            if rcode == dns.rcode.REFUSED
+                            else AnswerStatus.SERVFAIL
+                        )
+                        notes.append(f"{server.label} answered {dns.rcode.to_text(rcode)}")
                     servers.remove(server)
                 elif isinstance(result, dns.exception.Timeout):
                     notes.append(f"{server.label}: no answer within {timeout:.3g} s")
@@ -593,54 +681,12 @@ class DNSResolver:
                 continue
             break  # the lifetime ran out
         if AnswerStatus.SERVFAIL in failures:
-            status = AnswerStatus.SERVFAIL
-        elif failures:
-            status = AnswerStatus.REFUSED
-        else:
-            status = AnswerStatus.TIMEOUT
-            if servers:
-                notes.append(f"lifetime of {self.lifetime:.3g} s used up")
-        return Answer("", "", status, detail="; ".join(notes))
-
-    def _interpret(
-        self,
-        response: dns.message.Message,
-        qname: dns.name.Name,
-        qtype: dns.rdatatype.RdataType,
-        seen: set[dns.name.Name],
-        chain: int,
-    ) -> _Final | str:
-        """Read a NOERROR/NXDOMAIN response; a string says why it is unusable."""
-        cnames: list[str] = []
-        ttls: list[int] = []
-        current = qname
-        while True:
-            rrset = response.get_rrset(_ANSWER, current, _IN, qtype)
-            if rrset:
-                ttls.append(rrset.ttl)
-                return _Final(AnswerStatus.RECORDS, rrset, cnames, ttls, None, None)
-            alias = response.get_rrset(_ANSWER, current, _IN, _CNAME) if qtype != _CNAME else None
-            if not alias:
-                break
-            target: dns.name.Name = alias[0].target
-            if target in seen:
-                return f"a CNAME loop at {_host(target)}"
-            if chain + len(cnames) >= MAX_CNAME_CHAIN:
-                return f"a CNAME chain longer than {MAX_CNAME_CHAIN}"
-            seen.add(target)
-            cnames.append(_host(target))
-            ttls.append(alias.ttl)
-            current = target
-        negative = _negative_ttl(response)
-        if response.rcode() == dns.rcode.NXDOMAIN:
-            return _Final(AnswerStatus.NXDOMAIN, None, cnames, ttls, negative, None)
-        if negative is None and cnames:
-            # The chain stops at a name the server did not resolve (an
-            # authoritative server whose zones do not hold the target).
-            return _Final(AnswerStatus.NODATA, None, cnames, ttls, None, current)
-        if negative is None and _is_referral(response):
-            return "a referral: it does not resolve names recursively"
-        return _Final(AnswerStatus.NODATA, None, cnames, ttls, negative, None)
+            return _Failure(AnswerStatus.SERVFAIL, partial)
+        if failures:
+            return _Failure(AnswerStatus.REFUSED, [])
+        if servers:
+            notes.append(f"lifetime of {self.lifetime:.3g} s used up")
+        return _Failure(AnswerStatus.TIMEOUT, [])
 
     def _glue(
         self, response: dns.message.Message, rrset: dns.rrset.RRset, authenticated: bool
@@ -655,7 +701,7 @@ class DNSResolver:
                         _host(extra.name),
                         kind,
                         AnswerStatus.RECORDS,
-                        records=[rdata_value(rdata) for rdata in extra],
+                        records=_values(extra),
                         ttl=extra.ttl,
                         authenticated=authenticated,
                     )

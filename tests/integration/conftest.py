@@ -20,8 +20,8 @@ import pytest
 
 import mxroute
 from tests.bindserver import BindServer, SilentServer, sign_zone
+from tests.integration.servers import ZONES
 
-ZONES = pathlib.Path(__file__).parent / "zones"
 MAIN_ZONES = {
     "mxtest": ZONES / "mxtest.zone",
     "xn--bcher-kva.mxtest": ZONES / "idn.zone",

@@ -9,6 +9,7 @@ asked, to count round trips.
 
 from __future__ import annotations
 
+import pathlib
 import socket
 import struct
 import threading
@@ -18,6 +19,9 @@ import dns.message
 
 import mxroute
 from tests.bindserver import ADDRESS
+
+ZONES = pathlib.Path(__file__).parent / "zones"
+"""The zone files of the integration tests."""
 
 Reply = bytes | dns.message.Message | None
 Handler = Callable[[dns.message.Message, bool], Reply]
@@ -30,10 +34,10 @@ class ScriptedServer:
     query received is kept in :attr:`received` as ``(message, tcp)``.
     """
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, address: str = ADDRESS, port: int = 0) -> None:
         self.handler = handler
-        self.address = ADDRESS
-        self.port = 0
+        self.address = address
+        self.port = port
         self.received: list[tuple[dns.message.Message, bool]] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -42,11 +46,11 @@ class ScriptedServer:
 
     def __enter__(self) -> ScriptedServer:
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        udp.bind((ADDRESS, 0))
+        udp.bind((self.address, self.port))
         self.port = udp.getsockname()[1]
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        tcp.bind((ADDRESS, self.port))
+        tcp.bind((self.address, self.port))
         tcp.listen(16)
         udp.settimeout(0.05)
         tcp.settimeout(0.05)

@@ -1,0 +1,383 @@
+"""DNSResolver against a scripted DNS server on 127.0.0.1: the outcomes BIND will not produce.
+
+The server is real (UDP and TCP sockets); only its answers are written here,
+with dnspython, to cover FORMERR, unparsable answers, CNAME loops and long
+chains inside one answer, referrals, exact RFC 2308 TTLs and the query flags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+
+import attrs
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+import mxroute
+from mxroute import AnswerStatus
+from tests.bindserver import SilentServer
+from tests.integration.servers import ScriptedServer
+
+pytestmark = pytest.mark.integration
+
+SOA = "ns.mxtest. hostmaster.mxtest. 1 3600 600 86400 {minimum}"
+
+
+def _response(query: dns.message.Message, rcode: int = dns.rcode.NOERROR, aa: bool = True):
+    response = dns.message.make_response(query)
+    response.set_rcode(rcode)
+    if aa:
+        response.flags |= dns.flags.AA
+    return response
+
+
+def _add(section: list[dns.rrset.RRset], name: str, ttl: int, rdtype: str, *texts: str) -> None:
+    section.append(dns.rrset.from_text(name, ttl, "IN", rdtype, *texts))
+
+
+def _qname(query: dns.message.Message) -> str:
+    return query.question[0].name.to_text()
+
+
+def _resolver(server, **options) -> mxroute.DNSResolver:
+    options.setdefault("timeout", 1.0)
+    options.setdefault("lifetime", 2.0)
+    return mxroute.DNSResolver([server.address], port=server.port, **options)
+
+
+def _both(resolver: mxroute.DNSResolver, name: str, rdtype: str) -> mxroute.Answer:
+    """Ask sync and async; both must give the same answer, which is returned."""
+    sync = resolver.query(name, rdtype)
+    async_ = asyncio.run(resolver.query_async(name, rdtype))
+    # dnspython shuffles records on the wire: compare them as sets
+    assert attrs.evolve(async_, records=sync.records) == sync
+    assert set(async_.records) == set(sync.records)
+    return sync
+
+
+class TestServerFailures:
+    @pytest.mark.parametrize(
+        ("rcode", "status"),
+        [
+            (dns.rcode.SERVFAIL, AnswerStatus.SERVFAIL),
+            (dns.rcode.REFUSED, AnswerStatus.REFUSED),
+            (dns.rcode.FORMERR, AnswerStatus.SERVFAIL),
+            (dns.rcode.NOTIMP, AnswerStatus.SERVFAIL),
+        ],
+    )
+    def test_rcode_maps_to_a_status_with_detail(self, rcode, status):
+        with ScriptedServer(lambda q, tcp: _response(q, rcode, aa=False)) as server:
+            answer = _both(_resolver(server), "example.mxtest", "MX")
+        assert answer.status is status
+        assert answer.detail == f"127.0.0.1:{server.port} answered {dns.rcode.to_text(rcode)}"
+        assert answer.ttl is None
+        assert answer.records == ()
+
+    def test_a_failing_server_is_asked_once_per_question(self):
+        with ScriptedServer(lambda q, tcp: _response(q, dns.rcode.SERVFAIL)) as server:
+            _resolver(server).query("example.mxtest", "MX")
+        assert len(server.received) == 1
+
+    def test_unparsable_answer_is_servfail(self):
+        def garbage(query, tcp):
+            return query.id.to_bytes(2, "big") + b"\x81\x80\x00\x01\x00\x01"  # header cut short
+
+        with ScriptedServer(garbage) as server:
+            answer = _both(_resolver(server), "example.mxtest", "MX")
+        assert answer.status is AnswerStatus.SERVFAIL
+        assert "unusable answer" in answer.detail
+
+    def test_answer_to_another_question_is_servfail(self):
+        def wrong(query, tcp):
+            other = dns.message.make_query("other.mxtest.", "MX")
+            other.id = query.id
+            return dns.message.make_response(other)
+
+        with ScriptedServer(wrong) as server:
+            answer = _resolver(server).query("example.mxtest", "MX")
+        assert answer.status is AnswerStatus.SERVFAIL
+        assert "BadResponse" in answer.detail
+
+    def test_referral_from_a_non_recursive_server_is_servfail(self):
+        def referral(query, tcp):
+            response = _response(query, aa=False)
+            _add(response.authority, "mxtest.", 3600, "NS", "ns.elsewhere.")
+            return response
+
+        with ScriptedServer(referral) as server:
+            answer = _both(_resolver(server), "example.mxtest", "MX")
+        assert answer.status is AnswerStatus.SERVFAIL
+        assert "referral" in answer.detail
+
+    def test_referral_then_a_recursive_server_answers(self):
+        def referral(query, tcp):
+            response = _response(query, aa=False)
+            _add(response.authority, "mxtest.", 3600, "NS", "ns.elsewhere.")
+            return response
+
+        def good(query, tcp):
+            response = _response(query)
+            _add(response.answer, _qname(query), 300, "MX", "10 mx.example.mxtest.")
+            return response
+
+        with (
+            ScriptedServer(referral) as first,
+            ScriptedServer(good, address="127.0.0.2", port=first.port),
+        ):
+            resolver = mxroute.DNSResolver(["127.0.0.1", "127.0.0.2"], port=first.port)
+            answer = _both(resolver, "example.mxtest", "MX")
+        assert answer.status is AnswerStatus.RECORDS
+        assert answer.detail == (
+            f"127.0.0.1:{first.port} answered with a referral: it does not resolve names "
+            f"recursively; 127.0.0.2:{first.port} answered NOERROR"
+        )
+
+    def test_servfail_then_records_from_the_next_server(self):
+        with ScriptedServer(lambda q, tcp: _response(q, dns.rcode.SERVFAIL)) as failing:
+
+            def good(query, tcp):
+                response = _response(query)
+                _add(response.answer, _qname(query), 300, "MX", "10 mx.example.mxtest.")
+                return response
+
+            with ScriptedServer(good, address="127.0.0.2", port=failing.port) as working:
+                resolver = mxroute.DNSResolver(
+                    [failing.address, working.address], port=failing.port
+                )
+                answer = _both(resolver, "example.mxtest", "MX")
+        assert answer.status is AnswerStatus.RECORDS
+        assert answer.records == (mxroute.MXRecord(10, "mx.example.mxtest"),)
+        assert answer.detail == (
+            f"127.0.0.1:{failing.port} answered SERVFAIL; 127.0.0.2:{failing.port} answered NOERROR"
+        )
+
+    def test_servfail_beats_refused_and_timeout_when_no_server_answers(self):
+        with (
+            ScriptedServer(lambda q, tcp: _response(q, dns.rcode.REFUSED)) as refusing,
+            ScriptedServer(
+                lambda q, tcp: _response(q, dns.rcode.SERVFAIL),
+                address="127.0.0.2",
+                port=refusing.port,
+            ),
+            SilentServer("127.0.0.3", refusing.port),
+        ):
+            resolver = mxroute.DNSResolver(
+                ["127.0.0.1", "127.0.0.2", "127.0.0.3"],
+                port=refusing.port,
+                timeout=0.2,
+                lifetime=0.5,
+            )
+            answer = resolver.query("example.mxtest", "MX")
+            only_refused = mxroute.DNSResolver(
+                ["127.0.0.1", "127.0.0.3"], port=refusing.port, timeout=0.2, lifetime=0.5
+            ).query("example.mxtest", "MX")
+        assert answer.status is AnswerStatus.SERVFAIL
+        assert "REFUSED" in answer.detail
+        assert "SERVFAIL" in answer.detail
+        assert "no answer within" in answer.detail
+        assert only_refused.status is AnswerStatus.REFUSED
+
+    def test_dropped_answer_times_out(self):
+        with ScriptedServer(lambda q, tcp: None) as server:
+            answer = _resolver(server, timeout=0.2, lifetime=0.5).query("example.mxtest", "MX")
+        assert answer.status is AnswerStatus.TIMEOUT
+        assert len(server.received) >= 2  # asked again while the lifetime lasted
+
+
+class TestAnswers:
+    def test_cname_loop_inside_one_answer_is_servfail(self):
+        def loop(query, tcp):
+            response = _response(query)
+            _add(response.answer, "a.mxtest.", 300, "CNAME", "b.mxtest.")
+            _add(response.answer, "b.mxtest.", 300, "CNAME", "a.mxtest.")
+            return response
+
+        with ScriptedServer(loop) as server:
+            answer = _both(_resolver(server), "a.mxtest", "MX")
+        assert answer.status is AnswerStatus.SERVFAIL
+        assert "CNAME loop at a.mxtest" in answer.detail
+        assert answer.cnames == ("b.mxtest",)  # the chain up to the loop, as InMemoryResolver
+
+    def test_cname_chain_longer_than_the_limit_is_servfail(self):
+        def chain(query, tcp):
+            response = _response(query)
+            for i in range(20):
+                _add(response.answer, f"c{i}.mxtest.", 300, "CNAME", f"c{i + 1}.mxtest.")
+            _add(response.answer, "c20.mxtest.", 300, "MX", "10 mx.mxtest.")
+            return response
+
+        with ScriptedServer(chain) as server:
+            answer = _resolver(server).query("c0.mxtest", "MX")
+        assert answer.status is AnswerStatus.SERVFAIL
+        assert "longer than 16" in answer.detail
+
+    def test_ttl_is_the_smallest_over_the_chain(self):
+        def chain(query, tcp):
+            response = _response(query)
+            _add(response.answer, "a.mxtest.", 900, "CNAME", "b.mxtest.")
+            _add(response.answer, "b.mxtest.", 45, "CNAME", "c.mxtest.")
+            _add(response.answer, "c.mxtest.", 600, "MX", "10 mx.mxtest.")
+            return response
+
+        with ScriptedServer(chain) as server:
+            answer = _both(_resolver(server), "a.mxtest", "MX")
+        assert answer.cnames == ("b.mxtest", "c.mxtest")
+        assert answer.ttl == 45
+
+    @pytest.mark.parametrize(("soa_ttl", "minimum", "expected"), [(50, 300, 50), (600, 30, 30)])
+    @pytest.mark.parametrize("rcode", [dns.rcode.NXDOMAIN, dns.rcode.NOERROR])
+    def test_negative_ttl_is_min_of_soa_ttl_and_minimum(self, soa_ttl, minimum, expected, rcode):
+        def negative(query, tcp):
+            response = _response(query, rcode)
+            _add(response.authority, "mxtest.", soa_ttl, "SOA", SOA.format(minimum=minimum))
+            return response
+
+        with ScriptedServer(negative) as server:
+            answer = _both(_resolver(server), "x.mxtest", "MX")
+        status = AnswerStatus.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else AnswerStatus.NODATA
+        assert answer.status is status
+        assert answer.ttl == expected
+
+    def test_negative_answer_without_soa_has_no_ttl(self):
+        with ScriptedServer(lambda q, tcp: _response(q, dns.rcode.NXDOMAIN)) as server:
+            answer = _resolver(server).query("x.mxtest", "MX")
+        assert answer.status is AnswerStatus.NXDOMAIN
+        assert answer.ttl is None
+
+    def test_nxdomain_after_a_cname_counts_the_cname_ttl(self):
+        def dangling(query, tcp):
+            response = _response(query, dns.rcode.NXDOMAIN)
+            _add(response.answer, "a.mxtest.", 20, "CNAME", "gone.mxtest.")
+            _add(response.authority, "mxtest.", 300, "SOA", SOA.format(minimum=300))
+            return response
+
+        with ScriptedServer(dangling) as server:
+            answer = _resolver(server).query("a.mxtest", "MX")
+        assert answer.status is AnswerStatus.NXDOMAIN
+        assert answer.cnames == ("gone.mxtest",)
+        assert answer.ttl == 20
+
+    def test_chain_that_stops_short_is_followed_with_a_new_question(self):
+        # An authoritative server answers the CNAME only when the target is
+        # outside its zones; the resolver then asks for the target.
+        def partial(query, tcp):
+            response = _response(query)
+            if _qname(query) == "a.mxtest.":
+                _add(response.answer, "a.mxtest.", 300, "CNAME", "b.other.")
+            else:
+                _add(response.answer, "b.other.", 100, "A", "192.0.2.9")
+            return response
+
+        with ScriptedServer(partial) as server:
+            answer = _both(_resolver(server), "a.mxtest", "A")
+        assert [_qname(q) for q, _ in server.received] == [
+            "a.mxtest.",
+            "b.other.",
+            "a.mxtest.",
+            "b.other.",
+        ]
+        assert answer.status is AnswerStatus.RECORDS
+        assert answer.records == (ipaddress.ip_address("192.0.2.9"),)
+        assert answer.cnames == ("b.other",)
+        assert answer.ttl == 100
+        assert "answered CNAME b.other" in answer.detail
+
+    def test_records_and_names_are_normalised(self):
+        def upper(query, tcp):
+            response = _response(query)
+            _add(response.answer, "A.MXTEST.", 300, "CNAME", "B.MXTest.")
+            _add(response.answer, "b.mxtest.", 300, "MX", "10 MX.Example.MXTEST.")
+            return response
+
+        with ScriptedServer(upper) as server:
+            answer = _resolver(server).query("A.MXTEST.", "mx")
+        assert answer.name == "a.mxtest"
+        assert answer.rdtype == "MX"
+        assert answer.cnames == ("b.mxtest",)
+        assert answer.records == (mxroute.MXRecord(10, "mx.example.mxtest"),)
+
+    def test_glue_only_for_exchanges_of_the_answer(self):
+        def glue(query, tcp):
+            response = _response(query)
+            _add(response.answer, "d.mxtest.", 300, "MX", "10 mx.d.mxtest.", "0 .")
+            _add(response.additional, "mx.d.mxtest.", 60, "A", "192.0.2.5")
+            _add(response.additional, "stranger.mxtest.", 60, "A", "192.0.2.6")
+            _add(response.additional, "mx.d.mxtest.", 60, "TXT", '"not an address"')
+            return response
+
+        with ScriptedServer(glue) as server:
+            answer = _both(_resolver(server), "d.mxtest", "MX")
+        assert [(a.name, a.rdtype, a.records, a.ttl) for a in answer.additional] == [
+            ("mx.d.mxtest", "A", (ipaddress.ip_address("192.0.2.5"),), 60)
+        ]
+
+
+class TestQueries:
+    @staticmethod
+    def _empty(query, tcp):
+        return _response(query)
+
+    def test_default_query_has_rd_and_edns_1232_without_do(self):
+        with ScriptedServer(self._empty) as server:
+            _resolver(server).query("x.mxtest", "MX")
+        query, tcp = server.received[0]
+        assert not tcp
+        assert query.flags & dns.flags.RD
+        assert query.edns == 0
+        assert query.payload == 1232
+        assert not query.ednsflags & dns.flags.DO
+
+    def test_no_edns(self):
+        with ScriptedServer(self._empty) as server:
+            _resolver(server, edns_payload=None).query("x.mxtest", "MX")
+        assert server.received[0][0].edns == -1
+
+    def test_dnssec_sets_do_and_ad(self):
+        with ScriptedServer(self._empty) as server:
+            _resolver(server, dnssec=True, edns_payload=4096).query("x.mxtest", "MX")
+        query = server.received[0][0]
+        assert query.ednsflags & dns.flags.DO
+        assert query.flags & dns.flags.AD
+        assert query.payload == 4096
+
+    @pytest.mark.parametrize("ad", [True, False])
+    def test_ad_bit_of_the_response_is_authenticated(self, ad):
+        def answer(query, tcp):
+            response = _response(query, aa=False)
+            if ad:
+                response.flags |= dns.flags.AD
+            _add(response.answer, "x.mxtest.", 300, "MX", "10 mx.x.mxtest.")
+            _add(response.additional, "mx.x.mxtest.", 300, "A", "192.0.2.7")
+            return response
+
+        with ScriptedServer(answer) as server:
+            result = _both(_resolver(server, dnssec=True), "x.mxtest", "MX")
+        assert result.authenticated is ad
+        assert result.additional[0].authenticated is ad
+
+    def test_tcp_only_never_uses_udp(self):
+        with ScriptedServer(self._empty) as server:
+            _both(_resolver(server, tcp=True), "x.mxtest", "MX")
+        assert [tcp for _, tcp in server.received] == [True, True]
+
+    def test_truncated_udp_answer_is_asked_again_over_tcp(self):
+        def truncate(query, tcp):
+            response = _response(query)
+            if not tcp:
+                response.flags |= dns.flags.TC
+                return response
+            _add(response.answer, "x.mxtest.", 300, "MX", "10 mx.x.mxtest.")
+            return response
+
+        with ScriptedServer(truncate) as server:
+            answer = _both(_resolver(server), "x.mxtest", "MX")
+        assert [tcp for _, tcp in server.received] == [False, True, False, True]
+        assert answer.records == (mxroute.MXRecord(10, "mx.x.mxtest"),)
+        assert answer.detail.startswith(f"127.0.0.1:{server.port} truncated the UDP answer")
