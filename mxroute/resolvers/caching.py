@@ -55,6 +55,19 @@ _FAILURE_TTL_LIMIT = 300.0
 """RFC 2308 §7.1 and §7.2: a server failure or a dead server is cached for at most five minutes."""
 
 
+def _key(name: str, rdtype: str) -> Question:
+    """The cache key of a question; reuses the caller's strings when they are
+    already normalised, so that a key costs no copy of them."""
+    host = normalize_host(name)
+    if host == name:
+        host = name
+    kind = _KINDS.get(rdtype)
+    return Question(host, kind if kind is not None else rdtype.upper())
+
+
+_KINDS = {kind: kind for kind in ("MX", "A", "AAAA", "CNAME", "TXT", "SOA", "NS", "PTR")}
+
+
 @attrs.frozen
 class CacheStats:
     """Counters of a :class:`CachingResolver`, taken at one moment.
@@ -260,7 +273,7 @@ class CachingResolver:
             raise TypeError(
                 f"{type(self._resolver).__name__} has no query(); use query_async() with it"
             )
-        key = Question(normalize_host(name), rdtype.upper())
+        key = _key(name, rdtype)
         while True:
             now = self._clock()
             entry, flight, leader = self._begin(key, now, None)
@@ -289,7 +302,7 @@ class CachingResolver:
         Concurrent tasks asking the same question await the same query; when
         the task that sent it is cancelled, the others ask again.
         """
-        key = Question(normalize_host(name), rdtype.upper())
+        key = _key(name, rdtype)
         loop = asyncio.get_running_loop()
         while True:
             now = self._clock()
@@ -328,7 +341,7 @@ class CachingResolver:
                 f"{type(self._resolver).__name__} has no query(); use query_async() with it"
             )
         me = threading.get_ident()
-        keys = [Question(normalize_host(n), t.upper()) for n, t in questions]
+        keys = [_key(n, t) for n, t in questions]
         results: dict[Question, Answer] = {}
         mine: dict[Question, _Flight | None] = {}
         waits: dict[Question, _Flight] = {}
