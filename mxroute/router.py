@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Iterator, Sequence
 from typing import TypeVar
 
+from mxroute import bulk
+from mxroute.bulk import DEFAULT_CONCURRENCY, BulkResult, T
 from mxroute.model import MailRoute
 from mxroute.names import Target
 from mxroute.planner import Batch, RoutePlan, plan_route
 from mxroute.policy import RoutingPolicy
 from mxroute.resolvers.base import Answer, AsyncResolver, BatchResolver, Resolver
+from mxroute.resolvers.caching import CachingResolver
 
 __all__ = ["Router", "resolve"]
 
@@ -87,6 +90,73 @@ class Router:
         Returns and raises as :meth:`resolve`.
         """
         return await drive_async(self.plan(target), self.resolver)
+
+    def resolve_many(
+        self,
+        targets: Iterable[T] | AsyncIterable[T],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> AsyncIterator[BulkResult[T]]:
+        """Route many targets concurrently; yield ``(target, result)`` as each completes.
+
+        ``result`` is the :class:`~mxroute.MailRoute`, or the
+        :class:`~mxroute.MXRouteError` that routing raised: a
+        :class:`~mxroute.MailRouteError` for a failed route, an
+        :class:`~mxroute.InvalidInput` for a target that is not valid input.
+        Neither stops the run. Results come in completion order, not input order.
+
+        ``concurrency`` worker tasks pull targets from ``targets`` (a sync or
+        an async iterable) lazily, so memory stays bounded for any number of
+        targets. Every route of the run shares one cache: this router's
+        resolver when it is a :class:`~mxroute.CachingResolver`, else a new
+        one wrapped around it for the run (see :mod:`mxroute.bulk`).
+
+        >>> import asyncio
+        >>> from mxroute import InMemoryResolver, Router
+        >>> fake = InMemoryResolver()
+        >>> fake.add("example.com", "MX", "10 mx.example.com.")
+        >>> fake.add("mx.example.com", "A", "192.0.2.25")
+        >>> async def main():
+        ...     router = Router(resolver=fake)
+        ...     return {t: type(r).__name__ async for t, r in router.resolve_many(
+        ...         ["example.com", "nowhere.example", "bad..name"], concurrency=8)}
+        >>> for target, kind in sorted(asyncio.run(main()).items()):
+        ...     print(target, kind)
+        bad..name InvalidDomain
+        example.com MailRoute
+        nowhere.example NoSuchDomain
+
+        Raises:
+            InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+        """
+        bulk.check_concurrency(concurrency)
+        return bulk.run(self._cached().resolve_async, targets, concurrency=concurrency)
+
+    def resolve_many_sync(
+        self, targets: Iterable[T], *, concurrency: int = DEFAULT_CONCURRENCY
+    ) -> Iterator[BulkResult[T]]:
+        """:meth:`resolve_many` as a plain iterator, for code without an event loop.
+
+        It runs its own event loop while you wait for the next result, so it
+        must not be called from a coroutine.
+
+        >>> from mxroute import InMemoryResolver, Router
+        >>> fake = InMemoryResolver()
+        >>> fake.add("example.com", "MX", "0 .")
+        >>> for target, result in Router(resolver=fake).resolve_many_sync(["example.com"]):
+        ...     print(target, type(result).__name__, result.reply_code)
+        example.com NullMX 556
+
+        Raises:
+            InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+        """
+        return bulk.run_sync(self._cached().resolve_async, targets, concurrency=concurrency)
+
+    def _cached(self) -> Router:
+        """This router if its resolver caches, else a copy over a new CachingResolver."""
+        if isinstance(self.resolver, CachingResolver):
+            return self
+        return Router(resolver=CachingResolver(self.resolver), policy=self.policy, rng=self.rng)
 
 
 def drive(

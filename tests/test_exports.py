@@ -6,7 +6,8 @@ import mxroute
 
 EXPECTED = {
     "FINDING_CODES", "AddressFamily", "AddressScope", "Answer", "AnswerStatus",
-    "AsyncResolver", "Batch", "BatchResolver", "DNSResolver", "Finding", "FindingCode", "IPAddress",
+    "AsyncResolver", "Batch", "BatchResolver", "CacheStats", "CachingResolver", "DNSResolver",
+    "Finding", "FindingCode", "IPAddress",
     "InMemoryResolver", "InvalidAddress", "InvalidDomain", "InvalidInput", "InvalidPolicy",
     "MXRecord", "MXRouteError", "MailHost", "MailLoop", "MailRoute", "MailRouteError",
     "NextHop", "NoMailHosts", "NoSuchDomain", "NullMX", "Question", "RData", "Resolver",

@@ -2,6 +2,7 @@
 
 * :class:`InMemoryResolver`: answers from records you add; the test fake.
 * :class:`DNSResolver`: the real DNS, on dnspython (sync and async).
+* :class:`CachingResolver`: a TTL-aware cache in front of any resolver.
 
 Any object with ``query(name, rdtype) -> Answer`` (and/or ``query_async``)
 is a resolver: see :class:`Resolver` and :class:`AsyncResolver`.
@@ -16,6 +17,7 @@ from mxroute.resolvers.base import (
     RData,
     Resolver,
 )
+from mxroute.resolvers.caching import CacheStats, CachingResolver
 from mxroute.resolvers.dns import DNSResolver
 from mxroute.resolvers.memory import InMemoryResolver
 
@@ -24,6 +26,8 @@ __all__ = [
     "AnswerStatus",
     "AsyncResolver",
     "BatchResolver",
+    "CacheStats",
+    "CachingResolver",
     "DNSResolver",
     "InMemoryResolver",
     "Question",

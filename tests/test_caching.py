@@ -1,0 +1,665 @@
+"""CachingResolver: TTLs, negative caching, failure TTL, LRU, stats, single-flight."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+
+import mxroute
+from mxroute import (
+    Answer,
+    AnswerStatus,
+    CacheStats,
+    CachingResolver,
+    InMemoryResolver,
+    InvalidInput,
+    Question,
+)
+
+WAIT = 10.0
+"""Seconds a test waits for another thread before it fails (never reached when it passes)."""
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def zone() -> InMemoryResolver:
+    fake = InMemoryResolver()
+    fake.add("example.com", "SOA", "ns.example.com. h.example.com. 1 2 3 4 600", ttl=900)
+    fake.add("example.com", "MX", "10 mx.example.com.", ttl=300)
+    fake.add("mx.example.com", "A", "192.0.2.25", ttl=60)
+    fake.add("mx.example.com", "AAAA", "2001:db8::25", ttl=120)
+    return fake
+
+
+def cache_over(fake, clock: FakeClock, **settings) -> CachingResolver:
+    return CachingResolver(fake, clock=clock, **settings)
+
+
+def until(condition, what: str) -> None:
+    """Wait (bounded) for another thread to reach a state; fails the test if it never does."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.001)
+
+
+class TestPositiveCaching:
+    def test_second_question_within_ttl_is_answered_from_the_cache(self, zone, clock):
+        cache = cache_over(zone, clock)
+        first = cache.query("example.com", "MX")
+        clock.advance(299)
+        second = cache.query("example.com", "MX")
+        assert zone.queries == [("example.com", "MX")]
+        assert second.records == first.records
+        assert second.status is AnswerStatus.RECORDS
+
+    def test_cached_answer_reports_the_ttl_it_has_left(self, zone, clock):
+        cache = cache_over(zone, clock)
+        assert cache.query("example.com", "MX").ttl == 300
+        clock.advance(100)
+        assert cache.query("example.com", "MX").ttl == 200
+        clock.advance(99.5)
+        assert cache.query("example.com", "MX").ttl == 101
+
+    def test_answer_expires_when_its_ttl_runs_out(self, zone, clock):
+        cache = cache_over(zone, clock)
+        cache.query("example.com", "MX")
+        clock.advance(300)
+        assert cache.query("example.com", "MX").ttl == 300
+        assert zone.queries == [("example.com", "MX")] * 2
+
+    def test_each_question_has_its_own_ttl(self, zone, clock):
+        cache = cache_over(zone, clock)
+        cache.query("mx.example.com", "A")
+        cache.query("mx.example.com", "AAAA")
+        clock.advance(61)
+        cache.query("mx.example.com", "A")
+        cache.query("mx.example.com", "AAAA")
+        assert zone.queries == [
+            ("mx.example.com", "A"),
+            ("mx.example.com", "AAAA"),
+            ("mx.example.com", "A"),
+        ]
+
+    def test_names_and_types_are_normalised_before_lookup(self, zone, clock):
+        cache = cache_over(zone, clock)
+        cache.query("Example.COM.", "mx")
+        answer = cache.query("example.com", "MX")
+        assert zone.queries == [("example.com", "MX")]
+        assert answer.question == ("example.com", "MX")
+
+    def test_max_ttl_caps_how_long_records_are_kept(self, zone, clock):
+        cache = cache_over(zone, clock, max_ttl=100)
+        cache.query("example.com", "MX")
+        clock.advance(50)
+        assert cache.query("example.com", "MX").ttl == 50
+        clock.advance(50)
+        cache.query("example.com", "MX")
+        assert len(zone.queries) == 2
+
+    def test_min_ttl_keeps_short_lived_answers_longer(self, clock):
+        fake = InMemoryResolver()
+        fake.add("short.example", "A", "192.0.2.1", ttl=0)
+        cache = cache_over(fake, clock, min_ttl=30)
+        cache.query("short.example", "A")
+        clock.advance(29)
+        assert cache.query("short.example", "A").ttl == 1
+        assert len(fake.queries) == 1
+
+    def test_ttl_zero_is_never_cached(self, clock):
+        fake = InMemoryResolver()
+        fake.add("zero.example", "A", "192.0.2.1", ttl=0)
+        cache = cache_over(fake, clock)
+        cache.query("zero.example", "A")
+        cache.query("zero.example", "A")
+        assert len(fake.queries) == 2
+        assert cache.stats.entries == 0
+
+    def test_additional_answers_age_with_the_entry_and_drop_when_expired(self, clock):
+        fake = InMemoryResolver(glue=True)
+        fake.add("example.com", "MX", "10 mx.example.com.", ttl=300)
+        fake.add("mx.example.com", "A", "192.0.2.25", ttl=60)
+        fake.add("mx.example.com", "AAAA", "2001:db8::25", ttl=120)
+        cache = cache_over(fake, clock)
+        cache.query("example.com", "MX")
+        clock.advance(30)
+        aged = cache.query("example.com", "MX")
+        assert [(a.rdtype, a.ttl) for a in aged.additional] == [("A", 30), ("AAAA", 90)]
+        clock.advance(60)
+        later = cache.query("example.com", "MX")
+        assert [(a.rdtype, a.ttl) for a in later.additional] == [("AAAA", 30)]
+        assert later.ttl == 210
+
+    def test_additional_addresses_never_answer_address_questions(self, clock):
+        fake = InMemoryResolver(glue=True)
+        fake.add("example.com", "MX", "10 mx.example.com.")
+        fake.add("mx.example.com", "A", "192.0.2.25")
+        cache = cache_over(fake, clock)
+        cache.query("example.com", "MX")
+        cache.query("mx.example.com", "A")
+        assert fake.queries == [("example.com", "MX"), ("mx.example.com", "A")]
+
+
+class NoTTLResolver:
+    """Answers every question with ``status`` and no TTL."""
+
+    def __init__(self, status: AnswerStatus) -> None:
+        self.status = status
+        self.queries: list[Question] = []
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        self.queries.append(Question(name, rdtype))
+        records = [ipaddress.ip_address("192.0.2.1")] if self.status is AnswerStatus.RECORDS else []
+        return Answer(name, rdtype, self.status, records=records, ttl=None)
+
+
+class TestNegativeCaching:
+    def test_nxdomain_is_cached_for_the_soa_negative_ttl(self, zone, clock):
+        cache = cache_over(zone, clock)
+        first = cache.query("nope.example.com", "MX")
+        assert first.status is AnswerStatus.NXDOMAIN
+        assert first.ttl == 600  # min(SOA TTL 900, SOA MINIMUM 600), RFC 2308 §5
+        clock.advance(599)
+        second = cache.query("nope.example.com", "MX")
+        assert second.status is AnswerStatus.NXDOMAIN
+        assert second.ttl == 1
+        clock.advance(1)
+        cache.query("nope.example.com", "MX")
+        assert zone.queries == [("nope.example.com", "MX")] * 2
+
+    def test_nodata_is_cached_for_the_negative_ttl(self, zone, clock):
+        cache = cache_over(zone, clock)
+        assert cache.query("mx.example.com", "MX").status is AnswerStatus.NODATA
+        clock.advance(300)
+        answer = cache.query("mx.example.com", "MX")
+        assert answer.status is AnswerStatus.NODATA
+        assert answer.ttl == 300
+        assert zone.queries == [("mx.example.com", "MX")]
+
+    def test_nodata_for_one_type_does_not_answer_another(self, zone, clock):
+        cache = cache_over(zone, clock)
+        cache.query("mx.example.com", "MX")
+        assert cache.query("mx.example.com", "A").status is AnswerStatus.RECORDS
+
+    @pytest.mark.parametrize("status", [AnswerStatus.NXDOMAIN, AnswerStatus.NODATA])
+    def test_negative_answer_without_soa_ttl_is_not_cached(self, status, clock):
+        inner = NoTTLResolver(status)
+        cache = cache_over(inner, clock, min_ttl=10)
+        cache.query("a.example", "MX")
+        cache.query("a.example", "MX")
+        assert len(inner.queries) == 2
+
+    def test_records_without_ttl_are_kept_for_min_ttl_only(self, clock):
+        inner = NoTTLResolver(AnswerStatus.RECORDS)
+        assert cache_over(inner, clock).lifetime(inner.query("a.example", "A")) == 0
+        cache = cache_over(inner, clock, min_ttl=10)
+        cache.query("a.example", "A")
+        clock.advance(9)
+        cache.query("a.example", "A")
+        assert len(inner.queries) == 2  # one from lifetime() above, one through the cache
+
+    def test_max_negative_ttl_caps_negative_answers(self, clock):
+        fake = InMemoryResolver(negative_ttl=86400)
+        cache = cache_over(fake, clock, max_negative_ttl=3600)
+        cache.query("gone.example", "MX")
+        clock.advance(3599)
+        assert cache.query("gone.example", "MX").ttl == 1
+        clock.advance(1)
+        cache.query("gone.example", "MX")
+        assert len(fake.queries) == 2
+
+
+class TestFailures:
+    @pytest.mark.parametrize("error", ["servfail", "refused", "timeout"])
+    def test_failures_are_cached_for_failure_ttl_only(self, error, clock):
+        fake = InMemoryResolver()
+        fake.fail("broken.example", "MX", error)
+        cache = cache_over(fake, clock, failure_ttl=5)
+        first = cache.query("broken.example", "MX")
+        assert first.status.temporary
+        clock.advance(4.9)
+        assert cache.query("broken.example", "MX") == first
+        assert len(fake.queries) == 1
+        clock.advance(0.1)
+        cache.query("broken.example", "MX")
+        assert len(fake.queries) == 2
+
+    def test_failure_ttl_zero_never_caches_failures(self, clock):
+        fake = InMemoryResolver()
+        fake.fail("broken.example", "MX", "servfail")
+        cache = cache_over(fake, clock, failure_ttl=0)
+        for _ in range(3):
+            cache.query("broken.example", "MX")
+        assert len(fake.queries) == 3
+
+    def test_a_cached_failure_clears_once_the_server_recovers(self, clock):
+        fake = InMemoryResolver()
+        fake.fail("flaky.example", "MX", "servfail")
+        cache = cache_over(fake, clock, failure_ttl=2)
+        assert cache.query("flaky.example", "MX").status is AnswerStatus.SERVFAIL
+        fake.clear()
+        fake.add("flaky.example", "MX", "10 mx.flaky.example.")
+        assert cache.query("flaky.example", "MX").status is AnswerStatus.SERVFAIL
+        clock.advance(2)
+        assert cache.query("flaky.example", "MX").status is AnswerStatus.RECORDS
+
+    def test_failure_ttl_above_five_minutes_is_refused(self, zone):
+        with pytest.raises(InvalidInput) as info:
+            CachingResolver(zone, failure_ttl=301)
+        assert info.value.reason == "invalid-cache-setting"
+
+    def test_exception_from_the_wrapped_resolver_propagates_and_is_not_cached(self, zone, clock):
+        inner = Gated(zone)
+        inner.gate.set()
+        inner.raise_error = RuntimeError("backend exploded")
+        cache = cache_over(inner, clock)
+        with pytest.raises(RuntimeError, match="exploded"):
+            cache.query("example.com", "MX")
+        assert cache.stats.entries == 0
+        inner.raise_error = None
+        assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS
+        assert inner.started == 2
+
+
+class TestSettings:
+    @pytest.mark.parametrize(
+        "settings",
+        [
+            {"max_entries": 0},
+            {"max_entries": 1.5},
+            {"min_ttl": -1},
+            {"max_ttl": float("nan")},
+            {"failure_ttl": "5"},
+            {"min_ttl": 100, "max_ttl": 50},
+        ],
+    )
+    def test_bad_settings_raise_invalid_input(self, zone, settings):
+        with pytest.raises(InvalidInput) as info:
+            CachingResolver(zone, **settings)
+        assert info.value.reason == "invalid-cache-setting"
+
+    def test_an_object_that_is_no_resolver_is_refused(self):
+        with pytest.raises(TypeError, match="neither query"):
+            CachingResolver(object())  # type: ignore[arg-type]
+
+
+class TestLRU:
+    def test_least_recently_used_entry_is_evicted_first(self, zone, clock):
+        cache = cache_over(zone, clock, max_entries=2)
+        cache.query("example.com", "MX")
+        cache.query("mx.example.com", "A")
+        cache.query("example.com", "MX")  # now the most recently used
+        cache.query("mx.example.com", "AAAA")  # evicts the A answer
+        zone.queries.clear()
+        cache.query("example.com", "MX")
+        cache.query("mx.example.com", "AAAA")
+        cache.query("mx.example.com", "A")
+        assert zone.queries == [("mx.example.com", "A")]
+        assert len(cache) == 2
+        assert cache.stats.evictions == 2
+
+    def test_clear_forgets_every_answer(self, zone, clock):
+        cache = cache_over(zone, clock)
+        cache.query("example.com", "MX")
+        cache.clear()
+        cache.query("example.com", "MX")
+        assert len(zone.queries) == 2
+
+
+class TestStats:
+    def test_stats_count_hits_misses_and_entries(self, zone, clock):
+        cache = cache_over(zone, clock)
+        assert cache.stats == CacheStats(hits=0, misses=0, coalesced=0, evictions=0, entries=0)
+        cache.query("example.com", "MX")
+        cache.query("example.com", "MX")
+        cache.query("example.com", "MX")
+        cache.query("mx.example.com", "A")
+        assert cache.stats == CacheStats(hits=2, misses=2, coalesced=0, evictions=0, entries=2)
+
+    def test_stats_are_a_frozen_value(self, zone):
+        stats = CachingResolver(zone).stats
+        with pytest.raises(AttributeError):
+            stats.hits = 5  # type: ignore[misc]
+
+
+class BatchRecorder:
+    """A batch-capable resolver over a fake: records each batch it was sent."""
+
+    def __init__(self, fake: InMemoryResolver) -> None:
+        self.fake = fake
+        self.batches: list[list[Question]] = []
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        return self.fake.query(name, rdtype)
+
+    def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
+        self.batches.append(list(questions))
+        return [self.fake.query(n, t) for n, t in questions]
+
+
+class TestBatch:
+    def test_only_uncached_questions_go_to_the_wrapped_batch(self, zone, clock):
+        inner = BatchRecorder(zone)
+        cache = cache_over(inner, clock)
+        cache.query("mx.example.com", "A")
+        questions = [
+            Question("mx.example.com", "A"),
+            Question("mx.example.com", "AAAA"),
+            Question("example.com", "MX"),
+            Question("mx.example.com", "AAAA"),
+        ]
+        answers = cache.query_batch(questions)
+        assert [a.question for a in answers] == questions
+        assert inner.batches == [[("mx.example.com", "AAAA"), ("example.com", "MX")]]
+        assert answers[1] is answers[3]
+
+    def test_batch_without_batch_support_asks_one_after_the_other(self, zone, clock):
+        cache = cache_over(zone, clock)
+        answers = cache.query_batch(
+            [Question("mx.example.com", "A"), Question("example.com", "MX")]
+        )
+        assert [a.status for a in answers] == [AnswerStatus.RECORDS] * 2
+        assert zone.queries == [("mx.example.com", "A"), ("example.com", "MX")]
+        cache.query_batch([Question("mx.example.com", "A"), Question("example.com", "MX")])
+        assert len(zone.queries) == 2
+
+    def test_router_uses_the_cache_for_the_address_batch(self, zone, clock):
+        inner = BatchRecorder(zone)
+        router = mxroute.Router(resolver=cache_over(inner, clock), rng=random.Random(1))
+        first = router.resolve("example.com")
+        clock.advance(10)
+        second = router.resolve("example.com")
+        assert len(zone.queries) == 3
+        assert first.hosts == second.hosts
+        assert (first.ttl, second.ttl) == (60, 50)
+
+
+@pytest.mark.asyncio
+class TestAsync:
+    async def test_query_async_caches_like_query(self, zone, clock):
+        cache = cache_over(zone, clock)
+        await cache.query_async("example.com", "MX")
+        clock.advance(1)
+        assert (await cache.query_async("example.com", "MX")).ttl == 299
+        assert cache.query("example.com", "MX").ttl == 299
+        assert zone.queries == [("example.com", "MX")]
+
+    async def test_sync_only_resolver_is_run_in_a_thread(self, clock):
+        inner = NoTTLResolver(AnswerStatus.RECORDS)
+        cache = cache_over(inner, clock, min_ttl=5)
+        answer = await cache.query_async("a.example", "A")
+        await cache.query_async("a.example", "A")
+        assert answer.status is AnswerStatus.RECORDS
+        assert inner.queries == [("a.example", "A")]
+
+    async def test_async_only_resolver_refuses_sync_query(self, zone, clock):
+        cache = cache_over(AsyncOnly(zone), clock)
+        assert (await cache.query_async("example.com", "MX")).status is AnswerStatus.RECORDS
+        with pytest.raises(TypeError, match="no query"):
+            cache.query("example.com", "MX")
+        with pytest.raises(TypeError, match="no query"):
+            cache.query_batch([Question("example.com", "MX")])
+
+    async def test_resolve_async_through_the_cache(self, zone, clock):
+        router = mxroute.Router(resolver=cache_over(zone, clock), rng=random.Random(1))
+        await router.resolve_async("alice@example.com")
+        await router.resolve_async("bob@example.com")
+        assert len(zone.queries) == 3
+
+
+class AsyncOnly:
+    """An async-only resolver over a fake."""
+
+    def __init__(self, fake: InMemoryResolver) -> None:
+        self.fake = fake
+
+    async def query_async(self, name: str, rdtype: str) -> Answer:
+        return self.fake.query(name, rdtype)
+
+
+class Gated:
+    """A slow resolver: every query waits for ``gate`` before the fake answers.
+
+    ``query`` (threads) waits on a threading.Event; ``query_async`` waits on an
+    asyncio.Event created in the loop that uses it. ``started`` counts queries
+    that reached it.
+    """
+
+    def __init__(self, fake: InMemoryResolver) -> None:
+        self.fake = fake
+        self.gate = threading.Event()
+        self.agate: asyncio.Event | None = None
+        self.started = 0
+        self.raise_error: Exception | None = None
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        self.started += 1
+        assert self.gate.wait(WAIT)
+        if self.raise_error is not None:
+            raise self.raise_error
+        return self.fake.query(name, rdtype)
+
+    async def query_async(self, name: str, rdtype: str) -> Answer:
+        self.started += 1
+        if self.agate is None:
+            self.agate = asyncio.Event()
+        await self.agate.wait()
+        return self.fake.query(name, rdtype)
+
+
+class TestSingleFlightThreads:
+    def test_concurrent_threads_share_one_query(self, zone):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        results: list[Answer] = []
+        lock = threading.Lock()
+
+        def ask() -> None:
+            answer = cache.query("example.com", "MX")
+            with lock:
+                results.append(answer)
+
+        threads = [threading.Thread(target=ask) for _ in range(8)]
+        for t in threads:
+            t.start()
+        until(lambda: cache.stats.misses + cache.stats.coalesced == 8, "all threads to ask")
+        inner.gate.set()
+        for t in threads:
+            t.join(WAIT)
+        assert zone.queries == [("example.com", "MX")]
+        assert inner.started == 1
+        assert len(results) == 8
+        assert all(r is results[0] for r in results)
+        assert cache.stats.coalesced == 7
+
+    def test_an_error_reaches_every_waiter_and_nothing_is_cached(self, zone):
+        inner = Gated(zone)
+        inner.raise_error = RuntimeError("backend exploded")
+        cache = CachingResolver(inner)
+        errors: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                cache.query("example.com", "MX")
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for t in threads:
+            t.start()
+        until(lambda: cache.stats.misses + cache.stats.coalesced == 4, "all threads to ask")
+        inner.gate.set()
+        for t in threads:
+            t.join(WAIT)
+        assert len(errors) == 4
+        assert inner.started == 1
+        assert cache.stats.entries == 0
+
+    def test_batch_waits_for_a_question_in_flight_on_another_thread(self, zone):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        leader = threading.Thread(target=cache.query, args=("example.com", "MX"))
+        leader.start()
+        until(lambda: inner.started == 1, "the leader to send its query")
+        out: list[list[Answer]] = []
+        batcher = threading.Thread(
+            target=lambda: out.append(
+                cache.query_batch([Question("example.com", "MX"), Question("mx.example.com", "A")])
+            )
+        )
+        batcher.start()
+        until(lambda: inner.started == 2, "the batch to send its own question")
+        inner.gate.set()
+        leader.join(WAIT)
+        batcher.join(WAIT)
+        assert sorted(zone.queries) == [("example.com", "MX"), ("mx.example.com", "A")]
+        assert [a.status for a in out[0]] == [AnswerStatus.RECORDS] * 2
+
+
+@pytest.mark.asyncio
+class TestSingleFlightAsync:
+    async def test_concurrent_tasks_await_one_query(self, zone):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        tasks = [asyncio.ensure_future(cache.query_async("example.com", "MX")) for _ in range(10)]
+        while cache.stats.misses + cache.stats.coalesced < 10:
+            await asyncio.sleep(0)
+        assert inner.agate is not None
+        inner.agate.set()
+        answers = await asyncio.gather(*tasks)
+        assert zone.queries == [("example.com", "MX")]
+        assert inner.started == 1
+        assert all(a is answers[0] for a in answers)
+        assert cache.stats == CacheStats(hits=0, misses=1, coalesced=9, evictions=0, entries=1)
+
+    async def test_cancelling_a_waiter_does_not_cancel_the_shared_query(self, zone):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        leader = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+        waiter = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+        while cache.stats.coalesced < 1:
+            await asyncio.sleep(0)
+        waiter.cancel()
+        assert inner.agate is not None
+        inner.agate.set()
+        assert (await leader).status is AnswerStatus.RECORDS
+        assert waiter.cancelled()
+        assert inner.started == 1
+
+    async def test_when_the_sending_task_is_cancelled_a_waiter_asks_again(self, zone):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        leader = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+        waiter = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+        while cache.stats.coalesced < 1:
+            await asyncio.sleep(0)
+        leader.cancel()
+        while inner.started < 2:
+            await asyncio.sleep(0)
+        assert inner.agate is not None
+        inner.agate.set()
+        assert (await waiter).status is AnswerStatus.RECORDS
+        assert leader.cancelled()
+        assert zone.queries == [("example.com", "MX")]  # the cancelled query never finished
+        assert cache.stats.misses == 2
+
+    async def test_a_thread_waits_for_a_query_sent_by_a_task(self, zone):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        task = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+        while inner.started < 1:
+            await asyncio.sleep(0)
+        in_thread = asyncio.ensure_future(asyncio.to_thread(cache.query, "example.com", "MX"))
+        while cache.stats.coalesced < 1:
+            await asyncio.sleep(0.001)
+        assert inner.agate is not None
+        inner.agate.set()
+        assert (await in_thread) is (await task)
+        assert inner.started == 1
+
+    async def test_a_task_waits_for_a_query_sent_by_a_thread(self, zone):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        in_thread = asyncio.ensure_future(asyncio.to_thread(cache.query, "example.com", "MX"))
+        while inner.started < 1:
+            await asyncio.sleep(0.001)
+        task = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+        while cache.stats.coalesced < 1:
+            await asyncio.sleep(0)
+        inner.gate.set()
+        assert (await task) is (await in_thread)
+        assert inner.started == 1
+
+    async def test_sync_query_on_the_loop_thread_does_not_deadlock(self, zone):
+        inner = Gated(zone)
+        inner.gate.set()  # the synchronous path answers at once
+        cache = CachingResolver(inner)
+        task = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+        while inner.started < 1:
+            await asyncio.sleep(0)
+        answer = cache.query("example.com", "MX")  # same thread as the task's query
+        assert answer.status is AnswerStatus.RECORDS
+        assert inner.agate is not None
+        inner.agate.set()
+        await task
+        assert inner.started == 2
+
+
+class FirstCallHangs:
+    """An async resolver whose first query waits for ``release``; the others answer at once."""
+
+    def __init__(self, fake: InMemoryResolver) -> None:
+        self.fake = fake
+        self.started = 0
+        self.release: asyncio.Event | None = None
+
+    async def query_async(self, name: str, rdtype: str) -> Answer:
+        self.started += 1
+        if self.started == 1:
+            self.release = asyncio.Event()
+            await self.release.wait()
+        return self.fake.query(name, rdtype)
+
+
+class TestTwoLoopsOneThread:
+    def test_a_second_loop_does_not_wait_for_a_paused_loop_of_the_same_thread(self, zone):
+        inner = FirstCallHangs(zone)
+        cache = CachingResolver(inner)
+        paused = asyncio.new_event_loop()
+        try:
+            first = paused.create_task(cache.query_async("example.com", "MX"))
+            while inner.started < 1:
+                paused.run_until_complete(asyncio.sleep(0))
+            # ``paused`` is not running now; asking on another loop must not wait for it
+            answer = asyncio.run(cache.query_async("example.com", "MX"))
+            assert answer.status is AnswerStatus.RECORDS
+            assert inner.started == 2
+            assert inner.release is not None
+            inner.release.set()
+            assert paused.run_until_complete(first).status is AnswerStatus.RECORDS
+        finally:
+            paused.close()
