@@ -6,6 +6,10 @@ The convention, also described on the "About these docs" page:
   module per page), so a page reads like one session.
 * A block preceded by ``<!-- not-run: <reason> -->`` is not run. Such blocks
   must give a reason, and stay rare (``MAX_NOT_RUN``).
+* A block preceded by ``<!-- system-dns -->`` shows routing with the system's
+  DNS (no ``resolver=``). It runs with that default resolver replaced by an
+  ``InMemoryResolver`` holding ``SYSTEM_DNS_WORLD``, since tests never leave
+  loopback.
 * ``console`` blocks run too: each ``$ mxroute ...`` or ``$ python ...`` line
   is a command (run from the repository root, ``mxroute`` as
   ``python -m mxroute``), the lines after it its expected output, compared
@@ -19,6 +23,7 @@ traceback points into the Markdown file.
 
 from __future__ import annotations
 
+import contextlib
 import doctest
 import os
 import re
@@ -26,6 +31,7 @@ import shlex
 import subprocess
 import sys
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +40,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 MAX_NOT_RUN = 3
 NOT_RUN = re.compile(r"<!--\s*not-run:(?P<reason>.*?)-->\s*$")
+SYSTEM_DNS = re.compile(r"<!--\s*system-dns\s*-->\s*$")
+SYSTEM_DNS_WORLD = """\
+$ORIGIN example.com.
+@       3600 SOA ns hostmaster 1 7200 900 1209600 300
+@       3600 MX  10 mx1
+@       3600 MX  20 mx2
+mx1     3600 A   192.0.2.10
+mx2     3600 A   192.0.2.20
+mx2     3600 AAAA 2001:db8::20
+"""
 FENCE = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 
@@ -46,6 +62,7 @@ class Block:
     language: str
     code: str
     not_run_reason: str | None  # None: run it
+    system_dns: bool = False  # run with the default resolver replaced by a fake
 
 
 def blocks_of(path: Path) -> list[Block]:
@@ -72,6 +89,7 @@ def blocks_of(path: Path) -> list[Block]:
                 language=info.split()[0] if info else "",
                 code="\n".join(lines[body_start:j]),
                 not_run_reason=marker["reason"].strip() if marker else None,
+                system_dns=SYSTEM_DNS.search(previous) is not None,
             )
         )
         i = j + 1
@@ -115,11 +133,29 @@ def run_page(path: Path) -> int:
             if block.not_run_reason is not None:
                 continue
             source = "\n" * (block.line - 1) + block.code + "\n"
-            exec(compile(source, str(path), "exec"), module.__dict__)
+            with system_dns_replaced(block.system_dns):
+                exec(compile(source, str(path), "exec"), module.__dict__)
             ran += 1
     finally:
         del sys.modules[name]
     return ran
+
+
+@contextlib.contextmanager
+def system_dns_replaced(active: bool) -> Iterator[None]:
+    """While active, routers built without a resolver get a fake of SYSTEM_DNS_WORLD."""
+    if not active:
+        yield
+        return
+    import mxroute
+    import mxroute.router
+
+    saved = mxroute.router._default_resolver
+    mxroute.router._default_resolver = lambda: mxroute.InMemoryResolver.from_zone(SYSTEM_DNS_WORLD)
+    try:
+        yield
+    finally:
+        mxroute.router._default_resolver = saved
 
 
 def commands_of(block: Block) -> list[tuple[str, str]]:
@@ -178,6 +214,19 @@ def test_examples_of_the_page_run(path: Path) -> None:
 
 
 class TestConvention:
+    def test_system_dns_blocks_run_against_the_fake_world(self, tmp_path):
+        page = tmp_path / "page.md"
+        page.write_text(
+            "<!-- system-dns -->\n```python\nimport mxroute\n"
+            'route = mxroute.resolve("alice@example.com")\n'
+            'assert [h.name for h in route.hosts] == ["mx1.example.com", "mx2.example.com"]\n'
+            "```\n"
+        )
+        run_page_outside_root(page)
+        import mxroute.router
+
+        assert mxroute.router._default_resolver.__name__ == "_default_resolver"  # restored
+
     def test_the_extractor_finds_the_blocks_of_known_pages(self):
         pages = {str(p.relative_to(ROOT)) for p in PAGES_TO_RUN}
         assert {"docs/concepts.md", "docs/quickstart.md", "docs/index.md"} <= pages
@@ -239,4 +288,5 @@ def run_page_outside_root(path: Path) -> None:
     for block in python_blocks(path):
         if block.not_run_reason is None:
             source = "\n" * (block.line - 1) + block.code + "\n"
-            exec(compile(source, str(path), "exec"), module.__dict__)
+            with system_dns_replaced(block.system_dns):
+                exec(compile(source, str(path), "exec"), module.__dict__)
