@@ -83,7 +83,8 @@ _MX = dns.rdatatype.MX
 _A = dns.rdatatype.A
 _AAAA = dns.rdatatype.AAAA
 _ADDRESS_TYPES = {_A: "A", _AAAA: "AAAA"}
-_ANSWER = dns.message.ANSWER
+_NONE = dns.rdatatype.NONE
+_FINAL_RCODES = {dns.rcode.NOERROR: "NOERROR", dns.rcode.NXDOMAIN: "NXDOMAIN"}
 
 
 class _Server(NamedTuple):
@@ -251,14 +252,35 @@ def _why(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _answer_rrset(
+    response: dns.message.Message, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
+) -> dns.rrset.RRset | None:
+    """The answer section's ``(name, IN, rdtype)`` record set, as ``get_rrset`` finds it.
+
+    A plain scan: an answer holds a few record sets, and comparing the type
+    first is cheaper than building and hashing ``find_rrset``'s key.
+    """
+    for rrset in response.answer:
+        if (
+            rrset.rdtype == rdtype
+            and rrset.name == name
+            and rrset.rdclass == _IN
+            and rrset.covers == _NONE
+            and rrset.deleting is None
+        ):
+            return rrset
+    return None
+
+
 def _interpret(
     response: dns.message.Message,
+    rcode: dns.rcode.Rcode,
     qname: dns.name.Name,
     qtype: dns.rdatatype.RdataType,
     seen: set[dns.name.Name],
     chain: int,
 ) -> _Final:
-    """Read a NOERROR or NXDOMAIN response to the question ``(qname, qtype)``.
+    """Read a NOERROR or NXDOMAIN (``rcode``) response to the question ``(qname, qtype)``.
 
     ``seen`` holds the names already on the CNAME chain and ``chain`` its
     length; neither is changed.
@@ -268,11 +290,11 @@ def _interpret(
     ttls: list[int] = []
     current = qname
     while True:
-        rrset = response.get_rrset(_ANSWER, current, _IN, qtype)
+        rrset = _answer_rrset(response, current, qtype)
         if rrset:
             ttls.append(rrset.ttl)
             return _Final(AnswerStatus.RECORDS, rrset, cnames, targets, ttls)
-        alias = response.get_rrset(_ANSWER, current, _IN, _CNAME) if qtype != _CNAME else None
+        alias = _answer_rrset(response, current, _CNAME) if qtype != _CNAME else None
         if not alias:
             break
         target: dns.name.Name = alias[0].target
@@ -287,7 +309,7 @@ def _interpret(
         ttls.append(alias.ttl)
         current = target
     negative = _negative_ttl(response)
-    if response.rcode() == dns.rcode.NXDOMAIN:
+    if rcode == dns.rcode.NXDOMAIN:
         return _Final(AnswerStatus.NXDOMAIN, None, cnames, targets, ttls, negative)
     if negative is None and cnames:
         # The chain stops at a name the server did not resolve (an
@@ -672,7 +694,7 @@ class DNSResolver:
                     cnames=[*cnames, *outcome.cnames],
                     detail="; ".join(notes),
                 )
-            final, response, server_label = outcome
+            final, response, server_label, rcode_text = outcome
             authenticated = authenticated and bool(response.flags & dns.flags.AD)
             cnames.extend(final.cnames)
             ttls.extend(final.ttls)
@@ -683,7 +705,7 @@ class DNSResolver:
                 notes.append(f"{server_label} answered CNAME {cnames[-1]}")
                 current = final.follow
                 continue
-            notes.append(f"{server_label} answered {dns.rcode.to_text(response.rcode())}")
+            notes.append(f"{server_label} answered {rcode_text}")
             detail = "; ".join(notes)
             if final.status is AnswerStatus.RECORDS:
                 assert final.rrset is not None
@@ -719,10 +741,11 @@ class DNSResolver:
         notes: list[str],
         seen: set[dns.name.Name],
         chain: int,
-    ) -> Generator[_Try, _Result, tuple[_Final, dns.message.Message, str] | _Failure]:
+    ) -> Generator[_Try, _Result, tuple[_Final, dns.message.Message, str, str] | _Failure]:
         """Ask the servers in turn until one gives a usable NOERROR or NXDOMAIN answer.
 
-        Returns that answer interpreted, the response and the server's label;
+        Returns that answer interpreted, the response, the server's label and
+        the response code's mnemonic;
         or, when no server gave a usable answer, a :class:`_Failure`. Appends
         what each server did to ``notes``.
         """
@@ -749,10 +772,11 @@ class DNSResolver:
                     result = yield _Try(query, server, True, timeout)
                 if isinstance(result, dns.message.Message):
                     rcode = result.rcode()
-                    if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-                        final = _interpret(result, qname, qtype, seen, chain)
+                    rcode_text = _FINAL_RCODES.get(rcode)
+                    if rcode_text is not None:
+                        final = _interpret(result, rcode, qname, qtype, seen, chain)
                         if not final.problem:
-                            return final, result, server.label
+                            return final, result, server.label, rcode_text
                         failures.append(AnswerStatus.SERVFAIL)
                         partial = final.cnames
                         notes.append(f"{server.label} answered with {final.problem}")
