@@ -156,13 +156,19 @@ class MXRecord:
         return {"preference": self.preference, "exchange": self.exchange, "ttl": self.ttl}
 
 
+_ADDRESS_CLASSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+
+
 def _addresses(values: Iterable[IPAddress | str]) -> tuple[IPAddress, ...]:
     if isinstance(values, (str, bytes)):
         raise InvalidInput(
             "invalid-address-list", "addresses must be a sequence, not a single string", values
         )
-    out = []
+    out: list[IPAddress] = []
     for value in values:
+        if isinstance(value, _ADDRESS_CLASSES) and type(value) in _ADDRESS_CLASSES:
+            out.append(value)  # already an address: ip_address() would reparse its text
+            continue
         try:
             out.append(ipaddress.ip_address(value))
         except ValueError:

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from typing import TypeVar, cast
 
 from mxroute import bulk
 from mxroute.bulk import DEFAULT_CONCURRENCY, BulkResult, T
@@ -18,7 +27,7 @@ from mxroute.model import MailRoute
 from mxroute.names import Target
 from mxroute.planner import Batch, RoutePlan, plan_route
 from mxroute.policy import RoutingPolicy
-from mxroute.resolvers.base import Answer, AsyncResolver, BatchResolver, Resolver
+from mxroute.resolvers.base import Answer, AsyncResolver, Resolver
 from mxroute.resolvers.caching import CachingResolver
 
 __all__ = ["Router", "resolve"]
@@ -204,18 +213,31 @@ async def drive_async(plan: Generator[Batch, Sequence[Answer], _R], resolver: An
         return result
 
 
+# The drivers test for the optional methods as isinstance() with the
+# runtime-checkable BatchResolver / AsyncResolver would (the attribute exists
+# and is not None), without that check's cost on every batch.
+
+
 def _ask(resolver: Resolver, batch: Batch) -> Sequence[Answer]:
-    if len(batch) > 1 and isinstance(resolver, BatchResolver):
-        return resolver.query_batch(batch)
+    if len(batch) > 1:
+        query_batch: Callable[[Batch], Sequence[Answer]] | None = getattr(
+            resolver, "query_batch", None
+        )
+        if query_batch is not None:
+            return query_batch(batch)
     return [resolver.query(name, rdtype) for name, rdtype in batch]
 
 
 async def _ask_async(resolver: AnyResolver, batch: Batch) -> Sequence[Answer]:
-    if isinstance(resolver, AsyncResolver):
+    query_async: Callable[[str, str], Awaitable[Answer]] | None = getattr(
+        resolver, "query_async", None
+    )
+    if query_async is not None:
         if len(batch) == 1:
-            return [await resolver.query_async(*batch[0])]
-        return await asyncio.gather(*(resolver.query_async(n, t) for n, t in batch))
-    return await asyncio.gather(*(asyncio.to_thread(resolver.query, n, t) for n, t in batch))
+            return [await query_async(*batch[0])]
+        return await asyncio.gather(*(query_async(n, t) for n, t in batch))
+    query = cast(Resolver, resolver).query
+    return await asyncio.gather(*(asyncio.to_thread(query, n, t) for n, t in batch))
 
 
 def resolve(

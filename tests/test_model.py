@@ -56,6 +56,23 @@ class TestMailHostAndRoute:
             ipaddress.ip_address("2001:db8::1"),
         )
 
+    def test_address_objects_and_subclasses_become_plain_address_objects(self):
+        class Tagged(ipaddress.IPv4Address):
+            pass
+
+        v6 = ipaddress.IPv6Address("2001:db8::1")
+        host = MailHost("mx.example", 10, [Tagged("192.0.2.1"), v6, 3221225986])
+        assert host.addresses == (
+            ipaddress.IPv4Address("192.0.2.1"),
+            v6,
+            ipaddress.ip_address("192.0.2.2"),
+        )
+        assert [type(a) for a in host.addresses] == [
+            ipaddress.IPv4Address,
+            ipaddress.IPv6Address,
+            ipaddress.IPv4Address,
+        ]
+
     @pytest.mark.parametrize("port", [0, 65536, "25"])
     def test_port_is_validated(self, port):
         with pytest.raises(mxroute.InvalidInput):

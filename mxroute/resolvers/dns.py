@@ -30,11 +30,14 @@ list would turn a typo into a delivery to the wrong host.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import functools
 import ipaddress
 import math
 import os
+import selectors
+import socket
 import threading
 import time
 from collections.abc import Generator, Sequence
@@ -43,6 +46,7 @@ from typing import NamedTuple
 import dns.asyncquery
 import dns.exception
 import dns.flags
+import dns.inet
 import dns.message
 import dns.name
 import dns.query
@@ -79,13 +83,19 @@ _MX = dns.rdatatype.MX
 _A = dns.rdatatype.A
 _AAAA = dns.rdatatype.AAAA
 _ADDRESS_TYPES = {_A: "A", _AAAA: "AAAA"}
-_ANSWER = dns.message.ANSWER
+_NONE = dns.rdatatype.NONE
+_FINAL_RCODES = {dns.rcode.NOERROR: "NOERROR", dns.rcode.NXDOMAIN: "NXDOMAIN"}
 
 
 class _Server(NamedTuple):
     address: str
     port: int
     label: str
+    family: int
+    destination: tuple[object, ...]
+    """The socket address to send to (as :func:`dns.inet.low_level_address_tuple` gives it)."""
+    packed: bytes
+    """The address in binary, to recognise the source of a response."""
 
 
 class _Try(NamedTuple):
@@ -172,7 +182,9 @@ def _server(address: object, port: int) -> _Server:
             "invalid-nameserver", f"a name server must be an IP address, not {text!r}", text
         ) from None
     label = f"[{text}]:{port}" if parsed.version == 6 else f"{text}:{port}"
-    return _Server(text, port, label)
+    family = socket.AF_INET6 if parsed.version == 6 else socket.AF_INET
+    destination = dns.inet.low_level_address_tuple((text, port), family)
+    return _Server(text, port, label, family, destination, parsed.packed)
 
 
 def _qname(name: str) -> dns.name.Name:
@@ -240,14 +252,35 @@ def _why(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _answer_rrset(
+    response: dns.message.Message, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
+) -> dns.rrset.RRset | None:
+    """The answer section's ``(name, IN, rdtype)`` record set, as ``get_rrset`` finds it.
+
+    A plain scan: an answer holds a few record sets, and comparing the type
+    first is cheaper than building and hashing ``find_rrset``'s key.
+    """
+    for rrset in response.answer:
+        if (
+            rrset.rdtype == rdtype
+            and rrset.name == name
+            and rrset.rdclass == _IN
+            and rrset.covers == _NONE
+            and rrset.deleting is None
+        ):
+            return rrset
+    return None
+
+
 def _interpret(
     response: dns.message.Message,
+    rcode: dns.rcode.Rcode,
     qname: dns.name.Name,
     qtype: dns.rdatatype.RdataType,
     seen: set[dns.name.Name],
     chain: int,
 ) -> _Final:
-    """Read a NOERROR or NXDOMAIN response to the question ``(qname, qtype)``.
+    """Read a NOERROR or NXDOMAIN (``rcode``) response to the question ``(qname, qtype)``.
 
     ``seen`` holds the names already on the CNAME chain and ``chain`` its
     length; neither is changed.
@@ -257,11 +290,11 @@ def _interpret(
     ttls: list[int] = []
     current = qname
     while True:
-        rrset = response.get_rrset(_ANSWER, current, _IN, qtype)
+        rrset = _answer_rrset(response, current, qtype)
         if rrset:
             ttls.append(rrset.ttl)
             return _Final(AnswerStatus.RECORDS, rrset, cnames, targets, ttls)
-        alias = response.get_rrset(_ANSWER, current, _IN, _CNAME) if qtype != _CNAME else None
+        alias = _answer_rrset(response, current, _CNAME) if qtype != _CNAME else None
         if not alias:
             break
         target: dns.name.Name = alias[0].target
@@ -276,7 +309,7 @@ def _interpret(
         ttls.append(alias.ttl)
         current = target
     negative = _negative_ttl(response)
-    if response.rcode() == dns.rcode.NXDOMAIN:
+    if rcode == dns.rcode.NXDOMAIN:
         return _Final(AnswerStatus.NXDOMAIN, None, cnames, targets, ttls, negative)
     if negative is None and cnames:
         # The chain stops at a name the server did not resolve (an
@@ -309,7 +342,8 @@ class DNSResolver:
     with the TC bit is asked again over TCP.
 
     It implements :class:`~mxroute.Resolver`, :class:`~mxroute.BatchResolver`
-    (a small thread pool, created on first use; :meth:`close` stops it) and
+    (UDP questions multiplexed in the calling thread; with ``tcp=True`` a
+    small thread pool, created on first use, that :meth:`close` stops) and
     :class:`~mxroute.AsyncResolver`.
 
     Args:
@@ -330,7 +364,8 @@ class DNSResolver:
             :attr:`~mxroute.Answer.additional`, so those questions are not asked.
         resolv_conf: Read the system configuration from this file instead
             of the platform's default (only when ``nameservers`` is None).
-        max_workers: Threads for :meth:`query_batch`.
+        max_workers: The most questions of one :meth:`query_batch` in flight
+            at once (the threads of its pool with ``tcp=True``).
 
     Raises:
         InvalidInput: An argument is wrong, or the system configuration names
@@ -404,7 +439,7 @@ class DNSResolver:
                 "invalid-workers", f"max_workers must be a positive integer, not {max_workers!r}"
             )
         self.max_workers = max_workers
-        """Threads used by :meth:`query_batch`."""
+        """Questions of one :meth:`query_batch` in flight at once (threads with ``tcp=True``)."""
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -497,16 +532,24 @@ class DNSResolver:
             return answer
 
     def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
-        """Ask several questions concurrently in a small thread pool.
+        """Ask several questions concurrently.
+
+        Over UDP the questions are multiplexed in the calling thread: each
+        one is sent as soon as it may start (at most :attr:`max_workers` at
+        once), and the answers are read as they arrive, with the same
+        servers, tries, timeouts, lifetime and TCP fallback as :meth:`query`.
+        With ``tcp=True`` the questions run in a small thread pool.
 
         Returns:
             The answers in the questions' order.
         """
         if len(questions) <= 1:
             return [self.query(name, rdtype) for name, rdtype in questions]
-        for name, rdtype in questions:  # bad input raises here, before any thread runs
+        for name, rdtype in questions:  # bad input raises here, before anything is sent
             _qname(name)
             _qtype(rdtype)
+        if not self.tcp:
+            return self._multiplex(questions)
         executor = self._executor
         if executor is None:
             with self._lock:
@@ -517,6 +560,83 @@ class DNSResolver:
                 executor = self._executor
         futures = [executor.submit(self.query, name, rdtype) for name, rdtype in questions]
         return [future.result() for future in futures]
+
+    def _multiplex(self, questions: Sequence[Question]) -> list[Answer]:
+        """Resolve the questions in this thread, their UDP tries in flight together.
+
+        Each question is one :meth:`_resolution` generator. A UDP try gets a
+        socket of its own, registered with a selector until its answer comes
+        or its timeout passes; a TCP try (after a truncated answer) is made
+        at once, blocking, as :meth:`query` makes it.
+        """
+        answers: list[Answer | None] = [None] * len(questions)
+        waiting = collections.deque(enumerate(questions))
+        selector = selectors.DefaultSelector()
+        flying: dict[socket.socket, _InFlight] = {}
+        started: list[_Resolution] = []
+        try:
+
+            def advance(index: int, resolution: _Resolution, result: _Result | None) -> None:
+                """Feed ``result`` in; send the next UDP try, or store the answer."""
+                try:
+                    attempt = next(resolution) if result is None else resolution.send(result)
+                    while True:
+                        if attempt.tcp:
+                            attempt = resolution.send(_ask_tcp(attempt))
+                            continue
+                        server = attempt.server
+                        sock = socket.socket(server.family, socket.SOCK_DGRAM)
+                        try:
+                            sock.setblocking(False)
+                            sock.sendto(attempt.query.to_wire(), server.destination)
+                        except Exception as exc:
+                            sock.close()
+                            attempt = resolution.send(exc)
+                            continue
+                        expires = time.monotonic() + attempt.timeout
+                        flying[sock] = _InFlight(index, resolution, attempt, expires)
+                        selector.register(sock, selectors.EVENT_READ, sock)
+                        return
+                except StopIteration as done:
+                    answers[index] = done.value
+
+            while waiting or flying:
+                while waiting and len(flying) < self.max_workers:
+                    index, (name, rdtype) = waiting.popleft()
+                    resolution = self._resolution(name, rdtype)
+                    started.append(resolution)
+                    advance(index, resolution, None)
+                if not flying:
+                    continue
+                now = time.monotonic()
+                wait = min(f.expires for f in flying.values()) - now
+                for key, _ in selector.select(max(wait, 0.0)):
+                    sock = key.data
+                    result = _receive(sock, flying[sock])
+                    if result is not None:
+                        selector.unregister(sock)
+                        sock.close()
+                        landed = flying.pop(sock)
+                        advance(landed.position, landed.resolution, result)
+                now = time.monotonic()
+                for sock, late in list(flying.items()):
+                    if late.expires <= now:
+                        # An answer that came while a TCP try blocked still counts.
+                        result = _receive(sock, late)
+                        if result is None:
+                            result = _timeout()
+                        selector.unregister(sock)
+                        sock.close()
+                        del flying[sock]
+                        advance(late.position, late.resolution, result)
+        finally:
+            for sock in flying:
+                sock.close()
+            selector.close()
+            for resolution in started:
+                resolution.close()
+        assert all(answer is not None for answer in answers)
+        return answers  # type: ignore[return-value]
 
     def close(self) -> None:
         """Stop the thread pool of :meth:`query_batch`, if it was started.
@@ -574,7 +694,7 @@ class DNSResolver:
                     cnames=[*cnames, *outcome.cnames],
                     detail="; ".join(notes),
                 )
-            final, response, server_label = outcome
+            final, response, server_label, rcode_text = outcome
             authenticated = authenticated and bool(response.flags & dns.flags.AD)
             cnames.extend(final.cnames)
             ttls.extend(final.ttls)
@@ -585,7 +705,7 @@ class DNSResolver:
                 notes.append(f"{server_label} answered CNAME {cnames[-1]}")
                 current = final.follow
                 continue
-            notes.append(f"{server_label} answered {dns.rcode.to_text(response.rcode())}")
+            notes.append(f"{server_label} answered {rcode_text}")
             detail = "; ".join(notes)
             if final.status is AnswerStatus.RECORDS:
                 assert final.rrset is not None
@@ -621,10 +741,11 @@ class DNSResolver:
         notes: list[str],
         seen: set[dns.name.Name],
         chain: int,
-    ) -> Generator[_Try, _Result, tuple[_Final, dns.message.Message, str] | _Failure]:
+    ) -> Generator[_Try, _Result, tuple[_Final, dns.message.Message, str, str] | _Failure]:
         """Ask the servers in turn until one gives a usable NOERROR or NXDOMAIN answer.
 
-        Returns that answer interpreted, the response and the server's label;
+        Returns that answer interpreted, the response, the server's label and
+        the response code's mnemonic;
         or, when no server gave a usable answer, a :class:`_Failure`. Appends
         what each server did to ``notes``.
         """
@@ -651,10 +772,11 @@ class DNSResolver:
                     result = yield _Try(query, server, True, timeout)
                 if isinstance(result, dns.message.Message):
                     rcode = result.rcode()
-                    if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-                        final = _interpret(result, qname, qtype, seen, chain)
+                    rcode_text = _FINAL_RCODES.get(rcode)
+                    if rcode_text is not None:
+                        final = _interpret(result, rcode, qname, qtype, seen, chain)
                         if not final.problem:
-                            return final, result, server.label
+                            return final, result, server.label, rcode_text
                         failures.append(AnswerStatus.SERVFAIL)
                         partial = final.cnames
                         notes.append(f"{server.label} answered with {final.problem}")
@@ -707,6 +829,62 @@ class DNSResolver:
                     )
                 )
         return glue
+
+
+class _InFlight(NamedTuple):
+    """A UDP try of :meth:`DNSResolver.query_batch` waiting for its answer."""
+
+    position: int
+    """The question's position in the batch."""
+    resolution: _Resolution
+    attempt: _Try
+    expires: float
+    """The :func:`time.monotonic` time at which the try has timed out."""
+
+
+def _receive(sock: socket.socket, waiting: _InFlight) -> _Result | None:
+    """Read one datagram, as :func:`dns.query.udp` reads it.
+
+    Returns the response (or the exception reading it raised), or None when
+    there is nothing to read yet or the datagram came from another address
+    (``ignore_unexpected``).
+    """
+    server = waiting.attempt.server
+    query = waiting.attempt.query
+    try:
+        wire, source = sock.recvfrom(65535)
+    except BlockingIOError:
+        return None
+    except Exception as exc:
+        return exc
+    if source[1] != server.port or socket.inet_pton(server.family, source[0]) != server.packed:
+        return None
+    try:
+        response = dns.message.from_wire(
+            wire, keyring=query.keyring, request_mac=query.mac, raise_on_truncation=True
+        )
+    except Exception as exc:
+        return exc
+    if not query.is_response(response):
+        return dns.query.BadResponse()  # type: ignore[no-untyped-call]
+    return response
+
+
+def _timeout() -> Exception:
+    return dns.exception.Timeout()  # type: ignore[no-untyped-call]
+
+
+def _ask_tcp(attempt: _Try) -> _Result:
+    """Make one TCP try, as :meth:`DNSResolver.query` makes it."""
+    try:
+        return dns.query.tcp(
+            attempt.query,
+            attempt.server.address,
+            timeout=attempt.timeout,
+            port=attempt.server.port,
+        )
+    except Exception as exc:
+        return exc
 
 
 def _system_configuration(

@@ -53,12 +53,15 @@ def _resolver(server, **options) -> mxroute.DNSResolver:
 
 
 def _both(resolver: mxroute.DNSResolver, name: str, rdtype: str) -> mxroute.Answer:
-    """Ask sync and async; both must give the same answer, which is returned."""
+    """Ask sync, async and in a batch; all must give the same answer, which is returned."""
     sync = resolver.query(name, rdtype)
     async_ = asyncio.run(resolver.query_async(name, rdtype))
+    # a batch of two is multiplexed on UDP sockets in this thread, not sent by query()
+    batch = resolver.query_batch([mxroute.Question(name, rdtype)] * 2)
     # dnspython shuffles records on the wire: compare them as sets
-    assert attrs.evolve(async_, records=sync.records) == sync
-    assert set(async_.records) == set(sync.records)
+    for other in (async_, *batch):
+        assert attrs.evolve(other, records=sync.records) == sync
+        assert set(other.records) == set(sync.records)
     return sync
 
 
@@ -277,12 +280,10 @@ class TestAnswers:
 
         with ScriptedServer(partial) as server:
             answer = _both(_resolver(server), "a.mxtest", "A")
-        assert [_qname(q) for q, _ in server.received] == [
-            "a.mxtest.",
-            "b.other.",
-            "a.mxtest.",
-            "b.other.",
-        ]
+        names = [_qname(q) for q, _ in server.received]
+        # sync, then async; then the batch of two, whose questions interleave
+        assert names[:4] == ["a.mxtest.", "b.other.", "a.mxtest.", "b.other."]
+        assert sorted(names[4:]) == ["a.mxtest.", "a.mxtest.", "b.other.", "b.other."]
         assert answer.status is AnswerStatus.RECORDS
         assert answer.records == (ipaddress.ip_address("192.0.2.9"),)
         assert answer.cnames == ("b.other",)
@@ -365,7 +366,7 @@ class TestQueries:
     def test_tcp_only_never_uses_udp(self):
         with ScriptedServer(self._empty) as server:
             _both(_resolver(server, tcp=True), "x.mxtest", "MX")
-        assert [tcp for _, tcp in server.received] == [True, True]
+        assert [tcp for _, tcp in server.received] == [True] * 4  # sync, async, batch of two
 
     def test_truncated_udp_answer_is_asked_again_over_tcp(self):
         def truncate(query, tcp):
@@ -378,6 +379,9 @@ class TestQueries:
 
         with ScriptedServer(truncate) as server:
             answer = _both(_resolver(server), "x.mxtest", "MX")
-        assert [tcp for _, tcp in server.received] == [False, True, False, True]
+        transports = [tcp for _, tcp in server.received]
+        # sync, then async; then the batch of two, whose questions interleave
+        assert transports[:4] == [False, True, False, True]
+        assert sorted(transports[4:]) == [False, False, True, True]
         assert answer.records == (mxroute.MXRecord(10, "mx.x.mxtest"),)
         assert answer.detail.startswith(f"127.0.0.1:{server.port} truncated the UDP answer")

@@ -206,6 +206,62 @@ class TestTransports:
         assert [a.name for a in answers] == [q.name for q in questions]
         assert [a.records for a in answers] == [(ip(f"198.51.100.{i}"),) for i in range(1, 31)]
 
+    @pytest.mark.parametrize("max_workers", [1, 3, 8])
+    def test_batch_answers_equal_one_by_one_answers(self, bind: BindServer, max_workers):
+        resolver = mxroute.DNSResolver(
+            [bind.address], port=bind.port, edns_payload=None, max_workers=max_workers
+        )
+        questions = [
+            mxroute.Question(name, rdtype)
+            for name, rdtype in [
+                ("two-mx.mxtest", "MX"),
+                ("many.mxtest", "MX"),  # truncated over UDP: asked again over TCP
+                ("missing.mxtest", "MX"),
+                ("a-only.mxtest", "MX"),
+                ("alias.mxtest", "MX"),
+                ("alias-nx.mxtest", "MX"),
+                ("broken.mxtest", "MX"),
+                ("refused.mxtest", "MX"),
+                ("mx1.two-mx.mxtest", "AAAA"),
+            ]
+        ]
+        batch = resolver.query_batch(questions)
+        # named rotates the order of records between answers: compare as sets
+        assert [_unordered(a) for a in batch] == [
+            _unordered(resolver.query(n, t)) for n, t in questions
+        ]
+        assert "asked again over TCP" in batch[1].detail
+
+    def test_batch_skips_a_silent_server_for_every_question(self, bind: BindServer):
+        with SilentServer("127.0.0.2", bind.port) as silent:
+            resolver = mxroute.DNSResolver(
+                [silent.address, bind.address],
+                port=bind.port,
+                timeout=0.2,
+                lifetime=3.0,
+                max_workers=2,
+            )
+            answers = resolver.query_batch(
+                [mxroute.Question("mx1.two-mx.mxtest", "A")] * 3
+                + [mxroute.Question("missing.mxtest", "MX")]
+            )
+        assert [a.status for a in answers] == [AnswerStatus.RECORDS] * 3 + [AnswerStatus.NXDOMAIN]
+        for answer in answers:
+            assert answer.detail.startswith(f"127.0.0.2:{bind.port}: no answer within 0.2 s; ")
+        assert answers[0].records == (ip("192.0.2.1"),)
+
+    def test_batch_to_a_silent_server_times_out_every_question(self, silent: SilentServer):
+        resolver = mxroute.DNSResolver(
+            [silent.address], port=silent.port, timeout=0.2, lifetime=0.5
+        )
+        answers = resolver.query_batch(
+            [mxroute.Question("two-mx.mxtest", "MX"), mxroute.Question("x.mxtest", "A")]
+        )
+        assert [a.status for a in answers] == [AnswerStatus.TIMEOUT] * 2
+        for answer in answers:
+            assert "no answer within" in answer.detail
+            assert "lifetime" in answer.detail
+
     def test_close_stops_the_pool_and_the_resolver_stays_usable(self, bind: BindServer):
         resolver = mxroute.DNSResolver([bind.address], port=bind.port)
         questions = [mxroute.Question("mx1.two-mx.mxtest", "A")] * 3
