@@ -365,7 +365,9 @@ class DNSResolver:
         resolv_conf: Read the system configuration from this file instead
             of the platform's default (only when ``nameservers`` is None).
         max_workers: The most questions of one :meth:`query_batch` in flight
-            at once (the threads of its pool with ``tcp=True``).
+            at once (the threads of its pool with ``tcp=True``). The default,
+            100, is the largest batch the default policy asks (50 hosts, A and
+            AAAA), so a route waits for two round trips whatever its size.
 
     Raises:
         InvalidInput: An argument is wrong, or the system configuration names
@@ -387,7 +389,7 @@ class DNSResolver:
         dnssec: bool = False,
         use_additional: bool = True,
         resolv_conf: str | os.PathLike[str] | None = None,
-        max_workers: int = 8,
+        max_workers: int = 100,
     ) -> None:
         system_timeout = DEFAULT_TIMEOUT
         system_port = 53
