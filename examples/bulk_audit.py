@@ -5,16 +5,17 @@ Run it with ``python examples/bulk_audit.py`` to audit the domains of
 per line, ``#`` starts a comment) and ``--zone FILE``. The CSV goes to
 standard output, or to ``--output FILE``.
 
-Every domain is routed with :meth:`mxroute.Router.resolve_async`; at most
-``--concurrency`` routes are in flight at once (an :class:`asyncio.Semaphore`),
-so a list of a hundred thousand domains does not open a hundred thousand
-sockets against a real resolver. Rows come out in the order of the input.
+Every domain is audited with :func:`mxroute.audit_async`; at most
+``--concurrency`` audits are in flight at once (an :class:`asyncio.Semaphore`),
+and all of them share one :class:`mxroute.CachingResolver`, so MX hosts that
+many domains share are looked up once. Rows come out in the order of the input.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import csv
 import random
 import sys
@@ -37,7 +38,7 @@ DEFAULT_DOMAINS = [
 COLUMNS = [
     "domain",
     "status",
-    "kind",
+    "route",
     "reply",
     "hosts",
     "addresses",
@@ -48,60 +49,42 @@ COLUMNS = [
 ]
 
 
-def row_for_route(domain: str, route: mxroute.MailRoute) -> dict[str, object]:
-    """One CSV row for a domain that routes."""
-    severities = [f.severity for f in route.findings]
+def row_for_report(domain: str, report: mxroute.AuditReport) -> dict[str, object]:
+    """One CSV row: the audit's verdict, the route (or its failure), the findings."""
+    route, error = report.route, report.error
+    counts = collections.Counter(f.severity for f in report.findings)
     return {
         "domain": domain,
-        "status": "ok",
-        "kind": route.kind.value,
-        "reply": "",
-        "hosts": " ".join(f"{h.preference}:{h.name}" for h in route.hosts),
-        "addresses": sum(1 for _ in route.attempts()),
-        "ttl": route.ttl,
-        "errors": severities.count(mxroute.Severity.ERROR),
-        "warnings": severities.count(mxroute.Severity.WARNING),
-        "findings": " ".join(f.code for f in route.findings),
-    }
-
-
-def row_for_error(domain: str, exc: mxroute.MailRouteError) -> dict[str, object]:
-    """One CSV row for a domain whose route failed."""
-    severities = [f.severity for f in exc.findings]
-    return {
-        "domain": domain,
-        "status": "temporary" if exc.temporary else "permanent",
-        "kind": type(exc).__name__,
-        "reply": f"{exc.reply_code} {exc.enhanced_status}",
-        "hosts": "",
-        "addresses": 0,
-        "ttl": "",
-        "errors": severities.count(mxroute.Severity.ERROR),
-        "warnings": severities.count(mxroute.Severity.WARNING),
-        "findings": " ".join(f.code for f in exc.findings),
+        "status": "ok" if report.ok else "errors" if report.complete else "incomplete",
+        "route": route.kind.value if route is not None else type(error).__name__,
+        "reply": "" if error is None else f"{error.reply_code} {error.enhanced_status}",
+        "hosts": "" if route is None else " ".join(f"{h.preference}:{h.name}" for h in route.hosts),
+        "addresses": 0 if route is None else sum(1 for _ in route.attempts()),
+        "ttl": "" if route is None else route.ttl,
+        "errors": counts[mxroute.Severity.ERROR],
+        "warnings": counts[mxroute.Severity.WARNING],
+        "findings": " ".join(f.code for f in report.findings),
     }
 
 
 async def audit_one(
-    router: mxroute.Router, domain: str, limit: asyncio.Semaphore
+    resolver: mxroute.CachingResolver, domain: str, limit: asyncio.Semaphore
 ) -> dict[str, object]:
-    """Route one domain (waiting for a free slot first) and turn the outcome into a row."""
+    """Audit one domain (waiting for a free slot first) and turn the report into a row."""
     async with limit:
         try:
-            route = await router.resolve_async(domain)
-        except mxroute.MailRouteError as exc:
-            return row_for_error(domain, exc)
-        except mxroute.InvalidInput as exc:
-            return {"domain": domain, "status": "invalid", "kind": exc.reason, "reply": str(exc)}
-    return row_for_route(domain, route)
+            report = await mxroute.audit_async(domain, resolver, rng=random.Random(1))
+        except mxroute.InvalidInput as exc:  # not a domain: nothing was asked
+            return {"domain": domain, "status": "invalid", "findings": exc.reason}
+    return row_for_report(domain, report)
 
 
-async def audit(
-    router: mxroute.Router, domains: Sequence[str], concurrency: int
+async def audit_all(
+    resolver: mxroute.CachingResolver, domains: Sequence[str], concurrency: int
 ) -> list[dict[str, object]]:
     """Audit every domain, at most ``concurrency`` at once; rows in input order."""
     limit = asyncio.Semaphore(concurrency)
-    return list(await asyncio.gather(*(audit_one(router, d, limit) for d in domains)))
+    return list(await asyncio.gather(*(audit_one(resolver, d, limit) for d in domains)))
 
 
 def write_csv(rows: Sequence[dict[str, object]], out: TextIO) -> None:
@@ -126,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domains", dest="domain_file", type=Path, help="a file of domains")
     parser.add_argument("--zone", type=Path, default=HERE / "example.zone")
     parser.add_argument("--output", type=Path, help="write the CSV here instead of stdout")
-    parser.add_argument("--concurrency", type=int, default=20, help="routes in flight at most")
+    parser.add_argument("--concurrency", type=int, default=20, help="audits in flight at most")
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
@@ -134,15 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     domains = list(args.domains)
     if args.domain_file is not None:
         domains.extend(read_domains(args.domain_file))
-    resolver = mxroute.InMemoryResolver.from_zone(args.zone.read_text(encoding="utf-8"))
-    router = mxroute.Router(resolver=resolver, rng=random.Random(1))
-    rows = asyncio.run(audit(router, domains or DEFAULT_DOMAINS, args.concurrency))
+    zone = mxroute.InMemoryResolver.from_zone(args.zone.read_text(encoding="utf-8"))
+    resolver = mxroute.CachingResolver(zone)  # against real DNS: wrap mxroute.DNSResolver()
+    rows = asyncio.run(audit_all(resolver, domains or DEFAULT_DOMAINS, args.concurrency))
+    stats = resolver.stats
     if args.output is None:
         write_csv(rows, sys.stdout)
     else:
         with args.output.open("w", encoding="utf-8", newline="") as out:
             write_csv(rows, out)
         print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
+    asked = stats.hits + stats.misses + stats.coalesced
+    print(f"{asked} DNS questions asked, {stats.misses} sent to DNS", file=sys.stderr)
     return 0
 
 

@@ -1,8 +1,9 @@
 """Route addresses against a zone file, offline: the hosts to try, in order, and why.
 
-Run it with ``scripts/demo`` (or ``python examples/route_zone.py``). With no
-arguments it routes one address for every case in ``examples/example.zone``;
-give addresses or domains to route those instead, and ``--zone FILE`` to use
+Run it with ``python examples/route_zone.py``; it is the Python side of what
+``scripts/demo`` shows with the ``mxroute route`` command. With no arguments
+it routes one address for every case in ``examples/example.zone``; give
+addresses or domains to route those instead, and ``--zone FILE`` to use
 another zone file.
 """
 

@@ -131,11 +131,21 @@ class TestBulkAudit:
         rows = self.rows(run_example("bulk_audit.py"))
         assert rows["shop.example"]["status"] == "ok"
         assert rows["shop.example"]["addresses"] == "4"
-        assert rows["blog.example"]["kind"] == "implicit-mx"
+        assert rows["shop.example"]["hosts"].endswith(" 20:backup.mail.example")
+        assert rows["blog.example"]["route"] == "implicit-mx"
+        assert rows["parked.example"]["status"] == "ok"  # a null MX is a correct setup
         assert rows["parked.example"]["reply"] == "556 5.1.10"
-        assert rows["nowhere.example"]["kind"] == "NoSuchDomain"
-        assert rows["internal.example"]["findings"] == "single-mx address-out-of-scope"
+        assert rows["nowhere.example"]["route"] == "NoSuchDomain"
+        assert rows["nowhere.example"]["findings"] == "domain-not-found"
+        assert rows["legacy.example"]["status"] == "errors"
+        assert rows["legacy.example"]["findings"].split()[:2] == [
+            "mx-target-unresolvable",
+            "mx-target-cname",
+        ]
+        assert rows["internal.example"]["errors"] == "2"
+        assert "address-out-of-scope" in rows["internal.example"]["findings"]
         assert rows["not a domain"]["status"] == "invalid"
+        assert rows["not a domain"]["findings"] == "invalid-character"
 
     def test_domain_file_and_output_file_keep_input_order(self, tmp_path):
         listing = tmp_path / "domains.txt"
@@ -153,7 +163,7 @@ class TestBulkAudit:
         assert out == ""
         rows = list(csv.DictReader(io.StringIO(target.read_text())))
         assert [r["domain"] for r in rows] == ["parked.example", "shop.example"]
-        assert [r["status"] for r in rows] == ["permanent", "ok"]
+        assert [(r["route"], r["status"]) for r in rows] == [("NullMX", "ok"), ("mx", "ok")]
 
 
 class TestTestingMailApp:
