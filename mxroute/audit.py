@@ -55,7 +55,7 @@ from mxroute.findings import make_finding
 from mxroute.model import Finding, MailRoute, Severity
 from mxroute.names import IPAddress, TargetKind, is_ip_literal_name, parse_target
 from mxroute.planner import Batch, plan_route
-from mxroute.policy import RoutingPolicy
+from mxroute.policy import AddressScope, RoutingPolicy, embedded_ipv4
 from mxroute.resolvers.base import Answer, AnswerStatus, Question
 from mxroute.router import AnyResolver, Router, drive, drive_async
 from mxroute.validate import check_mx_records
@@ -378,11 +378,11 @@ def _judge_addresses(
 
 
 def _reachable(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if any(address in network for network in _DOCUMENTATION):
+    """Reachable from the Internet: the global scope, or a documentation range."""
+    inner = embedded_ipv4(address)
+    if any(inner in network for network in _DOCUMENTATION):
         return True
-    return address.is_global and not address.is_multicast
+    return AddressScope.GLOBAL.allows(address)
 
 
 def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Notes) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "AddressScope",
     "NextHop",
     "RoutingPolicy",
+    "embedded_ipv4",
 ]
 
 DEFAULT_MAX_HOSTS = 50
@@ -69,13 +70,14 @@ class AddressScope(enum.Enum):
     def allows(self, address: IPAddress) -> bool:
         """True if the scope allows connecting to ``address``.
 
-        An IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) is judged as the
-        IPv4 address it maps.
+        An IPv6 address that carries an IPv4 address is judged as that IPv4
+        address (see :func:`embedded_ipv4`): ``::ffff:127.0.0.1`` is refused,
+        and a DNS64 address such as ``64:ff9b::c000:201`` is allowed as
+        192.0.2.1 is.
         """
         if self is AddressScope.ANY:
             return True
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        address = embedded_ipv4(address)
         if (
             address.is_loopback
             or address.is_unspecified
@@ -85,6 +87,25 @@ class AddressScope(enum.Enum):
         ):
             return False
         return self is AddressScope.ROUTABLE or address.is_global
+
+
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def embedded_ipv4(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address stands for, else the address itself.
+
+    An IPv4-mapped address (``::ffff:192.0.2.1``, RFC 4291) and an address of
+    the NAT64 well-known prefix (``64:ff9b::192.0.2.1``, RFC 6052, what DNS64
+    synthesizes on IPv6-only networks) reach the IPv4 address they carry, so
+    scopes judge that address.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address in _NAT64_WELL_KNOWN:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
 
 
 @attrs.frozen

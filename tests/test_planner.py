@@ -380,6 +380,13 @@ class TestRule9Addresses:
         assert r.hosts[0].addresses == (ipaddress.ip_address("192.0.2.1"),)
         assert codes(r.findings).count("address-out-of-scope") == 3
 
+    def test_dns64_addresses_are_judged_by_the_ipv4_they_carry(self, fake):
+        fake.add("example.com", "MX", "10 mx.example.com.")
+        fake.add("mx.example.com", "AAAA", "64:ff9b::c000:219", "64:ff9b::7f00:1")
+        r = route(fake, "example.com")
+        assert r.hosts[0].addresses == (ipaddress.ip_address("64:ff9b::c000:219"),)
+        assert codes(r.findings).count("address-out-of-scope") == 1
+
     def test_global_scope_refuses_private_addresses(self, fake):
         fake.add("example.com", "MX", "10 mx.example.com.")
         fake.add("mx.example.com", "A", "10.0.0.1")

@@ -115,6 +115,9 @@ class TestRoutingPolicy:
             ("::1", False, False),
             ("fe80::1", False, False),
             ("::ffff:127.0.0.1", False, False),
+            ("64:ff9b::808:808", True, True),  # DNS64 for 8.8.8.8
+            ("64:ff9b::c000:201", True, False),  # DNS64 for 192.0.2.1
+            ("64:ff9b::7f00:1", False, False),  # DNS64 for 127.0.0.1
             ("2001:db8::1", True, False),
             ("2a00:1450::1", True, True),
         ],
