@@ -7,8 +7,9 @@ a DNS outcome: every response, missing response or unusable response becomes
 an :class:`~mxroute.AnswerStatus`, with :attr:`~mxroute.Answer.detail` saying
 which server answered what.
 
-It is built on dnspython's message-level functions (:func:`dns.query.udp`,
-:func:`dns.query.tcp` and their :mod:`dns.asyncquery` twins) rather than on
+It is built on dnspython's messages (:func:`dns.message.make_query`,
+:func:`dns.message.from_wire`) and its TCP functions (:func:`dns.query.tcp`,
+:func:`dns.asyncquery.tcp`), with UDP sockets of its own, rather than on
 ``dns.resolver.Resolver``, for two reasons:
 
 * exact outcomes: the high-level resolver folds SERVFAIL, REFUSED, malformed
@@ -17,6 +18,11 @@ It is built on dnspython's message-level functions (:func:`dns.query.udp`,
   from REFUSED and from a timeout;
 * low overhead: one message is built and parsed per try, with no resolver
   cache, no search list and no retry machinery beyond what is written here.
+  A UDP try is one socket: blocking with a timeout in :meth:`~DNSResolver.query`,
+  watched by the event loop in :meth:`~DNSResolver.query_async`, multiplexed
+  with a selector in :meth:`~DNSResolver.query_batch`. Each reads responses
+  as :func:`dns.query.udp` does with ``ignore_unexpected``: a datagram from
+  another address or port than the server's is ignored.
 
 The retry logic (servers in order, ``timeout`` per try, ``lifetime`` per
 question, TCP after a truncated UDP answer, CNAME chains) is one generator,
@@ -30,6 +36,7 @@ list would turn a typo into a delivery to the wrong host.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import concurrent.futures
 import functools
@@ -477,27 +484,7 @@ class DNSResolver:
         try:
             attempt = next(resolution)
             while True:
-                result: _Result
-                try:
-                    if attempt.tcp:
-                        result = dns.query.tcp(
-                            attempt.query,
-                            attempt.server.address,
-                            timeout=attempt.timeout,
-                            port=attempt.server.port,
-                        )
-                    else:
-                        result = dns.query.udp(
-                            attempt.query,
-                            attempt.server.address,
-                            timeout=attempt.timeout,
-                            port=attempt.server.port,
-                            ignore_unexpected=True,
-                            raise_on_truncation=True,
-                        )
-                except Exception as exc:
-                    result = exc
-                attempt = resolution.send(result)
+                attempt = resolution.send(_ask_tcp(attempt) if attempt.tcp else _ask_udp(attempt))
         except StopIteration as done:
             answer: Answer = done.value
             return answer
@@ -508,26 +495,7 @@ class DNSResolver:
         try:
             attempt = next(resolution)
             while True:
-                result: _Result
-                try:
-                    if attempt.tcp:
-                        result = await dns.asyncquery.tcp(
-                            attempt.query,
-                            attempt.server.address,
-                            timeout=attempt.timeout,
-                            port=attempt.server.port,
-                        )
-                    else:
-                        result = await dns.asyncquery.udp(
-                            attempt.query,
-                            attempt.server.address,
-                            timeout=attempt.timeout,
-                            port=attempt.server.port,
-                            ignore_unexpected=True,
-                            raise_on_truncation=True,
-                        )
-                except Exception as exc:
-                    result = exc
+                result = await (_ask_tcp_async(attempt) if attempt.tcp else _ask_udp_async(attempt))
                 attempt = resolution.send(result)
         except StopIteration as done:
             answer: Answer = done.value
@@ -614,7 +582,7 @@ class DNSResolver:
                 wait = min(f.expires for f in flying.values()) - now
                 for key, _ in selector.select(max(wait, 0.0)):
                     sock = key.data
-                    result = _receive(sock, flying[sock])
+                    result = _receive(sock, flying[sock].attempt)
                     if result is not None:
                         selector.unregister(sock)
                         sock.close()
@@ -624,7 +592,7 @@ class DNSResolver:
                 for sock, late in list(flying.items()):
                     if late.expires <= now:
                         # An answer that came while a TCP try blocked still counts.
-                        result = _receive(sock, late)
+                        result = _receive(sock, late.attempt)
                         if result is None:
                             result = _timeout()
                         selector.unregister(sock)
@@ -844,23 +812,33 @@ class _InFlight(NamedTuple):
     """The :func:`time.monotonic` time at which the try has timed out."""
 
 
-def _receive(sock: socket.socket, waiting: _InFlight) -> _Result | None:
-    """Read one datagram, as :func:`dns.query.udp` reads it.
+def _receive(sock: socket.socket, attempt: _Try) -> _Result | None:
+    """Read one datagram from a non-blocking socket, as :func:`dns.query.udp` reads it.
 
     Returns the response (or the exception reading it raised), or None when
     there is nothing to read yet or the datagram came from another address
     (``ignore_unexpected``).
     """
-    server = waiting.attempt.server
-    query = waiting.attempt.query
     try:
         wire, source = sock.recvfrom(65535)
     except BlockingIOError:
         return None
     except Exception as exc:
         return exc
-    if source[1] != server.port or socket.inet_pton(server.family, source[0]) != server.packed:
+    return _response(wire, source, attempt)
+
+
+def _response(wire: bytes, source: tuple[object, ...], attempt: _Try) -> _Result | None:
+    """The datagram ``wire`` from ``source`` as the response to ``attempt``.
+
+    None when it came from another address than the server's (it is ignored,
+    as ``ignore_unexpected`` ignores it); the exception for a datagram that
+    is not a well-formed response to the query (``Truncated`` for the TC bit).
+    """
+    server = attempt.server
+    if source[1] != server.port or socket.inet_pton(server.family, str(source[0])) != server.packed:
         return None
+    query = attempt.query
     try:
         response = dns.message.from_wire(
             wire, keyring=query.keyring, request_mac=query.mac, raise_on_truncation=True
@@ -870,6 +848,110 @@ def _receive(sock: socket.socket, waiting: _InFlight) -> _Result | None:
     if not query.is_response(response):
         return dns.query.BadResponse()  # type: ignore[no-untyped-call]
     return response
+
+
+def _ask_udp(attempt: _Try) -> _Result:
+    """Make one UDP try, blocking: send the query, wait for the server's response.
+
+    A socket of its own with a plain timeout, rather than :func:`dns.query.udp`,
+    which costs a selector per wait; the messages are dnspython's all the same.
+    """
+    server = attempt.server
+    expires = time.monotonic() + attempt.timeout
+    try:
+        sock = socket.socket(server.family, socket.SOCK_DGRAM)
+    except Exception as exc:
+        return exc
+    with sock:
+        try:
+            sock.settimeout(attempt.timeout)
+            sock.sendto(attempt.query.to_wire(), server.destination)
+            while True:
+                remaining = expires - time.monotonic()
+                if remaining <= 0:
+                    return _timeout()
+                sock.settimeout(remaining)
+                try:
+                    wire, source = sock.recvfrom(65535)
+                except TimeoutError:
+                    return _timeout()
+                result = _response(wire, source, attempt)
+                if result is not None:
+                    return result
+        except Exception as exc:
+            return exc
+
+
+async def _ask_udp_async(attempt: _Try) -> _Result:
+    """Make one UDP try in asyncio: the socket is watched by the event loop.
+
+    A plain non-blocking socket, a reader callback and a timer, rather than
+    :func:`dns.asyncquery.udp`, which builds a datagram transport per query.
+    An event loop that cannot watch sockets (the proactor loop of Windows)
+    gets :func:`dns.asyncquery.udp`.
+    """
+    loop = asyncio.get_running_loop()
+    server = attempt.server
+    try:
+        sock = socket.socket(server.family, socket.SOCK_DGRAM)
+    except Exception as exc:
+        return exc
+    with sock:
+        try:
+            sock.setblocking(False)
+            landed: asyncio.Future[_Result] = loop.create_future()
+
+            def readable() -> None:
+                result = _receive(sock, attempt)
+                if result is not None and not landed.done():
+                    landed.set_result(result)
+
+            def late() -> None:
+                if not landed.done():
+                    landed.set_result(_timeout())
+
+            fd = sock.fileno()  # not the socket: asyncio would format its repr in a KeyError
+            try:
+                loop.add_reader(fd, readable)
+            except NotImplementedError:
+                return await _ask_udp_transport(attempt)
+            timer = loop.call_later(attempt.timeout, late)
+            try:
+                sock.sendto(attempt.query.to_wire(), server.destination)
+                return await landed
+            finally:
+                timer.cancel()
+                loop.remove_reader(fd)
+        except Exception as exc:
+            return exc
+
+
+async def _ask_udp_transport(attempt: _Try) -> _Result:
+    """Make one UDP try with :func:`dns.asyncquery.udp` (for loops without ``add_reader``)."""
+    try:
+        return await dns.asyncquery.udp(
+            attempt.query,
+            attempt.server.address,
+            timeout=attempt.timeout,
+            port=attempt.server.port,
+            ignore_unexpected=True,
+            raise_on_truncation=True,
+        )
+    except Exception as exc:
+        return exc
+
+
+async def _ask_tcp_async(attempt: _Try) -> _Result:
+    """Make one TCP try in asyncio, as :meth:`DNSResolver.query_async` makes it."""
+    try:
+        return await dns.asyncquery.tcp(
+            attempt.query,
+            attempt.server.address,
+            timeout=attempt.timeout,
+            port=attempt.server.port,
+        )
+    except Exception as exc:
+        return exc
 
 
 def _timeout() -> Exception:

@@ -32,10 +32,21 @@ class ScriptedServer:
 
     The handler returns a message, raw bytes, or None for no answer. Every
     query received is kept in :attr:`received` as ``(message, tcp)``.
+
+    ``decoy``, when given, answers each UDP query first from another socket
+    (another port of the same address), as an off-path attacker would, before
+    the handler's answer comes from the server's own.
     """
 
-    def __init__(self, handler: Handler, address: str = ADDRESS, port: int = 0) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        address: str = ADDRESS,
+        port: int = 0,
+        decoy: Handler | None = None,
+    ) -> None:
         self.handler = handler
+        self.decoy = decoy
         self.address = address
         self.port = port
         self.received: list[tuple[dns.message.Message, bool]] = []
@@ -84,9 +95,21 @@ class ScriptedServer:
                 wire, peer = self._udp.recvfrom(65535)
             except (TimeoutError, OSError):
                 continue
+            if self.decoy is not None:
+                self._send_decoy(wire, peer)
             reply = self._reply(wire, tcp=False)
             if reply is not None:
                 self._udp.sendto(reply, peer)
+
+    def _send_decoy(self, wire: bytes, peer: tuple[str, int]) -> None:
+        assert self.decoy is not None
+        decoy = self.decoy(dns.message.from_wire(wire), False)
+        if isinstance(decoy, dns.message.Message):
+            decoy = decoy.to_wire()
+        if decoy is not None:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+                other.bind((self.address, 0))
+                other.sendto(decoy, peer)
 
     def _serve_tcp(self) -> None:
         assert self._tcp is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 
 import attrs
 import dns.edns
@@ -385,3 +386,88 @@ class TestQueries:
         assert sorted(transports[4:]) == [False, False, True, True]
         assert answer.records == (mxroute.MXRecord(10, "mx.x.mxtest"),)
         assert answer.detail.startswith(f"127.0.0.1:{server.port} truncated the UDP answer")
+
+
+class _NoReaderLoop(asyncio.SelectorEventLoop):
+    """An event loop that cannot watch sockets, as the proactor loop of Windows."""
+
+    def add_reader(self, *args, **kwargs):
+        raise NotImplementedError
+
+
+def _records(query, tcp):
+    response = _response(query)
+    _add(response.answer, _qname(query), 300, "MX", "10 mx.x.mxtest.")
+    return response
+
+
+class TestSockets:
+    """DNSResolver's own socket handling (sync, async and batched UDP tries)."""
+
+    def test_an_answer_from_another_port_is_ignored(self):
+        def decoy(query, tcp):
+            return _response(query, dns.rcode.SERVFAIL)
+
+        with ScriptedServer(_records, decoy=decoy) as server:
+            answer = _both(_resolver(server), "x.mxtest", "MX")
+        assert answer.status is AnswerStatus.RECORDS
+        assert answer.detail == f"127.0.0.1:{server.port} answered NOERROR"
+
+    def test_only_answers_from_another_port_time_out(self):
+        def decoy(query, tcp):
+            return _records(query, tcp)
+
+        with ScriptedServer(lambda q, tcp: None, decoy=decoy) as server:
+            resolver = _resolver(server, timeout=0.2, lifetime=0.3)
+            answers = [
+                resolver.query("x.mxtest", "MX"),
+                asyncio.run(resolver.query_async("x.mxtest", "MX")),
+                *resolver.query_batch([mxroute.Question("x.mxtest", "MX")] * 2),
+            ]
+        assert [a.status for a in answers] == [AnswerStatus.TIMEOUT] * 4
+        assert all(a.records == () for a in answers)
+
+    def test_async_dropped_answer_times_out_and_is_asked_again(self):
+        with ScriptedServer(lambda q, tcp: None) as server:
+            resolver = _resolver(server, timeout=0.2, lifetime=0.5)
+            answer = asyncio.run(resolver.query_async("example.mxtest", "MX"))
+        assert answer.status is AnswerStatus.TIMEOUT
+        assert len(server.received) >= 2
+
+    def test_loop_without_add_reader_uses_dnspython_transports(self):
+        loop = _NoReaderLoop()
+        try:
+            with ScriptedServer(_records) as server:
+                resolver = _resolver(server, timeout=0.2, lifetime=0.5)
+                answer = loop.run_until_complete(resolver.query_async("x.mxtest", "MX"))
+                with pytest.raises(NotImplementedError):
+                    loop.add_reader(0, print)
+            with ScriptedServer(lambda q, tcp: None) as silent:
+                resolver = _resolver(silent, timeout=0.2, lifetime=0.3)
+                late = loop.run_until_complete(resolver.query_async("x.mxtest", "MX"))
+        finally:
+            loop.close()
+        assert answer.records == (mxroute.MXRecord(10, "mx.x.mxtest"),)
+        assert late.status is AnswerStatus.TIMEOUT
+
+    def test_cancelled_async_query_leaves_no_socket_or_reader(self):
+        def open_fds() -> int:
+            return len(os.listdir("/proc/self/fd"))
+
+        async def cancel_one(resolver: mxroute.DNSResolver) -> int:
+            loop = asyncio.get_running_loop()
+            before = len(loop._selector.get_map())  # type: ignore[attr-defined]
+            task = asyncio.ensure_future(resolver.query_async("x.mxtest", "MX"))
+            await asyncio.sleep(0.1)
+            assert len(loop._selector.get_map()) == before + 1  # type: ignore[attr-defined]
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return len(loop._selector.get_map()) - before  # type: ignore[attr-defined]
+
+        with ScriptedServer(lambda q, tcp: None) as server:
+            resolver = _resolver(server, timeout=5.0, lifetime=5.0)
+            asyncio.run(cancel_one(resolver))  # warm up: the first run opens the loop's own fds
+            before = open_fds()
+            assert asyncio.run(cancel_one(resolver)) == 0
+            assert open_fds() == before
