@@ -32,6 +32,7 @@ import os
 import pathlib
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
@@ -41,7 +42,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 import workload  # noqa: E402
-from latency_proxy import LatencyProxy  # noqa: E402
+from latency_proxy import LatencyProxy, sequential_round_trips  # noqa: E402
 
 import mxroute  # noqa: E402
 from mxroute import Answer, AnswerStatus, CachingResolver, DNSResolver, MXRecord, Question  # noqa: E402
@@ -94,6 +95,16 @@ def _median_route_time(route: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def _median_route_cpu(route: Callable[[], object], repeats: int) -> float:
+    """The median process CPU time of ``route`` (this process only, not the proxy's)."""
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        route()
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
 async def _median_route_time_async(router: mxroute.Router, domain: str, repeats: int) -> float:
     await router.resolve_async(domain)  # warm up, in the same event loop
     times = []
@@ -104,9 +115,34 @@ async def _median_route_time_async(router: mxroute.Router, domain: str, repeats:
     return statistics.median(times)
 
 
+class _ProxyLog:
+    """The latency proxy's log of one route: how many round trips it waited for."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = path
+        path.touch()
+
+    def count(self, route: Callable[[], object], repeats: int = 3) -> int:
+        """The most sequential round trips any of ``repeats`` runs of ``route`` took."""
+        most = 0
+        for _ in range(repeats):
+            start = self.path.stat().st_size
+            route()
+            with self.path.open() as log:
+                log.seek(start)
+                most = max(most, sequential_round_trips(log.readlines()))
+        return most
+
+
 def bench_round_trips(bind: BindServer, sizes: Sizes, fanouts: Sequence[int]) -> list[Row]:
     rows = []
-    with LatencyProxy(bind.port, sizes.delay, max_seconds=300) as proxy:
+    with (
+        tempfile.TemporaryDirectory(prefix="mxroute-bench-") as scratch,
+        LatencyProxy(
+            bind.port, sizes.delay, max_seconds=300, log=str(pathlib.Path(scratch) / "proxy.log")
+        ) as proxy,
+    ):
+        log = _ProxyLog(pathlib.Path(scratch) / "proxy.log")
         # The unit: one plain dnspython query through the proxy (the injected
         # delay plus the proxy's and the timer's own overhead, about 1-3 ms).
         probe = [("h1.bench", "MX")]
@@ -122,27 +158,52 @@ def bench_round_trips(bind: BindServer, sizes: Sizes, fanouts: Sequence[int]) ->
         }
         for n in fanouts:
             domain = f"h{n}.bench"
+            hosts = f"{n} MX host{'s' if n > 1 else ''}"
             base = _median_route_time(
                 lambda d=domain: workload.naive_route(naive, d), sizes.repeats
             )
             base_rt = base / unit
+            base_count = log.count(lambda d=domain: workload.naive_route(naive, d), 1)
+            base_cpu = _median_route_cpu(lambda d=domain: workload.naive_route(naive, d), 3)
             for label, router in routers.items():
                 if label == "async":
                     seconds = asyncio.run(_median_route_time_async(router, domain, sizes.repeats))
+                    count = log.count(lambda r=router, d=domain: asyncio.run(r.resolve_async(d)))
                 else:
                     check = router.resolve(domain)
                     assert len(check.hosts) == n
                     seconds = _median_route_time(
                         lambda r=router, d=domain: r.resolve(d), sizes.repeats
                     )
+                    count = log.count(lambda r=router, d=domain: r.resolve(d))
+                if label == "sync":
+                    cpu = _median_route_cpu(lambda r=router, d=domain: r.resolve(d), 5)
+                    rows.append(
+                        Row(
+                            "(a) round trips per route",
+                            f"{hosts}, mxroute {label}: CPU time of one route, in round trips",
+                            _fmt(cpu / unit),
+                            _fmt(base_cpu / unit),
+                            cpu / base_cpu,
+                        )
+                    )
                 mx_rt = seconds / unit
                 rows.append(
                     Row(
                         "(a) round trips per route",
-                        f"{n} MX host{'s' if n > 1 else ''}, mxroute {label}",
+                        f"{hosts}, mxroute {label}: latency / one round trip",
                         _fmt(mx_rt),
                         _fmt(base_rt),
                         mx_rt / base_rt,
+                    )
+                )
+                rows.append(
+                    Row(
+                        "(a) round trips per route",
+                        f"{hosts}, mxroute {label}: sequential round trips the proxy saw",
+                        str(count),
+                        str(base_count),
+                        count / base_count,
                     )
                 )
         dns_resolver.close()

@@ -1,0 +1,118 @@
+"""DNSResolver's own query wire format and response check, against dnspython's; no network."""
+
+from __future__ import annotations
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+import mxroute
+from mxroute.resolvers.dns import _is_response, _Query
+
+NAMES = ["example.com.", "xn--bcher-kva.example.", "a.b.c.d.e.f.example.org.", "."]
+
+
+def _query(resolver: mxroute.DNSResolver, name: str, rdtype: str) -> _Query:
+    return resolver._make_query(dns.name.from_text(name), dns.rdatatype.from_text(rdtype))
+
+
+class TestQueryWire:
+    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("rdtype", ["MX", "A", "AAAA", "TXT"])
+    @pytest.mark.parametrize(
+        "options",
+        [
+            {},
+            {"edns_payload": None},
+            {"edns_payload": 4096},
+            {"edns_payload": 512, "dnssec": True},
+        ],
+    )
+    def test_is_byte_for_byte_what_dnspython_makes(self, name, rdtype, options):
+        resolver = mxroute.DNSResolver(["192.0.2.53"], **options)
+        ours = _query(resolver, name, rdtype)
+        payload = options.get("edns_payload", 1232)
+        dnssec = options.get("dnssec", False)
+        if payload is None:
+            theirs = dns.message.make_query(name, rdtype, use_edns=False)
+        else:
+            theirs = dns.message.make_query(
+                name, rdtype, use_edns=0, payload=payload, want_dnssec=dnssec
+            )
+        if dnssec:
+            theirs.flags |= dns.flags.AD
+        theirs.id = ours.id
+        assert ours.wire == theirs.to_wire()
+        assert ours.message() == theirs
+        assert ours.message().ednsflags == theirs.ednsflags
+
+    def test_ids_are_random(self):
+        resolver = mxroute.DNSResolver(["192.0.2.53"])
+        ids = {_query(resolver, "example.com.", "MX").id for _ in range(200)}
+        assert len(ids) > 150  # 200 draws from 65,536 values: a few collisions at most
+
+
+def _response(query: _Query, **changes) -> dns.message.Message:
+    response = dns.message.make_response(query.message())
+    for attribute, value in changes.items():
+        setattr(response, attribute, value)
+    return response
+
+
+class TestIsResponse:
+    @pytest.fixture
+    def query(self) -> _Query:
+        return _query(mxroute.DNSResolver(["192.0.2.53"]), "example.com.", "MX")
+
+    def test_a_response_to_the_query(self, query):
+        assert _is_response(query, _response(query))
+
+    def test_the_name_is_compared_without_case(self, query):
+        response = _response(query)
+        response.question[0].name = dns.name.from_text("ExAmPlE.CoM.")
+        assert _is_response(query, response)
+
+    def test_another_id(self, query):
+        assert not _is_response(query, _response(query, id=(query.id + 1) % 65536))
+
+    def test_a_query_is_not_a_response(self, query):
+        assert not _is_response(query, query.message())
+
+    def test_another_opcode(self, query):
+        response = _response(query)
+        response.set_opcode(dns.opcode.NOTIFY)
+        assert not _is_response(query, response)
+
+    @pytest.mark.parametrize(("name", "rdtype"), [("other.example.", "MX"), ("example.com.", "A")])
+    def test_another_question(self, query, name, rdtype):
+        other = dns.message.make_query(name, rdtype)
+        other.id = query.id
+        assert not _is_response(query, dns.message.make_response(other))
+
+    @pytest.mark.parametrize(
+        "rcode", [dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP, dns.rcode.REFUSED]
+    )
+    def test_an_error_may_leave_the_question_out(self, query, rcode):
+        response = _response(query, question=[])
+        response.set_rcode(rcode)
+        assert _is_response(query, response)
+
+    @pytest.mark.parametrize("rcode", [dns.rcode.NOERROR, dns.rcode.NXDOMAIN])
+    def test_an_answer_must_echo_the_question(self, query, rcode):
+        response = _response(query, question=[])
+        response.set_rcode(rcode)
+        assert not _is_response(query, response)
+
+    def test_agrees_with_dnspython(self, query):
+        candidates = [
+            _response(query),
+            _response(query, id=(query.id + 7) % 65536),
+            _response(query, question=[]),
+            query.message(),
+        ]
+        for candidate in candidates:
+            assert _is_response(query, candidate) == query.message().is_response(candidate)
