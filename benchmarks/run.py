@@ -388,6 +388,11 @@ def bench_cpu(bind: BindServer, sizes: Sizes) -> list[Row]:
         for name, rdtype in questions:
             resolver.query(name, rdtype)
 
+    prebuilt = workload.wires(questions)
+
+    def bare() -> None:
+        workload.bare_replay(prebuilt, bind.port)
+
     def raw_async() -> None:
         asyncio.run(
             workload.raw_replay_async(questions, bind.port, mxroute.bulk.DEFAULT_CONCURRENCY)
@@ -400,6 +405,7 @@ def bench_cpu(bind: BindServer, sizes: Sizes) -> list[Row]:
         ("Router.resolve, batches through DNSResolver.query_batch", mx_sync, raw_sync),
         ("Router.resolve, one question at a time", mx_sequential, raw_sync),
         ("resolve_many (asyncio)", mx_async, raw_async),
+        ("Router.resolve, batches, against the floor: pre-built queries", mx_sync, bare),
     ):
         raw()  # warm up sockets and caches
         mine()

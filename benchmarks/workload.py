@@ -9,6 +9,8 @@
   dnspython's stub resolver: ask MX, then A and AAAA host by host, in order.
 * :func:`raw_replay` / :func:`raw_replay_async`: send a given list of
   questions with dnspython's message-level functions and nothing else.
+* :func:`bare_replay`: the floor under both: pre-built queries, one blocking
+  socket each, the response parsed by dnspython.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import ipaddress
 import random
+import socket
 from collections.abc import Sequence
 
 import dns.asyncquery
@@ -121,6 +124,24 @@ def raw_replay(questions: Sequence[tuple[str, str]], port: int) -> int:
             ignore_unexpected=True,
             raise_on_truncation=True,
         )
+        answered += len(response.answer) > 0
+    return answered
+
+
+def wires(questions: Sequence[tuple[str, str]]) -> list[bytes]:
+    """The questions as queries in wire format, built once (for :func:`bare_replay`)."""
+    return [_query(name, rdtype).to_wire() for name, rdtype in questions]
+
+
+def bare_replay(queries: Sequence[bytes], port: int) -> int:
+    """The least a program can do for these queries: send each pre-built query from a
+    blocking socket of its own, read one datagram, let dnspython parse it."""
+    answered = 0
+    for wire in queries:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(2.0)
+            sock.sendto(wire, (ADDRESS, port))
+            response = dns.message.from_wire(sock.recv(65535), raise_on_truncation=True)
         answered += len(response.answer) > 0
     return answered
 
