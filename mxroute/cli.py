@@ -41,6 +41,7 @@ from mxroute.errors import InvalidAddress, InvalidInput, MailRouteError, MXRoute
 from mxroute.model import Finding, MailRoute, Severity
 from mxroute.policy import RoutingPolicy
 from mxroute.resolvers.base import Answer
+from mxroute.resolvers.caching import CachingResolver
 from mxroute.resolvers.dns import DNSResolver
 from mxroute.resolvers.memory import InMemoryResolver
 from mxroute.resolvers.recording import RecordingResolver
@@ -359,8 +360,9 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
         if args.timeout is not None:
             options["timeout"] = args.timeout
             options["lifetime"] = args.timeout
-        dns_resolver: AnyResolver = DNSResolver(**options)
-        return dns_resolver
+        # One cache for the run: addresses at the same domain, and domains
+        # sharing MX hosts, ask each question once.
+        return CachingResolver(DNSResolver(**options))
     return injected
 
 

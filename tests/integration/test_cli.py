@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dns.message
+import dns.rdatatype
+import dns.rrset
 import pytest
 
 from mxroute.cli import EX_FAILURE, EX_OK, EX_TEMPFAIL, main
 from tests.bindserver import BindServer, SilentServer
+from tests.integration.servers import ScriptedServer
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +87,28 @@ class TestSilentServer:
         assert done.returncode == EX_TEMPFAIL
         assert done.stdout.startswith("example.mxtest: retry later: 451 4.4.3 ")
         assert "Traceback" not in done.stderr
+
+
+class TestOneCachePerRun:
+    def test_targets_at_one_domain_ask_each_question_once(self):
+        def answer(query, tcp):
+            response = dns.message.make_response(query)
+            name = query.question[0].name.to_text()
+            rdtype = dns.rdatatype.to_text(query.question[0].rdtype)
+            if (name, rdtype) == ("x.mxtest.", "MX"):
+                response.answer.append(
+                    dns.rrset.from_text(name, 300, "IN", "MX", "10 mx.x.mxtest.")
+                )
+            elif (name, rdtype) == ("mx.x.mxtest.", "A"):
+                response.answer.append(dns.rrset.from_text(name, 300, "IN", "A", "192.0.2.25"))
+            return response
+
+        targets = [f"user{i}@x.mxtest" for i in range(5)]
+        with ScriptedServer(answer) as scripted:
+            code = main(["route", "--nameserver", f"127.0.0.1:{scripted.port}", *targets])
+        assert code == EX_OK
+        asked = sorted(
+            (q.question[0].name.to_text(), dns.rdatatype.to_text(q.question[0].rdtype))
+            for q, _ in scripted.received
+        )
+        assert asked == [("mx.x.mxtest.", "A"), ("mx.x.mxtest.", "AAAA"), ("x.mxtest.", "MX")]
