@@ -11,7 +11,8 @@ import dns.rdatatype
 import pytest
 
 import mxroute
-from mxroute.resolvers.dns import _is_response, _Query
+from mxroute.resolvers import dns as dns_resolver
+from mxroute.resolvers.dns import _is_response, _Query, _Try
 
 NAMES = ["example.com.", "xn--bcher-kva.example.", "a.b.c.d.e.f.example.org.", "."]
 
@@ -116,3 +117,31 @@ class TestIsResponse:
         ]
         for candidate in candidates:
             assert _is_response(query, candidate) == query.message().is_response(candidate)
+
+
+class TestSource:
+    """A datagram counts only when it comes from the server's address and port."""
+
+    @pytest.mark.parametrize(
+        ("server", "source", "counts"),
+        [
+            ("192.0.2.53", ("192.0.2.53", 53), True),
+            ("192.0.2.53", ("192.0.2.54", 53), False),
+            ("192.0.2.53", ("192.0.2.53", 5353), False),
+            ("2001:db8::53", ("2001:db8::53", 53, 0, 0), True),
+            ("2001:db8::53", ("2001:DB8:0::53", 53, 0, 0), True),
+            ("2001:db8::53", ("2001:db8::54", 53, 0, 0), False),
+            ("2001:db8::53", ("2001:db8::53", 54, 0, 0), False),
+        ],
+    )
+    def test_source_must_be_the_server(self, server, source, counts):
+        resolver = mxroute.DNSResolver([server])
+        query = _query(resolver, "example.com.", "MX")
+        attempt = _Try(query, resolver._servers[0], tcp=False, timeout=1.0)
+        wire = dns.message.make_response(query.message()).to_wire()
+        result = dns_resolver._response(wire, source, attempt)
+        if counts:
+            assert isinstance(result, dns.message.Message)
+            assert result.id == query.id
+        else:
+            assert result is None
