@@ -7,21 +7,24 @@ a DNS outcome: every response, missing response or unusable response becomes
 an :class:`~mxroute.AnswerStatus`, with :attr:`~mxroute.Answer.detail` saying
 which server answered what.
 
-It is built on dnspython's messages (:func:`dns.message.make_query`,
-:func:`dns.message.from_wire`) and its TCP functions (:func:`dns.query.tcp`,
-:func:`dns.asyncquery.tcp`), with UDP sockets of its own, rather than on
-``dns.resolver.Resolver``, for two reasons:
+It is built on dnspython's message parser (:func:`dns.message.from_wire`
+reads every response) and its TCP functions (:func:`dns.query.tcp`,
+:func:`dns.asyncquery.tcp`), with queries it writes itself (byte for byte
+what :func:`dns.message.make_query` would make) and UDP sockets of its own,
+rather than on ``dns.resolver.Resolver``, for two reasons:
 
 * exact outcomes: the high-level resolver folds SERVFAIL, REFUSED, malformed
   answers and unreachable servers into one ``NoNameservers`` exception, while
   here each server's response code is read directly, so SERVFAIL stays apart
   from REFUSED and from a timeout;
-* low overhead: one message is built and parsed per try, with no resolver
+* low overhead: one query is written per name asked (and sent to every
+  server, on every try), one response parsed per try, with no resolver
   cache, no search list and no retry machinery beyond what is written here.
-  A UDP try is one socket: blocking with a timeout in :meth:`~DNSResolver.query`,
-  watched by the event loop in :meth:`~DNSResolver.query_async`, multiplexed
-  with a selector in :meth:`~DNSResolver.query_batch`. Each reads responses
-  as :func:`dns.query.udp` does with ``ignore_unexpected``: a datagram from
+  A UDP try is one socket: blocking with a timeout in
+  :meth:`~DNSResolver.query`, watched by the event loop in
+  :meth:`~DNSResolver.query_async`, multiplexed with a selector in
+  :meth:`~DNSResolver.query_batch`. Each reads responses as
+  :func:`dns.query.udp` does with ``ignore_unexpected``: a datagram from
   another address or port than the server's is ignored.
 
 The retry logic (servers in order, ``timeout`` per try, ``lifetime`` per
@@ -531,8 +534,8 @@ class DNSResolver:
         try:
             attempt = next(resolution)
             while True:
-                result = await (_ask_tcp_async(attempt) if attempt.tcp else _ask_udp_async(attempt))
-                attempt = resolution.send(result)
+                ask = _ask_asyncquery if attempt.tcp else _ask_udp_async
+                attempt = resolution.send(await ask(attempt))
         except StopIteration as done:
             answer: Answer = done.value
             return answer
@@ -973,7 +976,7 @@ async def _ask_udp_async(attempt: _Try) -> _Result:
             try:
                 loop.add_reader(fd, readable)
             except NotImplementedError:
-                return await _ask_udp_transport(attempt)
+                return await _ask_asyncquery(attempt)
             timer = loop.call_later(attempt.timeout, late)
             try:
                 sock.sendto(attempt.query.wire, server.destination)
@@ -985,29 +988,22 @@ async def _ask_udp_async(attempt: _Try) -> _Result:
             return exc
 
 
-async def _ask_udp_transport(attempt: _Try) -> _Result:
-    """Make one UDP try with :func:`dns.asyncquery.udp` (for loops without ``add_reader``)."""
+async def _ask_asyncquery(attempt: _Try) -> _Result:
+    """Make one try with :mod:`dns.asyncquery`: every TCP try, and UDP tries on
+    event loops that cannot watch sockets."""
+    query, server = attempt.query.message(), attempt.server
     try:
+        if attempt.tcp:
+            return await dns.asyncquery.tcp(
+                query, server.address, timeout=attempt.timeout, port=server.port
+            )
         return await dns.asyncquery.udp(
-            attempt.query.message(),
-            attempt.server.address,
+            query,
+            server.address,
             timeout=attempt.timeout,
-            port=attempt.server.port,
+            port=server.port,
             ignore_unexpected=True,
             raise_on_truncation=True,
-        )
-    except Exception as exc:
-        return exc
-
-
-async def _ask_tcp_async(attempt: _Try) -> _Result:
-    """Make one TCP try in asyncio, as :meth:`DNSResolver.query_async` makes it."""
-    try:
-        return await dns.asyncquery.tcp(
-            attempt.query.message(),
-            attempt.server.address,
-            timeout=attempt.timeout,
-            port=attempt.server.port,
         )
     except Exception as exc:
         return exc
