@@ -24,6 +24,22 @@ mx2      A    192.0.2.2
 www      CNAME @
 """
 
+# A second zone whose $TTL (600) differs from add()'s default TTL (3600), and
+# which has empty non-terminals more than one label deep (c and b.c above a.b.c).
+SMALL_ZONE = """\
+$ORIGIN example.com.
+$TTL 600
+@       SOA ns hostmaster 1 7200 900 1209600 120
+@       MX  10 mx
+mx      A   192.0.2.1
+a.b.c   TXT "deep"
+"""
+
+
+@pytest.fixture
+def small_zone() -> InMemoryResolver:
+    return InMemoryResolver.from_zone(SMALL_ZONE)
+
 
 class TestRecords:
     def test_answers_the_records_added(self, fake):
@@ -60,6 +76,7 @@ class TestRecords:
             (("", "MX", "10 mx."), "invalid-name"),
             (("example.com", "NOPE", "10 mx."), "invalid-rdtype"),
             (("example.com", "MX", "ten mx."), "invalid-rdata"),
+            (("example.com", "MX", "mx.example.com"), "invalid-rdata"),
             (("example.com", "A", "192.0.2.300"), "invalid-rdata"),
         ],
     )
@@ -104,9 +121,9 @@ class TestNegativeAnswers:
         fake.add("example.com", "A", "192.0.2.1")
         assert fake.query("example.com", "MX").status is AnswerStatus.NODATA
 
-    def test_an_empty_non_terminal_exists(self, fake):
-        fake.add("mx.mail.example.com", "A", "192.0.2.1")
-        assert fake.query("mail.example.com", "MX").status is AnswerStatus.NODATA
+    def test_empty_non_terminal_exists(self, small_zone):
+        assert small_zone.query("b.c.example.com", "A").status is AnswerStatus.NODATA
+        assert small_zone.query("c.example.com", "A").status is AnswerStatus.NODATA
 
     def test_negative_ttl_comes_from_the_enclosing_soa(self):
         fake = InMemoryResolver.from_zone(ZONE)
@@ -165,6 +182,15 @@ class TestFail:
         with pytest.raises(mxroute.InvalidInput) as info:
             fake.fail("example.com", error="explode")
         assert info.value.reason == "invalid-error"
+
+    def test_add_and_fail(self, fake):
+        fake.add("example.com", "A", "192.0.2.1", ttl=30)
+        assert fake.query("example.com", "A").ttl == 30
+        fake.fail("example.com", "A", "timeout")
+        assert fake.query("example.com", "A").status is AnswerStatus.TIMEOUT
+        assert fake.query("example.com", "AAAA").status is AnswerStatus.NODATA
+        fake.fail("example.com")
+        assert fake.query("example.com", "AAAA").status is AnswerStatus.SERVFAIL
 
 
 class TestGlue:
@@ -458,6 +484,12 @@ class TestZoneDirectory:
 
 
 class TestFromZone:
+    def test_records_answer_with_the_zone_ttl(self, small_zone):
+        answer = small_zone.query("example.com", "MX")
+        assert answer.status is AnswerStatus.RECORDS
+        assert answer.records == (MXRecord(10, "mx.example.com"),)
+        assert answer.ttl == 600
+
     def test_a_zone_with_origin_given(self):
         fake = InMemoryResolver.from_zone("@ 300 MX 10 mx\nmx 300 A 192.0.2.1\n", "example.com")
         assert fake.query("example.com", "MX").records == (MXRecord(10, "mx.example.com"),)
@@ -466,6 +498,12 @@ class TestFromZone:
         with pytest.raises(mxroute.InvalidInput) as info:
             InMemoryResolver.from_zone("@ 300 MX\n", "example.com")
         assert info.value.reason == "invalid-zone"
+
+    def test_zone_without_origin_needs_one(self):
+        with pytest.raises(mxroute.InvalidInput):
+            InMemoryResolver.from_zone("@ 300 IN A 192.0.2.1\n")
+        fake = InMemoryResolver.from_zone("@ 300 IN A 192.0.2.1\n", origin="example.net")
+        assert fake.query("example.net", "A").status is AnswerStatus.RECORDS
 
     def test_indented_zone_text_is_read_as_if_flush(self):
         fake = InMemoryResolver.from_zone(
