@@ -670,9 +670,8 @@ class DNSResolver:
 
         Written here rather than with :func:`dns.message.make_query` and
         ``to_wire``, which take several times longer to build the same few
-        octets: the header (a random ID, RD,
-        and AD with ``dnssec``), the question, and the OPT record made once
-        in the constructor.
+        octets: the header (a random ID, RD, and AD with ``dnssec``), the
+        question, and the OPT record made once in the constructor.
         """
         qid = secrets.randbits(16)
         header = _HEADER.pack(qid, self._flags, 1, 0, 0, 1 if self._opt else 0)
@@ -916,7 +915,7 @@ def _ask_udp(attempt: _Try) -> _Result:
     """Make one UDP try, blocking: send the query, wait for the server's response.
 
     A socket of its own with a plain timeout, rather than :func:`dns.query.udp`,
-    which costs a selector per wait; the messages are dnspython's all the same.
+    which costs a selector per wait; dnspython parses the response all the same.
     """
     server = attempt.server
     expires = time.monotonic() + attempt.timeout
