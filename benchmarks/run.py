@@ -91,22 +91,16 @@ def _fmt(value: float, unit: str = "") -> str:
 # -- (a) round trips per route ------------------------------------------------------
 
 
-def _median_route_time(route: Callable[[], object], repeats: int) -> float:
+def _median_route_time(
+    route: Callable[[], object], repeats: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """The median time of ``route`` by ``clock``: wall time, or with
+    :func:`time.process_time` this process's CPU time (not the proxy's)."""
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         route()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _median_route_cpu(route: Callable[[], object], repeats: int) -> float:
-    """The median process CPU time of ``route`` (this process only, not the proxy's)."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        route()
-        times.append(time.process_time() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -118,6 +112,9 @@ async def _median_route_time_async(router: mxroute.Router, domain: str, repeats:
         await router.resolve_async(domain)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+PROXY_LOG = "proxy.log"
 
 
 class _ProxyLog:
@@ -144,10 +141,10 @@ def bench_round_trips(bind: BindServer, sizes: Sizes, fanouts: Sequence[int]) ->
     with (
         tempfile.TemporaryDirectory(prefix="mxroute-bench-") as scratch,
         LatencyProxy(
-            bind.port, sizes.delay, max_seconds=300, log=str(pathlib.Path(scratch) / "proxy.log")
+            bind.port, sizes.delay, max_seconds=300, log=os.path.join(scratch, PROXY_LOG)
         ) as proxy,
     ):
-        log = _ProxyLog(pathlib.Path(scratch) / "proxy.log")
+        log = _ProxyLog(pathlib.Path(scratch, PROXY_LOG))
         # The unit: one plain dnspython query through the proxy (the injected
         # delay plus the proxy's and the timer's own overhead, about 1-3 ms).
         probe = [("h1.bench", "MX")]
@@ -169,7 +166,9 @@ def bench_round_trips(bind: BindServer, sizes: Sizes, fanouts: Sequence[int]) ->
             )
             base_rt = base / unit
             base_count = log.count(lambda d=domain: workload.naive_route(naive, d), 1)
-            base_cpu = _median_route_cpu(lambda d=domain: workload.naive_route(naive, d), 3)
+            base_cpu = _median_route_time(
+                lambda d=domain: workload.naive_route(naive, d), 3, time.process_time
+            )
             for label, router in routers.items():
                 if label == "async":
                     seconds = asyncio.run(_median_route_time_async(router, domain, sizes.repeats))
@@ -182,7 +181,9 @@ def bench_round_trips(bind: BindServer, sizes: Sizes, fanouts: Sequence[int]) ->
                     )
                     count = log.count(lambda r=router, d=domain: r.resolve(d))
                 if label == "sync":
-                    cpu = _median_route_cpu(lambda r=router, d=domain: r.resolve(d), 5)
+                    cpu = _median_route_time(
+                        lambda r=router, d=domain: r.resolve(d), 5, time.process_time
+                    )
                     rows.append(
                         Row(
                             "(a) round trips per route",
