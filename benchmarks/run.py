@@ -283,7 +283,7 @@ def bench_bulk(bind: BindServer, sizes: Sizes) -> list[Row]:
     return [
         Row(
             "(b) routes per second, local BIND",
-            f"resolve_many, concurrency {mxroute.bulk.DEFAULT_CONCURRENCY}, "
+            f"resolve_many, concurrency {mxroute._bulk.DEFAULT_CONCURRENCY}, "
             f"{len(domains):,} domains",
             _fmt(rate, "/s"),
             _fmt(base_rate, "/s"),
@@ -298,7 +298,7 @@ def bench_bulk(bind: BindServer, sizes: Sizes) -> list[Row]:
         ),
         Row(
             f"(b) routes per second, {sizes.delay * 1000:.0f} ms per query",
-            f"resolve_many, concurrency {mxroute.bulk.DEFAULT_CONCURRENCY}, "
+            f"resolve_many, concurrency {mxroute._bulk.DEFAULT_CONCURRENCY}, "
             f"{len(far_domains):,} domains (baseline: {sizes.latency_naive})",
             _fmt(far_rate, "/s"),
             _fmt(far_base, "/s"),
@@ -401,7 +401,7 @@ def bench_cpu(bind: BindServer, sizes: Sizes) -> list[Row]:
 
     def raw_async() -> None:
         asyncio.run(
-            workload.raw_replay_async(questions, bind.port, mxroute.bulk.DEFAULT_CONCURRENCY)
+            workload.raw_replay_async(questions, bind.port, mxroute._bulk.DEFAULT_CONCURRENCY)
         )
 
     rows = []

@@ -7,11 +7,11 @@ do when the lookup fails, exactly as RFC 5321 §5.1 prescribes.
 >>> mxroute.resolve("alice@example.com", resolver=fake)
 Traceback (most recent call last):
 ...
-mxroute.errors.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
+mxroute.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
 """
 
-from mxroute.audit import AuditReport, audit, audit_async
-from mxroute.errors import (
+from mxroute._audit import AuditReport, audit, audit_async
+from mxroute._errors import (
     InvalidAddress,
     InvalidDomain,
     InvalidInput,
@@ -24,12 +24,13 @@ from mxroute.errors import (
     NullMX,
     TemporaryRouteError,
 )
-from mxroute.findings import FINDING_CODES, FindingCode, make_finding
-from mxroute.model import Finding, MailHost, MailRoute, MXRecord, RouteKind, Severity
-from mxroute.names import IPAddress, Target, TargetKind, parse_target, to_a_label
-from mxroute.planner import Batch, RoutePlan, plan_route
-from mxroute.policy import AddressFamily, AddressScope, NextHop, RoutingPolicy
-from mxroute.resolvers import (
+from mxroute._exports import adopt
+from mxroute._findings import FINDING_CODES, FindingCode, make_finding
+from mxroute._model import Finding, MailHost, MailRoute, MXRecord, RouteKind, Severity
+from mxroute._names import IPAddress, Target, TargetKind, parse_target
+from mxroute._planner import Batch, RoutePlan, plan_route
+from mxroute._policy import AddressFamily, AddressScope, NextHop, RoutingPolicy
+from mxroute._resolvers import (
     Answer,
     AnswerStatus,
     AsyncResolver,
@@ -42,9 +43,9 @@ from mxroute.resolvers import (
     RData,
     Resolver,
 )
-from mxroute.resolvers.recording import RecordingResolver
-from mxroute.router import Router, resolve
-from mxroute.validate import (
+from mxroute._resolvers.recording import RecordingResolver
+from mxroute._router import Router, resolve
+from mxroute._validate import (
     ADDRESS_REASONS,
     DOMAIN_REASONS,
     Address,
@@ -110,7 +111,9 @@ __all__ = [
     "parse_target",
     "plan_route",
     "resolve",
-    "to_a_label",
     "validate_address",
     "validate_domain",
 ]
+
+
+adopt(globals(), __all__)

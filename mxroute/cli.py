@@ -36,17 +36,17 @@ from typing import Any
 
 import attrs
 
-from mxroute.audit import AuditReport, audit_async
-from mxroute.errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
-from mxroute.model import Finding, MailRoute, Severity
-from mxroute.policy import RoutingPolicy
-from mxroute.resolvers.base import Answer
-from mxroute.resolvers.caching import CachingResolver
-from mxroute.resolvers.dns import DNSResolver
-from mxroute.resolvers.memory import InMemoryResolver
-from mxroute.resolvers.recording import RecordingResolver
-from mxroute.router import AnyResolver, Router
-from mxroute.validate import validate_address
+from mxroute._audit import AuditReport, audit_async
+from mxroute._dns import Answer
+from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
+from mxroute._model import Finding, MailRoute, Severity
+from mxroute._policy import RoutingPolicy
+from mxroute._resolvers.caching import CachingResolver
+from mxroute._resolvers.dns import DNSResolver
+from mxroute._resolvers.memory import InMemoryResolver
+from mxroute._resolvers.recording import RecordingResolver
+from mxroute._router import AnyResolver, Router
+from mxroute._validate import validate_address
 
 __all__ = [
     "EX_FAILURE",

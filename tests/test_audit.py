@@ -9,7 +9,7 @@ import pytest
 
 import mxroute
 from mxroute import AuditReport, InMemoryResolver, RoutingPolicy, Severity, audit, audit_async
-from mxroute.audit import MAX_TTL, MIN_TTL
+from mxroute._audit import MAX_TTL, MIN_TTL
 
 
 def codes(report: AuditReport) -> list[str]:

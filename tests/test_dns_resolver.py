@@ -8,7 +8,7 @@ import math
 import pytest
 
 import mxroute
-from mxroute.resolvers.dns import DEFAULT_EDNS_PAYLOAD, DEFAULT_LIFETIME, DEFAULT_TIMEOUT
+from mxroute._resolvers.dns import DEFAULT_EDNS_PAYLOAD, DEFAULT_LIFETIME, DEFAULT_TIMEOUT
 
 
 class TestArguments:
@@ -137,7 +137,7 @@ class TestQuestions:
         assert isinstance(resolver, mxroute.BatchResolver)
 
     def test_is_exported(self):
-        from mxroute.resolvers import DNSResolver
+        from mxroute._resolvers import DNSResolver
 
         assert mxroute.DNSResolver is DNSResolver
 
@@ -156,8 +156,8 @@ class TestRecordConversion:
     def test_records_convert_exactly_like_rdata_value(self, rdtype, texts):
         import dns.rrset
 
-        from mxroute.resolvers.dns import _values
-        from mxroute.resolvers.memory import rdata_value
+        from mxroute._resolvers.dns import _values
+        from mxroute._resolvers.memory import rdata_value
 
         rrset = dns.rrset.from_text("example.com.", 300, "IN", rdtype, *texts)
         values = _values(rrset)

@@ -11,8 +11,8 @@ import dns.rdatatype
 import pytest
 
 import mxroute
-from mxroute.resolvers import dns as dns_resolver
-from mxroute.resolvers.dns import _is_response, _Query, _Try
+from mxroute._resolvers import dns as dns_resolver
+from mxroute._resolvers.dns import _is_response, _Query, _Try
 
 NAMES = ["example.com.", "xn--bcher-kva.example.", "a.b.c.d.e.f.example.org.", "."]
 

@@ -148,14 +148,14 @@ def system_dns_replaced(active: bool) -> Iterator[None]:
         yield
         return
     import mxroute
-    import mxroute.router
+    import mxroute._router
 
-    saved = mxroute.router._default_resolver
-    mxroute.router._default_resolver = lambda: mxroute.InMemoryResolver.from_zone(SYSTEM_DNS_WORLD)
+    saved = mxroute._router._default_resolver
+    mxroute._router._default_resolver = lambda: mxroute.InMemoryResolver.from_zone(SYSTEM_DNS_WORLD)
     try:
         yield
     finally:
-        mxroute.router._default_resolver = saved
+        mxroute._router._default_resolver = saved
 
 
 def commands_of(block: Block) -> list[tuple[str, str]]:
@@ -223,9 +223,9 @@ class TestConvention:
             "```\n"
         )
         run_page_outside_root(page)
-        import mxroute.router
+        import mxroute._router
 
-        assert mxroute.router._default_resolver.__name__ == "_default_resolver"  # restored
+        assert mxroute._router._default_resolver.__name__ == "_default_resolver"  # restored
 
     def test_the_extractor_finds_the_blocks_of_known_pages(self):
         pages = {str(p.relative_to(ROOT)) for p in PAGES_TO_RUN}

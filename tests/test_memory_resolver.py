@@ -10,7 +10,7 @@ import pytest
 
 import mxroute
 from mxroute import Answer, AnswerStatus, InMemoryResolver, MXRecord, Question
-from mxroute.resolvers import memory
+from mxroute._resolvers import memory
 
 ZONE = """\
 $ORIGIN example.com.

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mxroute import InvalidAddress, InvalidDomain, MXRouteError, TargetKind, parse_target
-from mxroute.names import format_literal, is_ip_literal_name, parse_literal, to_a_label
+from mxroute._names import format_literal, is_ip_literal_name, parse_literal, to_a_label
 
 
 class TestToALabel:

@@ -413,7 +413,7 @@ class TestRule9Addresses:
         r = route(two_mx, "example.com")
         assert names(r) == ["mx1.example.com", "mx2.example.com"]
         assert "mx-target-temporary-failure" in codes(r.findings)
-        assert r.ttl == mxroute.planner.DEGRADED_TTL
+        assert r.ttl == mxroute._planner.DEGRADED_TTL
 
     def test_address_family_order_and_selection(self, fake):
         fake.add("example.com", "MX", "10 mx.example.com.")
@@ -460,7 +460,7 @@ class TestRule10Limits:
         for i in range(500):
             fake.add(f"mx{i}.example.com", "A", f"10.{i // 256}.{i % 256}.1")
         r = route(fake, "example.com")
-        assert len(r.hosts) == mxroute.policy.DEFAULT_MAX_HOSTS == 50
+        assert len(r.hosts) == mxroute._policy.DEFAULT_MAX_HOSTS == 50
         assert len(fake.queries) == 1 + 2 * 50
         assert "max-hosts-exceeded" in codes(r.findings)
         assert [h.preference for h in r.hosts] == list(range(50))

@@ -25,7 +25,7 @@ from mxroute import (
     validate_address,
     validate_domain,
 )
-from mxroute.names import parse_target
+from mxroute._names import parse_target
 
 LONG_LABEL = "a" * 63
 # 63 + 1 + 63 + 1 + 63 + 1 + 61 = 253 characters: the longest name.

@@ -16,8 +16,8 @@ from mxroute import (
     validate_address,
     validate_domain,
 )
-from mxroute.names import _check_label, parse_target, to_a_label
-from mxroute.validate import _validate_slowly
+from mxroute._names import _check_label, parse_target, to_a_label
+from mxroute._validate import _validate_slowly
 
 ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-"
 

@@ -27,7 +27,8 @@ add, and can time out, fail, or be slow on purpose. Around it:
 This module does not import pytest; only :mod:`mxroute.testing.plugin` does.
 """
 
-from mxroute.resolvers.memory import InMemoryResolver, Outcome
+from mxroute._exports import adopt
+from mxroute._resolvers.memory import InMemoryResolver, Outcome
 from mxroute.testing._assertions import assert_not_queried, assert_queried
 from mxroute.testing._dnspython import patch_dnspython
 
@@ -38,3 +39,5 @@ __all__ = [
     "assert_queried",
     "patch_dnspython",
 ]
+
+adopt(globals(), __all__)

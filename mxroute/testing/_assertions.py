@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from mxroute.errors import InvalidInput
-from mxroute.names import normalize_host
+from mxroute._errors import InvalidInput
+from mxroute._names import normalize_host
 
 __all__ = ["assert_not_queried", "assert_queried"]
 

@@ -18,9 +18,9 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
-from mxroute.errors import InvalidInput
-from mxroute.model import MXRecord
-from mxroute.resolvers.base import Answer, AnswerStatus, AsyncResolver, RData, Resolver
+from mxroute._dns import Answer, AnswerStatus, AsyncResolver, RData, Resolver
+from mxroute._errors import InvalidInput
+from mxroute._model import MXRecord
 
 __all__ = ["patch_dnspython"]
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from mxroute.resolvers.memory import InMemoryResolver
+    from mxroute._resolvers.memory import InMemoryResolver
 
 __all__ = ["fake_dns", "patched_dnspython"]
 
@@ -38,7 +38,7 @@ def fake_dns() -> InMemoryResolver:
     misbehave with ``fail()``, ``script()``, ``delay()``, ``latency`` and
     ``lifetime``; read what was asked in ``queries``.
     """
-    from mxroute.resolvers.memory import InMemoryResolver
+    from mxroute._resolvers.memory import InMemoryResolver
 
     return InMemoryResolver()
 

@@ -8,7 +8,7 @@ Any object with ``query(name, rdtype) -> Answer`` (and/or ``query_async``)
 is a resolver: see :class:`Resolver` and :class:`AsyncResolver`.
 """
 
-from mxroute.resolvers.base import (
+from mxroute._dns import (
     Answer,
     AnswerStatus,
     AsyncResolver,
@@ -17,9 +17,9 @@ from mxroute.resolvers.base import (
     RData,
     Resolver,
 )
-from mxroute.resolvers.caching import CacheStats, CachingResolver
-from mxroute.resolvers.dns import DNSResolver
-from mxroute.resolvers.memory import InMemoryResolver
+from mxroute._resolvers.caching import CacheStats, CachingResolver
+from mxroute._resolvers.dns import DNSResolver
+from mxroute._resolvers.memory import InMemoryResolver
 
 __all__ = [
     "Answer",

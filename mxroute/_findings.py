@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import attrs
 
-from mxroute.model import Finding, Severity
+from mxroute._model import Finding, Severity
 
 __all__ = ["FINDING_CODES", "FindingCode", "make_finding"]
 
@@ -137,7 +137,7 @@ FINDING_CODES: dict[str, FindingCode] = {
             "An MX exchange is not a valid host name (RFC 5321 §2.3.5: letters, digits, '-').",
             "Point the MX record at a host name made of letters, digits and hyphens.",
         ),
-        # -- the audit (mxroute.audit) ---------------------------------------
+        # -- the audit (mxroute._audit) ---------------------------------------
         FindingCode(
             "domain-not-found",
             _E,

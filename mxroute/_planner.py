@@ -38,7 +38,8 @@ from typing import TypeVar
 
 import attrs
 
-from mxroute.errors import (
+from mxroute._dns import Answer, AnswerStatus, Question
+from mxroute._errors import (
     MailLoop,
     MailRouteError,
     NoMailHosts,
@@ -46,12 +47,11 @@ from mxroute.errors import (
     NullMX,
     TemporaryRouteError,
 )
-from mxroute.findings import make_finding
-from mxroute.model import Finding, MailHost, MailRoute, MXRecord, RouteKind
-from mxroute.names import IPAddress, Target, TargetKind, format_literal, is_ip_literal_name
-from mxroute.names import parse_target as _parse_target
-from mxroute.policy import NextHop, RoutingPolicy
-from mxroute.resolvers.base import Answer, AnswerStatus, Question
+from mxroute._findings import make_finding
+from mxroute._model import Finding, MailHost, MailRoute, MXRecord, RouteKind
+from mxroute._names import IPAddress, Target, TargetKind, format_literal, is_ip_literal_name
+from mxroute._names import parse_target as _parse_target
+from mxroute._policy import NextHop, RoutingPolicy
 
 __all__ = ["DEGRADED_TTL", "Batch", "RoutePlan", "plan_route"]
 
@@ -119,7 +119,7 @@ def plan_route(
 
     Args:
         target: ``"example.com"``, ``"alice@example.com"``, ``"[192.0.2.1]"``,
-            or a parsed :class:`~mxroute.names.Target`.
+            or a parsed :class:`~mxroute._names.Target`.
         policy: The routing policy; the default policy when None.
         rng: The random source for shuffling equal preferences; a fresh
             :class:`random.Random` when None.

@@ -4,7 +4,7 @@
 the routing logic, never a second copy of it), keeps the planner's findings,
 then looks at every MX host itself: the A and AAAA records of each one, their
 TTLs, the networks and address families they cover. Each problem becomes a
-:class:`~mxroute.Finding` from the catalogue in :mod:`mxroute.findings`, and
+:class:`~mxroute.Finding` from the catalogue in :mod:`mxroute._findings`, and
 the findings come back most severe first in an :class:`AuditReport`.
 
 Like the planner, the audit is written once, as a generator of batches of
@@ -42,7 +42,8 @@ from typing import Any
 
 import attrs
 
-from mxroute.errors import (
+from mxroute._dns import Answer, AnswerStatus, Question
+from mxroute._errors import (
     InvalidDomain,
     MailLoop,
     MailRouteError,
@@ -51,14 +52,13 @@ from mxroute.errors import (
     NullMX,
     TemporaryRouteError,
 )
-from mxroute.findings import make_finding
-from mxroute.model import Finding, MailRoute, Severity
-from mxroute.names import IPAddress, TargetKind, is_ip_literal_name, parse_target
-from mxroute.planner import Batch, plan_route
-from mxroute.policy import AddressScope, RoutingPolicy, embedded_ipv4
-from mxroute.resolvers.base import Answer, AnswerStatus, Question
-from mxroute.router import AnyResolver, Router, drive, drive_async
-from mxroute.validate import check_mx_records
+from mxroute._findings import make_finding
+from mxroute._model import Finding, MailRoute, Severity
+from mxroute._names import IPAddress, TargetKind, is_ip_literal_name, parse_target
+from mxroute._planner import Batch, plan_route
+from mxroute._policy import AddressScope, RoutingPolicy, embedded_ipv4
+from mxroute._router import AnyResolver, Router, drive, drive_async
+from mxroute._validate import check_mx_records
 
 __all__ = ["MAX_TTL", "MIN_TTL", "AuditReport", "audit", "audit_async"]
 

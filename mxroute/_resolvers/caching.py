@@ -37,9 +37,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from mxroute.errors import InvalidInput
-from mxroute.names import normalize_host
-from mxroute.resolvers.base import (
+from mxroute._dns import (
     Answer,
     AnswerStatus,
     AsyncResolver,
@@ -47,6 +45,8 @@ from mxroute.resolvers.base import (
     Question,
     Resolver,
 )
+from mxroute._errors import InvalidInput
+from mxroute._names import normalize_host
 
 __all__ = ["CacheStats", "CachingResolver"]
 

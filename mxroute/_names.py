@@ -33,7 +33,7 @@ import re
 import attrs
 import idna
 
-from mxroute.errors import InvalidAddress, InvalidDomain
+from mxroute._errors import InvalidAddress, InvalidDomain
 
 __all__ = [
     "IPAddress",

@@ -40,10 +40,10 @@ from typing import Any
 
 import attrs
 
-from mxroute.errors import InvalidAddress, InvalidDomain, InvalidInput, InvalidPolicy
-from mxroute.findings import make_finding
-from mxroute.model import Finding, MXRecord
-from mxroute.names import (
+from mxroute._errors import InvalidAddress, InvalidDomain, InvalidInput, InvalidPolicy
+from mxroute._findings import make_finding
+from mxroute._model import Finding, MXRecord
+from mxroute._names import (
     MAX_ADDRESS_OCTETS,
     MAX_INPUT_CHARACTERS,
     MAX_LOCAL_PART_OCTETS,
@@ -53,7 +53,7 @@ from mxroute.names import (
     parse_literal,
     to_a_label,
 )
-from mxroute.policy import DEFAULT_MAX_HOSTS
+from mxroute._policy import DEFAULT_MAX_HOSTS
 
 __all__ = [
     "ADDRESS_REASONS",
@@ -384,7 +384,7 @@ def _check_domain(domain: str, text: str) -> str:
 
 
 def _to_unicode(a_label: str) -> str:
-    """The U-label form of a name that :func:`~mxroute.names.to_a_label` accepted.
+    """The U-label form of a name that :func:`~mxroute._names.to_a_label` accepted.
 
     Its A-labels are already checked against IDNA 2008, so plain Punycode
     decoding gives the U-labels (much faster than a second pass through idna).

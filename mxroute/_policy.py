@@ -9,8 +9,8 @@ from typing import Any
 
 import attrs
 
-from mxroute.errors import InvalidDomain, InvalidPolicy
-from mxroute.names import IPAddress, to_a_label
+from mxroute._errors import InvalidDomain, InvalidPolicy
+from mxroute._names import IPAddress, to_a_label
 
 __all__ = [
     "DEFAULT_MAX_ADDRESSES",

@@ -21,10 +21,10 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.zone
 
-from mxroute.errors import InvalidInput
-from mxroute.model import MXRecord
-from mxroute.names import normalize_host
-from mxroute.resolvers.base import Answer, AnswerStatus, Question, RData
+from mxroute._dns import Answer, AnswerStatus, Question, RData
+from mxroute._errors import InvalidInput
+from mxroute._model import MXRecord
+from mxroute._names import normalize_host
 
 __all__ = ["InMemoryResolver", "Outcome"]
 
@@ -85,7 +85,7 @@ def _starts_with_origin(text: str) -> bool:
 
 
 def rdata_value(rdata: dns.rdata.Rdata) -> RData:
-    """Turn a dnspython rdata into mxroute's :data:`~mxroute.resolvers.base.RData`."""
+    """Turn a dnspython rdata into mxroute's :data:`~mxroute._dns.RData`."""
     rdtype = rdata.rdtype
     if rdtype == dns.rdatatype.MX:
         return MXRecord(rdata.preference, rdata.exchange.to_text())  # type: ignore[attr-defined]

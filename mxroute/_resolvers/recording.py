@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from mxroute.resolvers.base import Answer, AsyncResolver, Resolver
+from mxroute._dns import Answer, AsyncResolver, Resolver
 
 __all__ = ["RecordingResolver"]
 

@@ -69,10 +69,10 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
-from mxroute.errors import InvalidInput
-from mxroute.names import normalize_host
-from mxroute.resolvers.base import Answer, AnswerStatus, Question, RData
-from mxroute.resolvers.memory import rdata_value
+from mxroute._dns import Answer, AnswerStatus, Question, RData
+from mxroute._errors import InvalidInput
+from mxroute._names import normalize_host
+from mxroute._resolvers.memory import rdata_value
 
 __all__ = ["DNSResolver"]
 
@@ -256,7 +256,7 @@ def _parse_type(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
 
 
 def _values(rrset: dns.rrset.RRset) -> list[RData]:
-    """The records as :func:`~mxroute.resolvers.memory.rdata_value` gives them.
+    """The records as :func:`~mxroute._resolvers.memory.rdata_value` gives them.
 
     A and AAAA take a shortcut to the same values (the address class is known
     from the type, so :func:`ipaddress.ip_address` need not guess it).

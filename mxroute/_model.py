@@ -15,8 +15,8 @@ from typing import Any
 
 import attrs
 
-from mxroute.errors import InvalidInput
-from mxroute.names import IPAddress, normalize_host
+from mxroute._errors import InvalidInput
+from mxroute._names import IPAddress, normalize_host
 
 __all__ = [
     "Finding",

@@ -1,6 +1,6 @@
 """The drivers: run the planner against a resolver, synchronously or in asyncio.
 
-They are deliberately thin. All the RFC logic lives in :mod:`mxroute.planner`;
+They are deliberately thin. All the RFC logic lives in :mod:`mxroute._planner`;
 a driver only asks each batch of questions (concurrently where it can) and
 sends the answers back, so the sync and the async paths cannot drift apart.
 """
@@ -21,14 +21,14 @@ from collections.abc import (
 )
 from typing import TypeVar, cast
 
-from mxroute import bulk
-from mxroute.bulk import DEFAULT_CONCURRENCY, BulkResult, T
-from mxroute.model import MailRoute
-from mxroute.names import Target
-from mxroute.planner import Batch, RoutePlan, plan_route
-from mxroute.policy import RoutingPolicy
-from mxroute.resolvers.base import Answer, AsyncResolver, Resolver
-from mxroute.resolvers.caching import CachingResolver
+from mxroute import _bulk as bulk
+from mxroute._bulk import DEFAULT_CONCURRENCY, BulkResult, T
+from mxroute._dns import Answer, AsyncResolver, Resolver
+from mxroute._model import MailRoute
+from mxroute._names import Target
+from mxroute._planner import Batch, RoutePlan, plan_route
+from mxroute._policy import RoutingPolicy
+from mxroute._resolvers.caching import CachingResolver
 
 __all__ = ["Router", "resolve"]
 
@@ -39,7 +39,7 @@ AnyResolver = Resolver | AsyncResolver
 
 
 def _default_resolver() -> AnyResolver:
-    from mxroute.resolvers.dns import DNSResolver
+    from mxroute._resolvers.dns import DNSResolver
 
     return DNSResolver()
 
@@ -118,7 +118,7 @@ class Router:
         an async iterable) lazily, so memory stays bounded for any number of
         targets. Every route of the run shares one cache: this router's
         resolver when it is a :class:`~mxroute.CachingResolver`, else a new
-        one wrapped around it for the run (see :mod:`mxroute.bulk`).
+        one wrapped around it for the run (see :mod:`mxroute._bulk`).
 
         >>> import asyncio
         >>> from mxroute import InMemoryResolver, Router

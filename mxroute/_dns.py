@@ -19,8 +19,8 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
-from mxroute.model import MXRecord
-from mxroute.names import IPAddress
+from mxroute._model import MXRecord
+from mxroute._names import IPAddress
 
 __all__ = [
     "Answer",

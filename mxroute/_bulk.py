@@ -26,9 +26,9 @@ import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import TypeVar
 
-from mxroute.errors import InvalidInput, MXRouteError
-from mxroute.model import MailRoute
-from mxroute.names import Target
+from mxroute._errors import InvalidInput, MXRouteError
+from mxroute._model import MailRoute
+from mxroute._names import Target
 
 __all__ = ["DEFAULT_CONCURRENCY", "BulkResult", "check_concurrency", "run", "run_sync"]
 
