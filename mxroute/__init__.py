@@ -25,8 +25,8 @@ from mxroute._errors import (
     TemporaryRouteError,
 )
 from mxroute._exports import adopt
-from mxroute._findings import FINDING_CODES, FindingCode, make_finding
-from mxroute._model import Finding, MailHost, MailRoute, MXRecord, RouteKind, Severity
+from mxroute._findings import FINDING_CODES, Finding, FindingCode, Severity, make_finding
+from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
 from mxroute._names import IPAddress, Target, TargetKind, parse_target
 from mxroute._planner import Batch, RoutePlan, plan_route
 from mxroute._policy import AddressFamily, AddressScope, NextHop, RoutingPolicy

@@ -42,7 +42,7 @@ from typing import Any
 
 import attrs
 
-from mxroute._dns import Answer, AnswerStatus, Question
+from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
 from mxroute._errors import (
     InvalidDomain,
     MailLoop,
@@ -52,12 +52,12 @@ from mxroute._errors import (
     NullMX,
     TemporaryRouteError,
 )
-from mxroute._findings import make_finding
-from mxroute._model import Finding, MailRoute, Severity
+from mxroute._findings import Finding, Severity, make_finding
+from mxroute._model import MailRoute
 from mxroute._names import IPAddress, TargetKind, is_ip_literal_name, parse_target
 from mxroute._planner import Batch, plan_route
 from mxroute._policy import AddressScope, RoutingPolicy, embedded_ipv4
-from mxroute._router import AnyResolver, Router, drive, drive_async
+from mxroute._router import Router, drive, drive_async
 from mxroute._validate import check_mx_records
 
 __all__ = ["MAX_TTL", "MIN_TTL", "AuditReport", "audit", "audit_async"]

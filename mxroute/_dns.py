@@ -18,18 +18,22 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
+import dns.rdata
+import dns.rdatatype
 
 from mxroute._model import MXRecord
-from mxroute._names import IPAddress
+from mxroute._names import IPAddress, normalize_host
 
 __all__ = [
     "Answer",
     "AnswerStatus",
+    "AnyResolver",
     "AsyncResolver",
     "BatchResolver",
     "Question",
     "RData",
     "Resolver",
+    "rdata_value",
 ]
 
 RData = MXRecord | ipaddress.IPv4Address | ipaddress.IPv6Address | str
@@ -181,3 +185,19 @@ class BatchResolver(Protocol):
     def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
         """Answer every question; the answers come back in the questions' order."""
         ...
+
+
+AnyResolver = Resolver | AsyncResolver
+"""Anything the drivers accept as a resolver: sync, async, or both."""
+
+
+def rdata_value(rdata: dns.rdata.Rdata) -> RData:
+    """Turn a dnspython rdata into mxroute's :data:`RData`."""
+    rdtype = rdata.rdtype
+    if rdtype == dns.rdatatype.MX:
+        return MXRecord(rdata.preference, rdata.exchange.to_text())  # type: ignore[attr-defined]
+    if rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        return ipaddress.ip_address(rdata.address)  # type: ignore[attr-defined]
+    if rdtype == dns.rdatatype.CNAME:
+        return normalize_host(rdata.target.to_text())  # type: ignore[attr-defined]
+    return str(rdata.to_text())

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from mxroute._model import Finding
+    from mxroute._findings import Finding
 
 __all__ = [
     "InvalidAddress",

@@ -1,4 +1,4 @@
-"""The catalogue of finding codes: each code's severity and the one-line fix.
+"""Findings, and the catalogue of their codes: each code's severity and one-line fix.
 
 Codes are stable: once released, a code keeps its meaning. The planner, the
 validators and the audit all build findings through :func:`make_finding`, so
@@ -7,11 +7,61 @@ a code has one severity and one fix wherever it shows up.
 
 from __future__ import annotations
 
+import enum
+from typing import Any
+
 import attrs
 
-from mxroute._model import Finding, Severity
+__all__ = ["FINDING_CODES", "Finding", "FindingCode", "Severity", "make_finding"]
 
-__all__ = ["FINDING_CODES", "FindingCode", "make_finding"]
+
+class Severity(enum.Enum):
+    """How much a finding matters."""
+
+    ERROR = "error"
+    """Mail to the domain fails, or will fail under ordinary conditions."""
+    WARNING = "warning"
+    """Mail works, but the setup breaks a rule or loses redundancy."""
+    INFO = "info"
+    """Worth knowing; nothing to fix."""
+
+    @property
+    def rank(self) -> int:
+        """0 for errors, 1 for warnings, 2 for information: sort by it, most severe first."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@attrs.frozen
+class Finding:
+    """Something noticed about a domain's mail setup, with a stable code.
+
+    Attributes:
+        code: A stable identifier such as ``"null-mx-mixed"``; the reference
+            documentation lists every code and its meaning.
+        severity: How much it matters.
+        message: One sentence a person can read.
+        subject: What it is about: a record, a host name or an address.
+        fix: One line that says how to fix it (empty when there is nothing to fix).
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    subject: str = ""
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as plain data, ready for JSON."""
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "subject": self.subject,
+            "fix": self.fix,
+        }
 
 
 @attrs.frozen

@@ -47,8 +47,8 @@ from mxroute._errors import (
     NullMX,
     TemporaryRouteError,
 )
-from mxroute._findings import make_finding
-from mxroute._model import Finding, MailHost, MailRoute, MXRecord, RouteKind
+from mxroute._findings import Finding, make_finding
+from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
 from mxroute._names import IPAddress, Target, TargetKind, format_literal, is_ip_literal_name
 from mxroute._names import parse_target as _parse_target
 from mxroute._policy import NextHop, RoutingPolicy

@@ -23,7 +23,7 @@ from typing import TypeVar, cast
 
 from mxroute import _bulk as bulk
 from mxroute._bulk import DEFAULT_CONCURRENCY, BulkResult, T
-from mxroute._dns import Answer, AsyncResolver, Resolver
+from mxroute._dns import Answer, AnyResolver, Resolver
 from mxroute._model import MailRoute
 from mxroute._names import Target
 from mxroute._planner import Batch, RoutePlan, plan_route
@@ -34,7 +34,6 @@ __all__ = ["Router", "resolve"]
 
 _R = TypeVar("_R")
 
-AnyResolver = Resolver | AsyncResolver
 """A resolver with ``query``, ``query_async``, or both."""
 
 

@@ -41,8 +41,8 @@ from typing import Any
 import attrs
 
 from mxroute._errors import InvalidAddress, InvalidDomain, InvalidInput, InvalidPolicy
-from mxroute._findings import make_finding
-from mxroute._model import Finding, MXRecord
+from mxroute._findings import Finding, make_finding
+from mxroute._model import MXRecord
 from mxroute._names import (
     MAX_ADDRESS_OCTETS,
     MAX_INPUT_CHARACTERS,

@@ -37,15 +37,16 @@ from typing import Any
 import attrs
 
 from mxroute._audit import AuditReport, audit_async
-from mxroute._dns import Answer
+from mxroute._dns import Answer, AnyResolver
 from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
-from mxroute._model import Finding, MailRoute, Severity
+from mxroute._findings import Finding, Severity
+from mxroute._model import MailRoute
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
 from mxroute._resolvers.dns import DNSResolver
 from mxroute._resolvers.memory import InMemoryResolver
 from mxroute._resolvers.recording import RecordingResolver
-from mxroute._router import AnyResolver, Router
+from mxroute._router import Router
 from mxroute._validate import validate_address
 
 __all__ = [

@@ -156,8 +156,8 @@ class TestRecordConversion:
     def test_records_convert_exactly_like_rdata_value(self, rdtype, texts):
         import dns.rrset
 
+        from mxroute._dns import rdata_value
         from mxroute._resolvers.dns import _values
-        from mxroute._resolvers.memory import rdata_value
 
         rrset = dns.rrset.from_text("example.com.", 300, "IN", rdtype, *texts)
         values = _values(rrset)

@@ -69,10 +69,9 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
-from mxroute._dns import Answer, AnswerStatus, Question, RData
+from mxroute._dns import Answer, AnswerStatus, Question, RData, rdata_value
 from mxroute._errors import InvalidInput
 from mxroute._names import normalize_host
-from mxroute._resolvers.memory import rdata_value
 
 __all__ = ["DNSResolver"]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import ipaddress
 import math
 import os
 import re
@@ -21,7 +20,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.zone
 
-from mxroute._dns import Answer, AnswerStatus, Question, RData
+from mxroute._dns import Answer, AnswerStatus, Question, RData, rdata_value
 from mxroute._errors import InvalidInput
 from mxroute._model import MXRecord
 from mxroute._names import normalize_host
@@ -82,18 +81,6 @@ def _starts_with_origin(text: str) -> bool:
             continue
         return bool(_ORIGIN_FIRST.match(stripped))
     return False
-
-
-def rdata_value(rdata: dns.rdata.Rdata) -> RData:
-    """Turn a dnspython rdata into mxroute's :data:`~mxroute._dns.RData`."""
-    rdtype = rdata.rdtype
-    if rdtype == dns.rdatatype.MX:
-        return MXRecord(rdata.preference, rdata.exchange.to_text())  # type: ignore[attr-defined]
-    if rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-        return ipaddress.ip_address(rdata.address)  # type: ignore[attr-defined]
-    if rdtype == dns.rdatatype.CNAME:
-        return normalize_host(rdata.target.to_text())  # type: ignore[attr-defined]
-    return str(rdata.to_text())
 
 
 def _rdtype_text(rdtype: str) -> str:
