@@ -15,13 +15,15 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 import dns.rdata
 import dns.rdatatype
 
-from mxroute._model import MXRecord
+from mxroute._checks import attrs_validator, flag
+from mxroute._errors import InvalidInput
+from mxroute._model import MXRecord, as_tuple, check_ttl
 from mxroute._names import IPAddress, normalize_host
 
 __all__ = [
@@ -77,15 +79,91 @@ _TEMPORARY = frozenset({AnswerStatus.SERVFAIL, AnswerStatus.REFUSED, AnswerStatu
 
 
 def _records(values: Iterable[RData]) -> tuple[RData, ...]:
-    return tuple(values)
+    return as_tuple(values, "records")
 
 
 def _names(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
+    return as_tuple(values, "cnames")
 
 
 def _answers(values: Iterable[Answer]) -> tuple[Answer, ...]:
-    return tuple(values)
+    return as_tuple(values, "additional")
+
+
+_RECORD_CLASSES: dict[str, type] = {
+    "MX": MXRecord,
+    "A": ipaddress.IPv4Address,
+    "AAAA": ipaddress.IPv6Address,
+}
+
+
+def _check_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    """A string; not empty, except for ``detail``."""
+    if not isinstance(value, str) or not (value or attribute.name == "detail"):
+        raise InvalidInput(
+            f"invalid-{attribute.name}",
+            f"{attribute.name} must be a string, not {value!r}",
+            repr(value),
+        )
+
+
+def _check_rdtype(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    _check_text(instance, attribute, value)
+    if value != str(value).upper():
+        raise InvalidInput(
+            "invalid-rdtype",
+            f"rdtype must be an upper-case type mnemonic such as 'MX', not {value!r}",
+            str(value),
+        )
+
+
+def _check_status(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, AnswerStatus):
+        raise InvalidInput(
+            "invalid-status", f"status must be an AnswerStatus, not {value!r}", repr(value)
+        )
+
+
+def _check_records(
+    answer: Answer, attribute: attrs.Attribute[Any], records: tuple[RData, ...]
+) -> None:
+    if records and answer.status is not AnswerStatus.RECORDS:
+        raise InvalidInput(
+            "invalid-records",
+            f"a {answer.status.name} answer has no records, not {records!r}",
+            repr(records),
+        )
+    expected = _RECORD_CLASSES.get(answer.rdtype, str)
+    for record in records:
+        if not isinstance(record, expected):
+            raise InvalidInput(
+                "invalid-records",
+                f"the records of a {answer.rdtype} answer are {expected.__name__} objects, "
+                f"not {record!r}",
+                repr(record),
+            )
+
+
+def _check_cnames(
+    instance: object, attribute: attrs.Attribute[Any], cnames: tuple[str, ...]
+) -> None:
+    for cname in cnames:
+        if not isinstance(cname, str) or not cname:
+            raise InvalidInput(
+                "invalid-cnames", f"cnames must be names (strings), not {cname!r}", repr(cname)
+            )
+
+
+def _check_additional(
+    instance: object, attribute: attrs.Attribute[Any], extra: tuple[Answer, ...]
+) -> None:
+    for answer in extra:
+        if not isinstance(answer, Answer) or answer.status is not AnswerStatus.RECORDS:
+            raise InvalidInput(
+                "invalid-additional",
+                f"additional holds Answers with status RECORDS, not {answer!r}",
+                repr(answer),
+            )
 
 
 @attrs.frozen
@@ -107,17 +185,34 @@ class Answer:
             (A/AAAA records of MX exchanges), each with status RECORDS.
         detail: For a failure, what happened, for a person to read
             (``"127.0.0.1:53 answered SERVFAIL"``).
+
+    Every field is checked where the answer is made, so a hand-made answer
+    (a scripted one, a fake's) is as well-formed as one from
+    :class:`~mxroute.DNSResolver`: ``records`` only with status RECORDS and
+    of the class its type gives (:class:`~mxroute.MXRecord` for MX, an
+    :class:`~ipaddress.IPv4Address` for A, an :class:`~ipaddress.IPv6Address`
+    for AAAA, a string for every other type), ``rdtype`` upper case, ``ttl``
+    a non-negative integer or None, ``authenticated`` a bool, ``additional``
+    answers with status RECORDS.
+
+    Raises:
+        InvalidInput: A field is wrong; ``.reason`` is ``invalid-`` and the
+            field's name (``invalid-records``, ``invalid-ttl``, ...).
     """
 
-    name: str
-    rdtype: str
-    status: AnswerStatus
-    records: tuple[RData, ...] = attrs.field(default=(), converter=_records)
-    ttl: int | None = None
-    cnames: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    authenticated: bool = False
-    additional: tuple[Answer, ...] = attrs.field(default=(), converter=_answers)
-    detail: str = ""
+    name: str = attrs.field(validator=_check_text)
+    rdtype: str = attrs.field(validator=_check_rdtype)
+    status: AnswerStatus = attrs.field(validator=_check_status)
+    records: tuple[RData, ...] = attrs.field(
+        default=(), converter=_records, validator=_check_records
+    )
+    ttl: int | None = attrs.field(default=None, validator=check_ttl)
+    cnames: tuple[str, ...] = attrs.field(default=(), converter=_names, validator=_check_cnames)
+    authenticated: bool = attrs.field(default=False, validator=attrs_validator(flag))
+    additional: tuple[Answer, ...] = attrs.field(
+        default=(), converter=_answers, validator=_check_additional
+    )
+    detail: str = attrs.field(default="", validator=_check_text)
 
     @property
     def question(self) -> Question:
@@ -140,6 +235,25 @@ class Answer:
         return tuple(
             r for r in self.records if isinstance(r, (ipaddress.IPv4Address, ipaddress.IPv6Address))
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The answer as plain data, ready for JSON.
+
+        ``records`` are zone-file texts (``"10 mx1.example.com."``,
+        ``"192.0.2.1"``), ``status`` is the :class:`AnswerStatus` value
+        (``"nxdomain"``, ...), and ``text`` is :meth:`describe`'s line, which
+        also carries ``detail``.
+        """
+        return {
+            "name": self.name,
+            "rdtype": self.rdtype,
+            "status": self.status.value,
+            "records": [r.to_text() if isinstance(r, MXRecord) else str(r) for r in self.records],
+            "ttl": self.ttl,
+            "cnames": list(self.cnames),
+            "authenticated": self.authenticated,
+            "text": self.describe(),
+        }
 
     def describe(self) -> str:
         """One line for a trace: ``"example.com MX -> 10 mx1.example.com. (ttl 300)"``."""

@@ -61,6 +61,22 @@ class InvalidInput(MXRouteError, ValueError):
         self.reason = reason
         self.text = text
 
+    def to_dict(self) -> dict[str, Any]:
+        """The error as plain data, ready for JSON.
+
+        ``{"error", "reason", "domain_reason", "message"}``: ``error`` is the
+        class name (``"InvalidDomain"``, ...), ``domain_reason`` is the
+        domain's own reason code for an :class:`InvalidAddress` whose domain
+        is wrong, else None (the key is always there, so every error has
+        the same keys).
+        """
+        return {
+            "error": type(self).__name__,
+            "reason": self.reason,
+            "domain_reason": getattr(self, "domain_reason", None),
+            "message": str(self),
+        }
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.reason, str(self), self.text))
 

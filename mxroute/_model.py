@@ -11,10 +11,11 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from mxroute._checks import attrs_validator, flag, integer, port
 from mxroute._errors import InvalidInput
 from mxroute._findings import Finding
 from mxroute._names import IPAddress, normalize_host
@@ -26,21 +27,20 @@ __all__ = [
     "RouteKind",
 ]
 
+T = TypeVar("T")
 
-def _check_preference(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+
+_check_preference = attrs_validator(integer, low=0, high=65535)
+check_ttl = attrs.validators.optional(attrs_validator(integer, low=0))
+
+
+def as_tuple(values: Iterable[T], what: str, reason: str | None = None) -> tuple[T, ...]:
+    """*values* as a tuple; a single string (iterable too) or a non-iterable is refused."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise InvalidInput(
-            "invalid-preference",
-            f"{attribute.name} must be an integer from 0 to 65535, not {value!r}",
-            repr(value),
+            reason or "invalid-" + what, f"{what} must be a sequence, not {values!r}", repr(values)
         )
-
-
-def _check_ttl(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise InvalidInput(
-            "invalid-ttl", f"{attribute.name} must be a non-negative integer or None", repr(value)
-        )
+    return tuple(values)
 
 
 def _exchange(value: str) -> str:
@@ -66,7 +66,7 @@ class MXRecord:
 
     preference: int = attrs.field(validator=_check_preference)
     exchange: str = attrs.field(converter=_exchange)
-    ttl: int | None = attrs.field(default=None, validator=_check_ttl, eq=False, order=False)
+    ttl: int | None = attrs.field(default=None, validator=check_ttl, eq=False, order=False)
 
     @classmethod
     def parse(cls, text: str, ttl: int | None = None) -> MXRecord:
@@ -110,12 +110,8 @@ _ADDRESS_CLASSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
 
 
 def _addresses(values: Iterable[IPAddress | str]) -> tuple[IPAddress, ...]:
-    if isinstance(values, (str, bytes)):
-        raise InvalidInput(
-            "invalid-address-list", "addresses must be a sequence, not a single string", values
-        )
     out: list[IPAddress] = []
-    for value in values:
+    for value in as_tuple(values, "addresses", "invalid-address-list"):
         if isinstance(value, _ADDRESS_CLASSES) and type(value) in _ADDRESS_CLASSES:
             out.append(value)  # already an address: ip_address() would reparse its text
             continue
@@ -126,13 +122,6 @@ def _addresses(values: Iterable[IPAddress | str]) -> tuple[IPAddress, ...]:
                 "invalid-ip-address", f"{value!r} is not an IP address", str(value)
             ) from None
     return tuple(out)
-
-
-def _check_port(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise InvalidInput(
-            "invalid-port", f"port must be an integer from 1 to 65535, not {value!r}", repr(value)
-        )
 
 
 @attrs.frozen
@@ -150,7 +139,7 @@ class MailHost:
     name: str = attrs.field(converter=normalize_host)
     preference: int = attrs.field(validator=_check_preference)
     addresses: tuple[IPAddress, ...] = attrs.field(converter=_addresses)
-    port: int = attrs.field(default=25, validator=_check_port)
+    port: int = attrs.field(default=25, validator=attrs_validator(port))
 
     def to_dict(self) -> dict[str, Any]:
         """The host as plain data, ready for JSON."""
@@ -176,11 +165,16 @@ class RouteKind(enum.Enum):
 
 
 def _hosts(values: Iterable[MailHost]) -> tuple[MailHost, ...]:
-    return tuple(values)
+    return as_tuple(values, "hosts")
 
 
 def _findings(values: Iterable[Finding]) -> tuple[Finding, ...]:
-    return tuple(values)
+    return as_tuple(values, "findings")
+
+
+def _check_kind(instance: object, attribute: attrs.Attribute[RouteKind], value: object) -> None:
+    if not isinstance(value, RouteKind):
+        raise InvalidInput("invalid-kind", f"kind must be a RouteKind, not {value!r}", repr(value))
 
 
 @attrs.frozen
@@ -201,10 +195,10 @@ class MailRoute:
     """
 
     domain: str
-    kind: RouteKind
+    kind: RouteKind = attrs.field(validator=_check_kind)
     hosts: tuple[MailHost, ...] = attrs.field(converter=_hosts)
-    ttl: int | None = attrs.field(default=None, validator=_check_ttl)
-    authenticated: bool = False
+    ttl: int | None = attrs.field(default=None, validator=check_ttl)
+    authenticated: bool = attrs.field(default=False, validator=attrs_validator(flag))
     findings: tuple[Finding, ...] = attrs.field(default=(), converter=_findings)
     next_hop: str | None = None
 

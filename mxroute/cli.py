@@ -37,7 +37,7 @@ from typing import Any
 import attrs
 
 from mxroute._audit import AuditReport, audit_async
-from mxroute._dns import Answer, AnyResolver
+from mxroute._dns import AnyResolver
 from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
 from mxroute._findings import Finding, Severity
 from mxroute._model import MailRoute
@@ -488,7 +488,7 @@ async def _route(
     if recorder is not None:
         lines.append("  DNS, in the order asked:" if recorder.answers else "  DNS: no question")
         lines += [f"    {answer.describe()}" for answer in recorder.answers]
-        data["trace"] = [_answer_dict(a) for a in recorder.answers]
+        data["trace"] = [a.to_dict() for a in recorder.answers]
     return _Outcome(status, "\n".join(lines), data)
 
 
@@ -541,37 +541,12 @@ def _finding_lines(findings: Sequence[Finding], *, fixes: bool) -> list[str]:
     return lines
 
 
-def _answer_dict(answer: Answer) -> dict[str, Any]:
-    return {
-        "name": answer.name,
-        "rdtype": answer.rdtype,
-        "status": answer.status.value,
-        "records": [
-            r.to_text() if hasattr(r, "to_text") else str(r)  # MXRecord, else text
-            for r in answer.records
-        ],
-        "ttl": answer.ttl,
-        "cnames": list(answer.cnames),
-        "authenticated": answer.authenticated,
-        "text": answer.describe(),
-    }
-
-
 def _invalid(command: str, target: str, exc: InvalidInput) -> _Outcome:
-    data = _data(command, target, _INVALID, error=_invalid_dict(exc))
+    data = _data(command, target, _INVALID, error=exc.to_dict())
     reason = exc.reason
     if isinstance(exc, InvalidAddress) and exc.domain_reason:
         reason += f", {exc.domain_reason}"
     return _Outcome(_INVALID, f"{target}: invalid ({reason}): {exc}", data)
-
-
-def _invalid_dict(exc: InvalidInput) -> dict[str, Any]:
-    return {
-        "error": type(exc).__name__,
-        "reason": exc.reason,
-        "domain_reason": exc.domain_reason if isinstance(exc, InvalidAddress) else None,
-        "message": str(exc),
-    }
 
 
 # -- check ----------------------------------------------------------------------

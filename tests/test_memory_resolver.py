@@ -90,6 +90,13 @@ class TestRecords:
             fake.add("example.com", "A", "192.0.2.1", ttl=-1)
         assert info.value.reason == "invalid-ttl"
 
+    @pytest.mark.parametrize("ttl", [True, 1.5, "60", None])
+    def test_a_ttl_that_is_not_an_integer_is_refused(self, fake, ttl):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            fake.add("example.com", "A", "192.0.2.1", ttl=ttl)
+        assert info.value.reason == "invalid-ttl"
+        assert fake.query("example.com", "A").status is AnswerStatus.NXDOMAIN
+
     def test_queries_records_every_question_in_order(self, fake):
         fake.query("a.example", "MX")
         fake.query("b.example", "A")
@@ -193,9 +200,9 @@ class TestFail:
         assert fake.query("example.com", "AAAA").status is AnswerStatus.SERVFAIL
 
 
-class TestGlue:
+class TestAdditional:
     def test_mx_answers_carry_exchange_addresses_when_asked(self):
-        fake = InMemoryResolver(glue=True)
+        fake = InMemoryResolver(additional=True)
         fake.load_zone(ZONE)
         additional = {(a.name, a.rdtype) for a in fake.query("example.com", "MX").additional}
         assert additional == {
@@ -204,13 +211,58 @@ class TestGlue:
             ("mx2.example.com", "A"),
         }
 
-    def test_no_glue_by_default(self):
+    def test_no_additional_section_by_default(self):
         assert InMemoryResolver.from_zone(ZONE).query("example.com", "MX").additional == ()
+
+
+class TestSettings:
+    """Bad settings fail where they are written, as DNSResolver's do."""
+
+    @pytest.mark.parametrize(
+        ("setting", "value", "reason"),
+        [
+            ("negative_ttl", "soon", "invalid-negative-ttl"),
+            ("negative_ttl", True, "invalid-negative-ttl"),
+            ("negative_ttl", -5, "invalid-negative-ttl"),
+            ("authenticated", "yes", "invalid-option"),
+            ("authenticated", 1, "invalid-option"),
+            ("additional", None, "invalid-option"),
+            ("latency", -0.5, "invalid-latency"),
+            ("lifetime", 0, "invalid-lifetime"),
+            ("lifetime", float("inf"), "invalid-lifetime"),
+        ],
+    )
+    def test_refused_in_the_constructor_and_when_set_later(self, setting, value, reason):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            InMemoryResolver(**{setting: value})
+        assert info.value.reason == reason
+        fake = InMemoryResolver()
+        before = getattr(fake, setting)
+        with pytest.raises(mxroute.InvalidInput) as info:
+            setattr(fake, setting, value)
+        assert info.value.reason == reason
+        assert getattr(fake, setting) == before
+
+    def test_good_settings_are_kept_in_their_canonical_type(self):
+        fake = InMemoryResolver(negative_ttl=0, latency=1, lifetime=2)
+        assert (fake.negative_ttl, fake.latency, fake.lifetime) == (0, 1.0, 2.0)
+        assert isinstance(fake.latency, float)
+        fake.lifetime = None
+        assert fake.lifetime is None
+
+    def test_the_negative_ttl_set_is_the_one_answered(self):
+        fake = InMemoryResolver(negative_ttl=60)
+        assert fake.query("example.com", "MX").ttl == 60
+
+    def test_glue_is_called_additional_as_everywhere_else(self):
+        with pytest.raises(TypeError):
+            InMemoryResolver(glue=True)  # type: ignore[call-arg]
+        assert InMemoryResolver(additional=True).additional is True
 
 
 class TestClear:
     def test_clear_forgets_everything_but_the_settings(self, sleeps):
-        fake = InMemoryResolver(latency=0.5, glue=True)
+        fake = InMemoryResolver(latency=0.5, additional=True)
         fake.load_zone(ZONE)
         fake.fail("example.com", "A")
         fake.script("example.com", "MX", ["servfail"])
@@ -219,7 +271,7 @@ class TestClear:
         fake.clear()
         assert fake.queries == []
         assert fake.latency == 0.5
-        assert fake.glue
+        assert fake.additional
         fake.latency = 0
         assert fake.query("example.com", "MX").status is AnswerStatus.NXDOMAIN
         assert fake.query("example.com", "A").status is AnswerStatus.NXDOMAIN
@@ -334,7 +386,7 @@ class _Sleeps:
 def sleeps(monkeypatch):
     recorder = _Sleeps()
     monkeypatch.setattr(memory.time, "sleep", recorder.sleep)
-    monkeypatch.setattr(memory.asyncio, "sleep", recorder.async_sleep)
+    monkeypatch.setattr(asyncio, "sleep", recorder.async_sleep)
     return recorder
 
 

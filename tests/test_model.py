@@ -145,3 +145,41 @@ class TestErrors:
         finding = mxroute.make_finding("single-mx", "example.com")
         assert finding.severity is Severity.INFO
         assert finding.message == mxroute.FINDING_CODES["single-mx"].summary
+
+
+class TestChecks:
+    """Every number and flag is checked with the same InvalidInput (mxroute._checks)."""
+
+    @pytest.mark.parametrize("ttl", [-1, True, 1.5, "60"])
+    def test_a_ttl_is_a_non_negative_integer_or_none(self, ttl):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            MXRecord(10, "mx.example", ttl=ttl)
+        assert info.value.reason == "invalid-ttl"
+        with pytest.raises(mxroute.InvalidInput) as info:
+            MailRoute("example.com", RouteKind.MX, (), ttl=ttl)
+        assert info.value.reason == "invalid-ttl"
+
+    def test_the_reason_codes_name_the_field(self):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            MailHost("mx.example", 70000, [])
+        assert info.value.reason == "invalid-preference"
+        assert "preference must be an integer from 0 to 65535, not 70000" in str(info.value)
+        with pytest.raises(mxroute.InvalidInput) as info:
+            MailHost("mx.example", 0, [], True)
+        assert info.value.reason == "invalid-port"
+
+    def test_a_route_kind_and_flag_are_checked(self):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            MailRoute("example.com", "mx", ())  # type: ignore[arg-type]
+        assert info.value.reason == "invalid-kind"
+        with pytest.raises(mxroute.InvalidInput) as info:
+            MailRoute("example.com", RouteKind.MX, (), authenticated=1)  # type: ignore[arg-type]
+        assert info.value.reason == "invalid-authenticated"
+
+    def test_a_single_string_is_not_a_sequence(self):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            MailHost("mx.example", 0, "192.0.2.1")
+        assert info.value.reason == "invalid-address-list"
+        with pytest.raises(mxroute.InvalidInput) as info:
+            MailRoute("example.com", RouteKind.MX, "mx.example")  # type: ignore[arg-type]
+        assert info.value.reason == "invalid-hosts"

@@ -8,6 +8,7 @@ mxroute itself never patch dnspython.
 from __future__ import annotations
 
 import asyncio
+from ipaddress import IPv4Address
 
 import dns.asyncresolver
 import dns.flags
@@ -176,7 +177,9 @@ class TestAsync:
 
             async def query_async(self, name, rdtype):
                 self.asked.append((name, rdtype))
-                return Answer(name, rdtype, AnswerStatus.RECORDS, records=["192.0.2.9"], ttl=5)
+                return Answer(
+                    name, rdtype, AnswerStatus.RECORDS, records=[IPv4Address("192.0.2.9")], ttl=5
+                )
 
         fake = AsyncOnly()
         with patch_dnspython(fake):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import math
+import functools
 import os
 import re
 import textwrap
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import attrs
@@ -20,6 +19,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.zone
 
+from mxroute._checks import flag, integer, seconds
 from mxroute._dns import Answer, AnswerStatus, Question, RData, rdata_value
 from mxroute._errors import InvalidInput
 from mxroute._model import MXRecord
@@ -45,19 +45,22 @@ _ZONE_FILE = re.compile(r"^(?:db\.(?P<prefix>.+)|(?P<suffix>.+)\.(?:zone|db))$")
 _ORIGIN_FIRST = re.compile(r"^\s*\$ORIGIN\s", re.IGNORECASE)
 
 
-def _seconds(value: float, what: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise InvalidInput(
-            f"invalid-{what}",
-            f"{what} must be a finite, non-negative number of seconds, not {value!r}",
-            str(value),
-        )
-    return float(value)
+def _latency(value: object, what: str = "latency") -> float:
+    return seconds(value, what, allow_zero=True)
+
+
+def _lifetime(value: object, what: str) -> float | None:
+    return None if value is None else seconds(value, what)
+
+
+_SETTINGS: dict[str, Callable[[object, str], object]] = {
+    "negative_ttl": functools.partial(integer, low=0),
+    "authenticated": functools.partial(flag, reason="invalid-option"),
+    "additional": functools.partial(flag, reason="invalid-option"),
+    "latency": _latency,
+    "lifetime": _lifetime,
+}
+"""The settings of an InMemoryResolver, each checked whenever it is set."""
 
 
 def _zone_origin(filename: str) -> str | None:
@@ -136,10 +139,33 @@ class InMemoryResolver:
     Args:
         negative_ttl: TTL of NXDOMAIN and NODATA answers when no SOA is known.
         authenticated: Whether answers carry the DNSSEC AD bit.
-        glue: Whether MX answers carry the A/AAAA records of their exchanges
-            in the additional section, as some authoritative servers send them.
+        additional: Whether MX answers carry the A/AAAA records of their
+            exchanges in :attr:`Answer.additional <mxroute.Answer.additional>`
+            (the additional section), as some servers send them and as
+            :class:`~mxroute.DNSResolver` passes them on.
         latency: Seconds every answer takes (see :meth:`delay` for one name).
         lifetime: Seconds a caller waits for an answer; None for no limit.
+
+    Each setting is checked when it is given and whenever it is set later,
+    with the :class:`~mxroute.InvalidInput` that :class:`~mxroute.DNSResolver`
+    raises for the same mistake: ``.reason`` is ``invalid-negative-ttl``,
+    ``invalid-option`` (a flag that is not a bool), ``invalid-latency`` or
+    ``invalid-lifetime``.
+    """
+
+    negative_ttl: int
+    """TTL of NXDOMAIN and NODATA answers when no SOA is known."""
+    authenticated: bool
+    """Whether answers carry the DNSSEC AD bit."""
+    additional: bool
+    """Whether MX answers carry their exchanges' A/AAAA records in ``additional``."""
+    latency: float
+    """Seconds every answer takes, unless :meth:`delay` set the question's own."""
+    lifetime: float | None
+    """Seconds a caller waits for an answer; None (the default) for no limit.
+
+    An answer slower than this becomes TIMEOUT after ``lifetime`` seconds,
+    and a TIMEOUT outcome takes ``lifetime`` seconds.
     """
 
     def __init__(
@@ -147,13 +173,13 @@ class InMemoryResolver:
         *,
         negative_ttl: int = 300,
         authenticated: bool = False,
-        glue: bool = False,
+        additional: bool = False,
         latency: float = 0.0,
         lifetime: float | None = None,
     ) -> None:
         self.negative_ttl = negative_ttl
         self.authenticated = authenticated
-        self.glue = glue
+        self.additional = additional
         self.latency = latency
         self.lifetime = lifetime
         self.queries: list[Question] = []
@@ -165,27 +191,9 @@ class InMemoryResolver:
         self._scripts: dict[tuple[str, str | None], collections.deque[Outcome]] = {}
         self._delays: dict[tuple[str, str | None], float] = {}
 
-    @property
-    def latency(self) -> float:
-        """Seconds every answer takes, unless :meth:`delay` set the question's own."""
-        return self._latency
-
-    @latency.setter
-    def latency(self, value: float) -> None:
-        self._latency = _seconds(value, "latency")
-
-    @property
-    def lifetime(self) -> float | None:
-        """Seconds a caller waits for an answer; None (the default) for no limit.
-
-        An answer slower than this becomes TIMEOUT after ``lifetime`` seconds,
-        and a TIMEOUT outcome takes ``lifetime`` seconds.
-        """
-        return self._lifetime
-
-    @lifetime.setter
-    def lifetime(self, value: float | None) -> None:
-        self._lifetime = None if value is None else _seconds(value, "lifetime")
+    def __setattr__(self, name: str, value: object) -> None:
+        check = _SETTINGS.get(name)
+        super().__setattr__(name, value if check is None else check(value, name))
 
     # -- filling -----------------------------------------------------------
 
@@ -201,8 +209,7 @@ class InMemoryResolver:
         """
         owner = _name(name)
         kind = _rdtype_text(rdtype)
-        if not isinstance(ttl, int) or ttl < 0:
-            raise InvalidInput("invalid-ttl", f"ttl must be a non-negative integer, not {ttl!r}")
+        integer(ttl, "ttl", low=0)
         parsed = []
         for text in rdata_text:
             try:
@@ -424,13 +431,13 @@ class InMemoryResolver:
                 not valid.
         """
         kind = None if rdtype is None else _rdtype_text(rdtype)
-        self._delays[(_name(name), kind)] = _seconds(seconds, "latency")
+        self._delays[(_name(name), kind)] = _latency(seconds)
 
     def clear(self) -> None:
         """Forget every record, failure, script, delay and recorded question.
 
         The settings given to the constructor (``latency``, ``lifetime``,
-        ``glue``, ...) stay as they are.
+        ``additional``, ...) stay as they are.
         """
         self._records.clear()
         self._failures.clear()
@@ -457,6 +464,8 @@ class InMemoryResolver:
         """The same as :meth:`query`, for the async driver; waits with :func:`asyncio.sleep`."""
         answer, wait = self._answer(name, rdtype)
         if wait > 0:
+            import asyncio  # here, so that importing mxroute does not import asyncio
+
             await asyncio.sleep(wait)
         return answer
 
@@ -534,7 +543,7 @@ class InMemoryResolver:
                     ttl=min([*ttls, *(ttl for _, ttl in entries)]),
                     cnames=cnames,
                     authenticated=ad,
-                    additional=self._glue(entries) if rdtype == "MX" and self.glue else (),
+                    additional=self._extra(entries) if rdtype == "MX" and self.additional else (),
                 )
             alias = self._records.get((current, "CNAME")) if rdtype != "CNAME" else None
             if alias:
@@ -579,7 +588,7 @@ class InMemoryResolver:
                 break
         return min([*ttls, negative])
 
-    def _glue(self, entries: list[tuple[RData, int]]) -> list[Answer]:
+    def _extra(self, entries: list[tuple[RData, int]]) -> list[Answer]:
         out = []
         for value, _ in entries:
             if not isinstance(value, MXRecord) or value.is_null:

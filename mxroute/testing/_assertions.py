@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from mxroute._errors import InvalidInput
+from mxroute._checks import integer
 from mxroute._names import normalize_host
 
 __all__ = ["assert_not_queried", "assert_queried"]
@@ -66,8 +66,9 @@ def assert_queried(
         InvalidInput: ``times`` is not a non-negative integer (``.reason``
             is ``invalid-times``).
     """
-    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
-        raise InvalidInput("invalid-times", f"times must be a non-negative integer, not {times!r}")
+    __tracebackhide__ = True  # pytest shows the test's line and the message, not this body
+    if times is not None:
+        integer(times, "times", low=0)
     wanted, kind, count = _count(resolver, name, rdtype)
     what = _what(wanted, kind)
     happened = f"asked {_times(count)}" if count else "never asked"
@@ -95,4 +96,5 @@ def assert_not_queried(resolver: _Recorder, name: str, rdtype: str | None = None
     Raises:
         AssertionError: It was asked; the message lists every question asked.
     """
+    __tracebackhide__ = True
     assert_queried(resolver, name, rdtype, times=0)
