@@ -569,3 +569,91 @@ class TestFromZone:
         )
         assert [r.preference for r in fake.query("example.com", "MX").mx_records] == [10, 20]
         assert fake.query("mx.example.com", "A").status is AnswerStatus.RECORDS
+
+
+class _RdataSpy:
+    """Counts the records dnspython's zone reader makes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import dns.rdata
+        import dns.zonefile
+
+        self.made = 0
+        original = dns.rdata.from_text
+
+        def from_text(*args, **kwargs):
+            self.made += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(dns.zonefile.dns.rdata, "from_text", from_text)
+
+
+@pytest.fixture
+def rdata_spy(monkeypatch):
+    return _RdataSpy(monkeypatch)
+
+
+GENERATE = "$ORIGIN example.com.\n$TTL 300\n$GENERATE 1-100000 host$ A 192.0.2.1\n"
+
+
+class TestZoneLimit:
+    """A zone holds at most max_records records (10,000 by default), refused before expanding."""
+
+    def test_a_78_byte_generate_of_100000_records_is_refused_before_any_is_made(self, rdata_spy):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            InMemoryResolver.from_zone(GENERATE)
+        assert info.value.reason == "zone-too-large"
+        assert "more than 10,000 records" in str(info.value)
+        assert "$GENERATE ranges alone make 100,000" in str(info.value)
+        assert rdata_spy.made == 0
+
+    def test_generate_ranges_count_together_and_with_their_step(self, rdata_spy):
+        text = "$TTL 300\n$GENERATE 1-6 a$ A 192.0.2.1\n$generate 1-10/2 b$ A 192.0.2.2\n"
+        fake = InMemoryResolver.from_zone(text, "example.com", max_records=11)
+        assert fake.query("b9.example.com", "A").status is AnswerStatus.RECORDS
+        with pytest.raises(mxroute.InvalidInput) as info:
+            InMemoryResolver.from_zone(text, "example.com", max_records=10)
+        assert info.value.reason == "zone-too-large"
+
+    def test_reading_stops_at_the_first_record_past_the_limit(self, rdata_spy):
+        text = "$TTL 300\n" + "".join(f"h{i} A 192.0.2.1\n" for i in range(50))
+        fake = InMemoryResolver()
+        with pytest.raises(mxroute.InvalidInput) as info:
+            fake.load_zone(text, "example.com", max_records=5)
+        assert info.value.reason == "zone-too-large"
+        assert "reading stopped at record 6" in str(info.value)
+        assert rdata_spy.made == 6
+        assert fake.query("h0.example.com", "A").status is AnswerStatus.NXDOMAIN  # nothing added
+
+    def test_a_zone_of_exactly_the_limit_loads(self):
+        text = "$TTL 300\n" + "".join(f"h{i} A 192.0.2.1\n" for i in range(5))
+        fake = InMemoryResolver.from_zone(text, "example.com", max_records=5)
+        assert fake.query("h4.example.com", "A").status is AnswerStatus.RECORDS
+
+    @pytest.mark.parametrize("limit", [0, -1, True, 1.5, None])
+    def test_max_records_must_be_a_positive_integer(self, limit):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            InMemoryResolver.from_zone("@ 60 A 192.0.2.1\n", "example.com", max_records=limit)
+        assert info.value.reason == "invalid-max-records"
+
+    def test_each_zone_of_a_directory_is_bounded_and_the_file_named(self, tmp_path, rdata_spy):
+        (tmp_path / "big.example.zone").write_text(GENERATE.replace("example.com.", "big.example."))
+        with pytest.raises(mxroute.InvalidInput) as info:
+            InMemoryResolver.from_directory(tmp_path)
+        assert info.value.reason == "zone-too-large"
+        assert "big.example.zone" in str(info.value)
+        assert rdata_spy.made == 0
+        (tmp_path / "big.example.zone").write_text("$TTL 60\n$GENERATE 1-20 h$ A 192.0.2.1\n")
+        with pytest.raises(mxroute.InvalidInput, match=r"big\.example\.zone"):
+            InMemoryResolver.from_directory(tmp_path, max_records=19)
+        fake = InMemoryResolver.from_directory(tmp_path, max_records=20)
+        assert fake.query("h20.big.example", "A").status is AnswerStatus.RECORDS
+
+    def test_mxroute_check_zone_refuses_it_with_a_clear_error(self, tmp_path, capsys, rdata_spy):
+        from mxroute.cli import main
+
+        zone = tmp_path / "example.com.zone"
+        zone.write_text(GENERATE, encoding="utf-8")
+        assert main(["check", "--zone", str(zone), "example.com"]) != 0
+        assert "more than 10,000 records" in capsys.readouterr().err
+        assert rdata_spy.made == 0

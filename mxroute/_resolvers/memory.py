@@ -13,10 +13,12 @@ from pathlib import Path
 
 import attrs
 import dns.exception
+import dns.grange
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.transaction
 import dns.zone
 
 from mxroute._checks import flag, integer, seconds
@@ -41,6 +43,9 @@ _FAILURES = {
 }
 _OUTCOMES = {**_FAILURES, "nodata": AnswerStatus.NODATA}
 _MAX_CNAMES = 16
+MAX_ZONE_RECORDS = 10_000
+"""The most records one zone may hold (see :meth:`InMemoryResolver.load_zone`)."""
+_GENERATE = re.compile(r"^\s*\$GENERATE\s+(\S+)", re.IGNORECASE | re.MULTILINE)
 _ZONE_FILE = re.compile(r"^(?:db\.(?P<prefix>.+)|(?P<suffix>.+)\.(?:zone|db))$")
 _ORIGIN_FIRST = re.compile(r"^\s*\$ORIGIN\s", re.IGNORECASE)
 
@@ -84,6 +89,47 @@ def _starts_with_origin(text: str) -> bool:
             continue
         return bool(_ORIGIN_FIRST.match(stripped))
     return False
+
+
+def _too_large(limit: int, more: str) -> InvalidInput:
+    return InvalidInput(
+        "zone-too-large",
+        f"the zone has more than {limit:,} records (max_records): {more}; "
+        "split the zone, or give a larger max_records",
+        str(limit),
+    )
+
+
+def _check_generate(text: str, limit: int) -> None:
+    """Refuse ``$GENERATE`` ranges that add more than ``limit`` records, before any is made.
+
+    A range that does not parse is left to dnspython, which names its line.
+    """
+    total = 0
+    for match in _GENERATE.finditer(text):
+        try:
+            start, stop, step = dns.grange.from_text(match.group(1))
+        except (dns.exception.DNSException, ValueError):
+            continue
+        total += len(range(start, stop + 1, step))
+        if total > limit:
+            raise _too_large(limit, f"its $GENERATE ranges alone make {total:,}")
+
+
+def _count_records(limit: int) -> Callable[[dns.transaction.Transaction], None]:
+    """A dnspython transaction setup that stops reading past ``limit`` records."""
+    count = 0
+
+    def check(txn: object, name: object, rdataset: object) -> None:
+        nonlocal count
+        count += 1  # dnspython adds the records of a zone file one at a time
+        if count > limit:
+            raise _too_large(limit, f"reading stopped at record {count:,}")
+
+    def setup(txn: dns.transaction.Transaction) -> None:
+        txn.check_put_rdataset(check)
+
+    return setup
 
 
 def _rdtype_text(rdtype: str) -> str:
@@ -184,7 +230,7 @@ class InMemoryResolver:
         self.lifetime = lifetime
         self.queries: list[Question] = []
         """The questions asked, in order, as ``(name, rdtype)`` tuples."""
-        self._records: dict[tuple[str, str], list[tuple[RData, int]]] = {}
+        self._records: dict[tuple[str, str], dict[RData, int]] = {}
         self._failures: dict[tuple[str, str | None], AnswerStatus] = {}
         self._names: set[str] = set()
         self._soa: dict[str, int] = {}
@@ -226,41 +272,58 @@ class InMemoryResolver:
     def _add_rdatas(
         self, owner: str, kind: str, rdatas: Iterable[dns.rdata.Rdata], ttl: int
     ) -> None:
-        entries = self._records.setdefault((owner, kind), [])
+        entries = self._records.setdefault((owner, kind), {})
         for rdata in rdatas:
             if kind == "SOA":
                 self._soa[owner] = min(ttl, rdata.minimum)  # type: ignore[attr-defined]
-            value = rdata_value(rdata)
-            if all(v != value for v, _ in entries):
-                entries.append((value, ttl))
+            entries.setdefault(rdata_value(rdata), ttl)  # a record added twice is kept once
         labels = owner.split(".")
         for i in range(len(labels)):
             self._names.add(".".join(labels[i:]))
 
-    def load_zone(self, text: str, origin: str | None = None) -> None:
+    def load_zone(
+        self, text: str, origin: str | None = None, *, max_records: int = MAX_ZONE_RECORDS
+    ) -> None:
         """Add every record of a zone in BIND zone-file syntax (parsed by dnspython).
 
         Whitespace that begins every line is removed first, so the text can
-        be an indented triple-quoted string in a test.
+        be an indented triple-quoted string in a test. ``$GENERATE`` is
+        supported; ``$INCLUDE`` is not (a zone text never reads other files).
+
+        A zone may hold at most ``max_records`` records (10,000 unless given),
+        so that a few bytes of ``$GENERATE 1-100000 ...`` cannot make a test
+        or ``mxroute check --zone`` spend seconds and hundreds of megabytes:
+        ``$GENERATE`` ranges over the limit are refused before any record is
+        made, and reading stops at the first record past it. Nothing of a
+        refused zone is added.
 
         Args:
             text: The zone file's text.
             origin: The zone's origin, unless the text has ``$ORIGIN``.
+            max_records: The most records the zone may hold.
 
         Raises:
-            InvalidInput: ``.reason`` is ``"invalid-zone"``; the message names
-                the line dnspython could not read.
+            InvalidInput: ``.reason`` is ``"invalid-zone"`` (the message names
+                the line dnspython could not read), ``"zone-too-large"``, or
+                ``"invalid-max-records"`` when ``max_records`` is not a
+                positive integer.
         """
-        self._load(text, origin)
+        self._load(text, origin, max_records)
 
-    def _load(self, text: str, origin: str | None) -> str:
+    def _load(self, text: str, origin: str | None, max_records: int) -> str:
+        integer(max_records, "max_records", low=1)
+        text = textwrap.dedent(text)
+        _check_generate(text, max_records)
         try:
             zone = dns.zone.from_text(
-                textwrap.dedent(text),
+                text,
                 origin=origin,
                 relativize=False,
                 check_origin=False,
+                transaction_setup=_count_records(max_records),
             )
+        except InvalidInput:
+            raise
         except (dns.exception.DNSException, ValueError) as exc:
             raise InvalidInput("invalid-zone", f"cannot read the zone: {exc}") from None
         for owner, rdataset in zone.iterate_rdatasets():
@@ -273,13 +336,17 @@ class InMemoryResolver:
         return normalize_host(zone.origin.to_text()) if zone.origin is not None else ""
 
     @classmethod
-    def from_zone(cls, text: str, origin: str | None = None) -> InMemoryResolver:
+    def from_zone(
+        cls, text: str, origin: str | None = None, *, max_records: int = MAX_ZONE_RECORDS
+    ) -> InMemoryResolver:
         """A resolver holding one zone in BIND zone-file syntax (see :meth:`load_zone`)."""
         resolver = cls()
-        resolver.load_zone(text, origin)
+        resolver.load_zone(text, origin, max_records=max_records)
         return resolver
 
-    def load_directory(self, path: str | os.PathLike[str]) -> list[str]:
+    def load_directory(
+        self, path: str | os.PathLike[str], *, max_records: int = MAX_ZONE_RECORDS
+    ) -> list[str]:
         """Add every zone file of a directory; return the zones' origins.
 
         The files read are those named like a zone file: ``example.com.zone``,
@@ -288,9 +355,12 @@ class InMemoryResolver:
         directive or record is ``$ORIGIN`` takes its origin from there;
         otherwise the origin is the file name without ``.zone``/``.db`` or
         ``db.``. As in BIND, records outside a file's zone are ignored.
+        Each zone may hold at most ``max_records`` records, as in
+        :meth:`load_zone`.
 
         Args:
             path: The directory.
+            max_records: The most records each zone may hold.
 
         Returns:
             The origin of each zone read, in the order read (lowercase,
@@ -298,8 +368,10 @@ class InMemoryResolver:
 
         Raises:
             InvalidInput: ``.reason`` is ``"invalid-zone"`` when a file cannot
-                be read as a zone (the message names the file), or
-                ``"invalid-zone-directory"`` when ``path`` is not a directory.
+                be read as a zone, ``"zone-too-large"`` when a zone has more
+                than ``max_records`` records (the message names the file),
+                or ``"invalid-zone-directory"`` when ``path`` is not a
+                directory.
         """
         directory = Path(path)
         if not directory.is_dir():
@@ -319,16 +391,18 @@ class InMemoryResolver:
                 ) from None
             zone_origin = None if _starts_with_origin(text) else origin
             try:
-                origins.append(self._load(text, zone_origin))
+                origins.append(self._load(text, zone_origin, max_records))
             except InvalidInput as exc:
-                raise InvalidInput("invalid-zone", f"{entry.name}: {exc}", entry.name) from None
+                raise InvalidInput(exc.reason, f"{entry.name}: {exc}", entry.name) from None
         return origins
 
     @classmethod
-    def from_directory(cls, path: str | os.PathLike[str]) -> InMemoryResolver:
+    def from_directory(
+        cls, path: str | os.PathLike[str], *, max_records: int = MAX_ZONE_RECORDS
+    ) -> InMemoryResolver:
         """A resolver holding every zone file of a directory (see :meth:`load_directory`)."""
         resolver = cls()
-        resolver.load_directory(path)
+        resolver.load_directory(path, max_records=max_records)
         return resolver
 
     def fail(self, name: str, rdtype: str | None = None, error: str = "servfail") -> None:
@@ -539,15 +613,15 @@ class InMemoryResolver:
                     name,
                     rdtype,
                     AnswerStatus.RECORDS,
-                    records=[value for value, _ in entries],
-                    ttl=min([*ttls, *(ttl for _, ttl in entries)]),
+                    records=list(entries),
+                    ttl=min([*ttls, *entries.values()]),
                     cnames=cnames,
                     authenticated=ad,
                     additional=self._extra(entries) if rdtype == "MX" and self.additional else (),
                 )
             alias = self._records.get((current, "CNAME")) if rdtype != "CNAME" else None
             if alias:
-                target, ttl = alias[0]
+                target, ttl = next(iter(alias.items()))
                 assert isinstance(target, str)
                 if target == name or target in cnames:
                     return Answer(
@@ -588,9 +662,9 @@ class InMemoryResolver:
                 break
         return min([*ttls, negative])
 
-    def _extra(self, entries: list[tuple[RData, int]]) -> list[Answer]:
+    def _extra(self, entries: dict[RData, int]) -> list[Answer]:
         out = []
-        for value, _ in entries:
+        for value in entries:
             if not isinstance(value, MXRecord) or value.is_null:
                 continue
             for kind in ("A", "AAAA"):
@@ -601,8 +675,8 @@ class InMemoryResolver:
                             value.exchange,
                             kind,
                             AnswerStatus.RECORDS,
-                            records=[v for v, _ in records],
-                            ttl=min(t for _, t in records),
+                            records=list(records),
+                            ttl=min(records.values()),
                             authenticated=self.authenticated,
                         )
                     )
