@@ -657,3 +657,19 @@ class TestZoneLimit:
         assert main(["check", "--zone", str(zone), "example.com"]) != 0
         assert "more than 10,000 records" in capsys.readouterr().err
         assert rdata_spy.made == 0
+
+
+class TestRepr:
+    def test_a_short_readable_summary(self):
+        fake = InMemoryResolver()
+        assert repr(fake) == "<InMemoryResolver: 0 record sets, 0 queries>"
+        fake.load_zone(ZONE)
+        fake.fail("example.net")
+        fake.script("example.com", "MX", ["timeout"])
+        fake.query("example.com", "MX")
+        fake.additional = True
+        fake.latency = 0.25
+        assert repr(fake) == (
+            "<InMemoryResolver: 6 record sets, 1 query, 1 failure, 1 script, "
+            "additional=True, latency=0.25>"
+        )

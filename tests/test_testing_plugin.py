@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import dns.resolver
@@ -30,6 +33,66 @@ class TestRegistration:
         assert patched_dnspython is fake_dns
         fake_dns.add("example.com", "A", "192.0.2.1")
         assert dns.resolver.resolve("example.com", "A")[0].address == "192.0.2.1"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[socket.socket]:
+    """A UDP socket on 127.0.0.1 that never answers: what a query sent to it would reach."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.setblocking(False)
+        yield server
+
+
+def _received(server: socket.socket) -> bool:
+    try:
+        server.recvfrom(4096)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _pointed_at(server: socket.socket) -> mxroute.DNSResolver:
+    port = server.getsockname()[1]
+    return mxroute.DNSResolver(["127.0.0.1"], port=port, timeout=0.05, lifetime=0.05)
+
+
+class TestOffline:
+    """Inside the fixtures the default resolver is the fake, and real DNS is refused."""
+
+    def test_resolve_without_a_resolver_answers_from_the_fake(self, fake_dns):
+        fake_dns.add("example.com", "MX", "10 mx.example.com.")
+        fake_dns.add("mx.example.com", "A", "192.0.2.25")
+        route = mxroute.resolve("alice@example.com")
+        assert [str(address) for _, address in route.attempts()] == ["192.0.2.25"]
+        assert fake_dns.queries[0] == ("example.com", "MX")
+        assert mxroute.Router().resolver is fake_dns
+        assert asyncio.run(mxroute.Router().resolve_async("example.com")).hosts == route.hosts
+        assert mxroute.audit("example.com").route is not None
+
+    def test_a_dns_resolver_is_refused_and_sends_nothing(self, fake_dns, silent_server):
+        resolver = _pointed_at(silent_server)
+        with pytest.raises(mxroute.MXRouteError, match="uses the fake_dns fixture"):
+            resolver.query("example.com", "MX")
+        with pytest.raises(mxroute.MXRouteError, match="fake_dns"):
+            resolver.query_batch([("example.com", "A"), ("example.com", "AAAA")])
+        with pytest.raises(mxroute.MXRouteError, match="fake_dns"):
+            asyncio.run(resolver.query_async("example.com", "MX"))
+        with pytest.raises(mxroute.MXRouteError, match="fake_dns"):
+            mxroute.resolve("alice@example.com", resolver=resolver)
+        assert not _received(silent_server)
+
+    def test_patched_dnspython_names_itself(self, patched_dnspython, silent_server):
+        with pytest.raises(mxroute.MXRouteError, match="uses the patched_dnspython fixture"):
+            _pointed_at(silent_server).query("example.com", "MX")
+        assert not _received(silent_server)
+        assert mxroute.Router().resolver is patched_dnspython
+
+    def test_without_the_fixtures_a_dns_resolver_sends_its_query(self, silent_server):
+        # The guard is lifted once the fixture ends: the same query reaches the socket.
+        answer = _pointed_at(silent_server).query("example.com", "MX")
+        assert answer.status is mxroute.AnswerStatus.TIMEOUT
+        assert _received(silent_server)
 
 
 class TestInAnotherProject:
@@ -112,6 +175,25 @@ class TestInAnotherProject:
                 "*1. example.com A*",
             ]
         )
+        # The test's own line is shown, not the helper's body.
+        result.stdout.fnmatch_lines(['*assert_queried(fake_dns, "example.com", "MX")*'])
+        result.stdout.no_fnmatch_line("*raise AssertionError*")
+        result.stdout.no_fnmatch_line("*_assertions.py*")
+
+    def test_the_fixtures_are_lifted_after_each_test(self, pytester):
+        pytester.makepyfile(
+            """
+            import mxroute
+            from mxroute import _guard
+
+            def test_inside(fake_dns):
+                assert mxroute.Router().resolver is fake_dns
+
+            def test_outside():
+                assert _guard.stand_in() is None
+            """
+        )
+        pytester.runpytest(*QUIET).assert_outcomes(passed=2)
 
     def test_the_plugin_can_be_turned_off(self, pytester):
         pytester.makepyfile(

@@ -71,6 +71,7 @@ import dns.rrset
 
 from mxroute._dns import Answer, AnswerStatus, Question, RData, rdata_value
 from mxroute._errors import InvalidInput
+from mxroute._guard import refuse_real_dns
 from mxroute._names import normalize_host
 
 __all__ = ["DNSResolver"]
@@ -684,6 +685,7 @@ class DNSResolver:
         Each value sent back is the response to the last :class:`_Try`, or
         the exception sending it raised.
         """
+        refuse_real_dns()  # inside the fake_dns fixture (mxroute.testing) nothing is sent
         qname = _qname(name)
         qtype, type_text = _qtype(rdtype)
         owner = normalize_host(name)

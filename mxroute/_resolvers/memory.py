@@ -66,6 +66,13 @@ _SETTINGS: dict[str, Callable[[object, str], object]] = {
     "lifetime": _lifetime,
 }
 """The settings of an InMemoryResolver, each checked whenever it is set."""
+_DEFAULTS: dict[str, object] = {
+    "negative_ttl": 300,
+    "authenticated": False,
+    "additional": False,
+    "latency": 0.0,
+    "lifetime": None,
+}
 
 
 def _zone_origin(filename: str) -> str | None:
@@ -236,6 +243,27 @@ class InMemoryResolver:
         self._soa: dict[str, int] = {}
         self._scripts: dict[tuple[str, str | None], collections.deque[Outcome]] = {}
         self._delays: dict[tuple[str, str | None], float] = {}
+
+    def __repr__(self) -> str:
+        """Short: what it holds, what it was asked, and the settings that are not the default."""
+        counts = [
+            (len(self._records), "record set", "record sets"),
+            (len(self.queries), "query", "queries"),
+            (len(self._failures), "failure", "failures"),
+            (len(self._scripts), "script", "scripts"),
+            (len(self._delays), "delay", "delays"),
+        ]
+        held = ", ".join(
+            f"{n} {one if n == 1 else many}"
+            for index, (n, one, many) in enumerate(counts)
+            if n or index < 2
+        )
+        settings = "".join(
+            f", {name}={getattr(self, name)!r}"
+            for name, default in _DEFAULTS.items()
+            if getattr(self, name) != default
+        )
+        return f"<InMemoryResolver: {held}{settings}>"
 
     def __setattr__(self, name: str, value: object) -> None:
         check = _SETTINGS.get(name)

@@ -14,6 +14,13 @@ pytest loads it by itself wherever mxroute is installed (through the
             mxroute.resolve("alice@parked.example", resolver=fake_dns)
         assert_queried(fake_dns, "parked.example", "MX", times=1)
 
+Inside both fixtures no test reaches real DNS by mistake: mxroute's default
+resolver (what ``mxroute.resolve()``, ``Router()`` and ``audit()`` use without
+``resolver=``) is the fixture's fake, and a :class:`~mxroute.DNSResolver`
+asked a question raises an :class:`~mxroute.MXRouteError` that names the
+fixture. Every DNSResolver is refused, one pointed at loopback too (the
+system's resolver is often on loopback); use one outside these fixtures.
+
 To turn it off, run pytest with ``-p no:mxroute``.
 """
 
@@ -31,16 +38,20 @@ __all__ = ["fake_dns", "patched_dnspython"]
 
 
 @pytest.fixture
-def fake_dns() -> InMemoryResolver:
+def fake_dns() -> Iterator[InMemoryResolver]:
     """An empty :class:`~mxroute.InMemoryResolver`, new for every test.
 
     Fill it with ``add()``, ``load_zone()`` or ``load_directory()``; make it
     misbehave with ``fail()``, ``script()``, ``delay()``, ``latency`` and
-    ``lifetime``; read what was asked in ``queries``.
+    ``lifetime``; read what was asked in ``queries``. During the test it is
+    mxroute's default resolver too, and real DNS is refused.
     """
+    from mxroute._guard import offline
     from mxroute._resolvers.memory import InMemoryResolver
 
-    return InMemoryResolver()
+    fake = InMemoryResolver()
+    with offline("fake_dns", fake):
+        yield fake
 
 
 @pytest.fixture
@@ -50,7 +61,8 @@ def patched_dnspython(fake_dns: InMemoryResolver) -> Iterator[InMemoryResolver]:
     It is :func:`mxroute.testing.patch_dnspython` around the test: the same
     resolver object as ``fake_dns``, and dnspython is restored afterwards.
     """
+    from mxroute._guard import offline
     from mxroute.testing import patch_dnspython
 
-    with patch_dnspython(fake_dns) as fake:
+    with offline("patched_dnspython", fake_dns), patch_dnspython(fake_dns) as fake:
         yield fake
