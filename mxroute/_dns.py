@@ -21,9 +21,8 @@ import attrs
 import dns.rdata
 import dns.rdatatype
 
-from mxroute._checks import attrs_validator, flag
 from mxroute._errors import InvalidInput
-from mxroute._model import MXRecord, as_tuple, check_ttl
+from mxroute._model import MXRecord, as_tuple, check_flag, check_ttl
 from mxroute._names import IPAddress, normalize_host
 
 __all__ = [
@@ -83,11 +82,25 @@ def _records(values: Iterable[RData]) -> tuple[RData, ...]:
 
 
 def _names(values: Iterable[str]) -> tuple[str, ...]:
-    return as_tuple(values, "cnames")
+    cnames = as_tuple(values, "cnames")
+    for cname in cnames:
+        if not isinstance(cname, str) or not cname:
+            raise InvalidInput(
+                "invalid-cnames", f"cnames must be names (strings), not {cname!r}", repr(cname)
+            )
+    return cnames
 
 
 def _answers(values: Iterable[Answer]) -> tuple[Answer, ...]:
-    return as_tuple(values, "additional")
+    extra = as_tuple(values, "additional")
+    for answer in extra:
+        if not isinstance(answer, Answer) or answer.status is not AnswerStatus.RECORDS:
+            raise InvalidInput(
+                "invalid-additional",
+                f"additional holds Answers with status RECORDS, not {answer!r}",
+                repr(answer),
+            )
+    return extra
 
 
 _RECORD_CLASSES: dict[str, type] = {
@@ -144,28 +157,6 @@ def _check_records(
             )
 
 
-def _check_cnames(
-    instance: object, attribute: attrs.Attribute[Any], cnames: tuple[str, ...]
-) -> None:
-    for cname in cnames:
-        if not isinstance(cname, str) or not cname:
-            raise InvalidInput(
-                "invalid-cnames", f"cnames must be names (strings), not {cname!r}", repr(cname)
-            )
-
-
-def _check_additional(
-    instance: object, attribute: attrs.Attribute[Any], extra: tuple[Answer, ...]
-) -> None:
-    for answer in extra:
-        if not isinstance(answer, Answer) or answer.status is not AnswerStatus.RECORDS:
-            raise InvalidInput(
-                "invalid-additional",
-                f"additional holds Answers with status RECORDS, not {answer!r}",
-                repr(answer),
-            )
-
-
 @attrs.frozen
 class Answer:
     """A resolver's answer to one question.
@@ -207,11 +198,9 @@ class Answer:
         default=(), converter=_records, validator=_check_records
     )
     ttl: int | None = attrs.field(default=None, validator=check_ttl)
-    cnames: tuple[str, ...] = attrs.field(default=(), converter=_names, validator=_check_cnames)
-    authenticated: bool = attrs.field(default=False, validator=attrs_validator(flag))
-    additional: tuple[Answer, ...] = attrs.field(
-        default=(), converter=_answers, validator=_check_additional
-    )
+    cnames: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    authenticated: bool = attrs.field(default=False, validator=check_flag)
+    additional: tuple[Answer, ...] = attrs.field(default=(), converter=_answers)
     detail: str = attrs.field(default="", validator=_check_text)
 
     @property

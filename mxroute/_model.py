@@ -31,11 +31,27 @@ T = TypeVar("T")
 
 
 _check_preference = attrs_validator(integer, low=0, high=65535)
-check_ttl = attrs.validators.optional(attrs_validator(integer, low=0))
+# The two checks below run for every answer and route: the common, valid case
+# costs one type test, and only a wrong value goes on to the shared check,
+# which raises its InvalidInput.
+
+
+def check_ttl(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: None, or an integer of at least 0 (``invalid-ttl``)."""
+    if value is not None and (type(value) is not int or value < 0):
+        integer(value, attribute.name, low=0)
+
+
+def check_flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """An attrs validator: True or False (``invalid-<name>``)."""
+    if type(value) is not bool:
+        flag(value, attribute.name)
 
 
 def as_tuple(values: Iterable[T], what: str, reason: str | None = None) -> tuple[T, ...]:
     """*values* as a tuple; a single string (iterable too) or a non-iterable is refused."""
+    if type(values) is tuple or type(values) is list:  # the usual cases, at once
+        return tuple(values)
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise InvalidInput(
             reason or "invalid-" + what, f"{what} must be a sequence, not {values!r}", repr(values)
@@ -198,7 +214,7 @@ class MailRoute:
     kind: RouteKind = attrs.field(validator=_check_kind)
     hosts: tuple[MailHost, ...] = attrs.field(converter=_hosts)
     ttl: int | None = attrs.field(default=None, validator=check_ttl)
-    authenticated: bool = attrs.field(default=False, validator=attrs_validator(flag))
+    authenticated: bool = attrs.field(default=False, validator=check_flag)
     findings: tuple[Finding, ...] = attrs.field(default=(), converter=_findings)
     next_hop: str | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import inspect
 import os
 import re
 import textwrap
@@ -66,13 +67,13 @@ _SETTINGS: dict[str, Callable[[object, str], object]] = {
     "lifetime": _lifetime,
 }
 """The settings of an InMemoryResolver, each checked whenever it is set."""
-_DEFAULTS: dict[str, object] = {
-    "negative_ttl": 300,
-    "authenticated": False,
-    "additional": False,
-    "latency": 0.0,
-    "lifetime": None,
-}
+
+
+@functools.cache
+def _defaults() -> dict[str, object]:
+    """The settings' defaults, as the constructor's signature gives them."""
+    parameters = inspect.signature(InMemoryResolver.__init__).parameters
+    return {name: parameters[name].default for name in _SETTINGS}
 
 
 def _zone_origin(filename: str) -> str | None:
@@ -98,12 +99,12 @@ def _starts_with_origin(text: str) -> bool:
     return False
 
 
-def _too_large(limit: int, more: str) -> InvalidInput:
+def _too_large(limit: int, more: str, text: str = "") -> InvalidInput:
     return InvalidInput(
         "zone-too-large",
         f"the zone has more than {limit:,} records (max_records): {more}; "
         "split the zone, or give a larger max_records",
-        str(limit),
+        text,
     )
 
 
@@ -120,7 +121,9 @@ def _check_generate(text: str, limit: int) -> None:
             continue
         total += len(range(start, stop + 1, step))
         if total > limit:
-            raise _too_large(limit, f"its $GENERATE ranges alone make {total:,}")
+            raise _too_large(
+                limit, f"its $GENERATE ranges alone make {total:,}", match.group(0).strip()
+            )
 
 
 def _count_records(limit: int) -> Callable[[dns.transaction.Transaction], None]:
@@ -260,7 +263,7 @@ class InMemoryResolver:
         )
         settings = "".join(
             f", {name}={getattr(self, name)!r}"
-            for name, default in _DEFAULTS.items()
+            for name, default in _defaults().items()
             if getattr(self, name) != default
         )
         return f"<InMemoryResolver: {held}{settings}>"
