@@ -7,7 +7,8 @@ add, and can time out, fail, or be slow on purpose. Around it:
 * a pytest plugin (installed with mxroute, no configuration needed) with the
   fixtures ``fake_dns`` (an empty :class:`~mxroute.InMemoryResolver`, new for
   every test) and ``patched_dnspython`` (the same fake, answering every
-  dnspython lookup made during the test): see :mod:`mxroute.testing.plugin`;
+  dnspython lookup made during the test); inside both, mxroute's default
+  resolver is the fake and real DNS is refused: see :mod:`mxroute.testing.plugin`;
 * :func:`assert_queried` and :func:`assert_not_queried`, assertions over the
   questions a fake was asked, with failure messages that list them;
 * :func:`patch_dnspython`, which makes code that calls dnspython directly
