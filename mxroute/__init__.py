@@ -23,6 +23,7 @@ from mxroute._errors import (
     NoSuchDomain,
     NullMX,
     TemporaryRouteError,
+    UnsupportedEventLoop,
 )
 from mxroute._exports import adopt
 from mxroute._findings import FINDING_CODES, Finding, FindingCode, Severity, make_finding
@@ -103,6 +104,7 @@ __all__ = [
     "Target",
     "TargetKind",
     "TemporaryRouteError",
+    "UnsupportedEventLoop",
     "__version__",
     "audit",
     "audit_async",

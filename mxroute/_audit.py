@@ -57,7 +57,7 @@ from mxroute._model import MailRoute
 from mxroute._names import IPAddress, TargetKind, is_ip_literal_name, parse_target
 from mxroute._planner import Batch, plan_route
 from mxroute._policy import AddressScope, RoutingPolicy, embedded_ipv4
-from mxroute._router import Router, drive, drive_async
+from mxroute._router import Router, run_plan, run_plan_async
 from mxroute._validate import check_mx_records
 
 __all__ = ["MAX_TTL", "MIN_TTL", "AuditReport", "audit", "audit_async"]
@@ -187,7 +187,7 @@ def audit(
         TypeError: The resolver has no synchronous ``query``.
     """
     router = Router(resolver=resolver, policy=policy, rng=rng)
-    return drive(_plan(domain, router), router.resolver, "audit_async()")
+    return run_plan(_plan(domain, router), router.resolver, "audit_async()")
 
 
 async def audit_async(
@@ -202,7 +202,7 @@ async def audit_async(
     Takes, returns and raises as :func:`audit`.
     """
     router = Router(resolver=resolver, policy=policy, rng=rng)
-    return await drive_async(_plan(domain, router), router.resolver)
+    return await run_plan_async(_plan(domain, router), router.resolver, "audit_async()")
 
 
 def _plan(domain: str, router: Router) -> AuditPlan:

@@ -7,6 +7,7 @@ The hierarchy::
     │   ├── InvalidDomain                 a domain or host name that cannot be used
     │   ├── InvalidAddress                a mailbox address that cannot be used
     │   └── InvalidPolicy                 a RoutingPolicy setting that cannot be used
+    ├── UnsupportedEventLoop (RuntimeError)  an async API called outside asyncio (e.g. trio)
     └── MailRouteError                    routing failed; ``.temporary`` says retry or bounce
         ├── TemporaryRouteError           451 4.4.3  SERVFAIL, timeout, REFUSED: queue and retry
         ├── NoSuchDomain                  550 5.1.2  NXDOMAIN for the domain
@@ -40,6 +41,7 @@ __all__ = [
     "NoSuchDomain",
     "NullMX",
     "TemporaryRouteError",
+    "UnsupportedEventLoop",
 ]
 
 
@@ -106,6 +108,15 @@ class InvalidAddress(InvalidInput):
 
 class InvalidPolicy(InvalidInput):
     """A :class:`~mxroute.RoutingPolicy` setting (relayhost, transport map, ...) that is wrong."""
+
+
+class UnsupportedEventLoop(MXRouteError, RuntimeError):
+    """An async API of mxroute was called outside an asyncio event loop (under trio, say).
+
+    The coroutines and async iterators of mxroute run under asyncio only
+    (anyio's asyncio backend included); each raises this when it starts,
+    before any question is asked.
+    """
 
 
 class MailRouteError(MXRouteError):

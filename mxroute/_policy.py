@@ -223,10 +223,18 @@ def _transport_map(value: Mapping[str, NextHop | str]) -> Mapping[str, NextHop]:
 
 
 class _FrozenMap(dict[str, NextHop]):
-    """A dict that refuses changes and hashes, so the policy stays a value."""
+    """A dict that refuses changes and hashes, so the policy stays a value.
+
+    It pickles and copies (``copy.deepcopy``) as a new map built from its
+    items, since the default way for a dict subclass, filling an empty one
+    item by item, is a change it refuses.
+    """
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(frozenset(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
 
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("a RoutingPolicy's transport_map cannot be changed; use attrs.evolve")

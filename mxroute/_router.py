@@ -1,14 +1,42 @@
 """The drivers: run the planner against a resolver, synchronously or in asyncio.
 
 They are deliberately thin. All the RFC logic lives in :mod:`mxroute._planner`;
-a driver only asks each batch of questions (concurrently where it can) and
-sends the answers back, so the sync and the async paths cannot drift apart.
+a driver (:func:`run_plan`, :func:`run_plan_async`) only asks each batch of
+questions (concurrently where it can) and sends the answers back, so the sync
+and the async paths cannot drift apart.
+
+A route may have a deadline (``Router(deadline=...)``): the whole route, every
+batch included, must finish within that many seconds, or it fails with a
+:class:`~mxroute.TemporaryRouteError` that names the deadline. A resolver's
+``lifetime`` bounds one question; a route asks two rounds of questions one
+after the other (the MX question, then the batch of A and AAAA questions), so
+without a deadline a route can take twice the lifetime.
+
+* In asyncio, each batch is awaited with the time left
+  (:func:`asyncio.wait_for`), and the questions still in flight at the
+  deadline are cancelled.
+* In sync code, a batch runs in a short-lived worker thread and the caller
+  waits for it no longer than the time left. The resolver protocols have no
+  per-call time budget, so a batch that misses the deadline is abandoned,
+  not stopped: it finishes in its thread (within the resolver's own
+  ``lifetime``) and its answers are dropped. A route with no deadline asks in
+  the calling thread.
+
+The async entry points run under asyncio only: under another event loop
+(trio, curio) they raise :class:`~mxroute.UnsupportedEventLoop` when they
+start, before any question is asked, whatever the target (see
+:func:`require_asyncio`).
+
+A :class:`Router` pickles (for :class:`concurrent.futures.ProcessPoolExecutor`
+and other worker processes): see :meth:`Router.__reduce__` for what is kept.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextvars
 import random
+import threading
+import time
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -19,14 +47,16 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from mxroute import _bulk as bulk
 from mxroute._bulk import DEFAULT_CONCURRENCY, BulkResult, T
+from mxroute._checks import seconds
 from mxroute._dns import Answer, AnyResolver, Resolver
+from mxroute._errors import TemporaryRouteError, UnsupportedEventLoop
 from mxroute._guard import stand_in
 from mxroute._model import MailRoute
-from mxroute._names import Target
+from mxroute._names import Target, parse_target
 from mxroute._planner import Batch, RoutePlan, plan_route
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
@@ -34,8 +64,6 @@ from mxroute._resolvers.caching import CachingResolver
 __all__ = ["Router", "resolve"]
 
 _R = TypeVar("_R")
-
-"""A resolver with ``query``, ``query_async``, or both."""
 
 
 def _default_resolver() -> AnyResolver:
@@ -64,6 +92,17 @@ class Router:
         policy: The routing policy; the default when None.
         rng: The random source that orders hosts of equal preference. Give a
             seeded :class:`random.Random` for reproducible routes.
+        deadline: Seconds one route may take in all, every lookup included;
+            None (the default) sets no limit beyond the resolver's own per
+            question. A route still unfinished at its deadline raises
+            :class:`~mxroute.TemporaryRouteError` (451 4.4.3), in sync and
+            async code alike. In sync code, a batch of questions still
+            unanswered then is left to finish in a worker thread (within
+            the resolver's lifetime) and its answers are dropped.
+
+    Raises:
+        InvalidInput: ``deadline`` is not a positive, finite number of
+            seconds (``.reason`` is ``"invalid-deadline"``).
     """
 
     def __init__(
@@ -71,10 +110,43 @@ class Router:
         resolver: AnyResolver | None = None,
         policy: RoutingPolicy | None = None,
         rng: random.Random | None = None,
+        *,
+        deadline: float | None = None,
     ) -> None:
         self.resolver: AnyResolver = resolver if resolver is not None else _default_resolver()
         self.policy = policy if policy is not None else RoutingPolicy()
         self.rng = rng if rng is not None else random.Random()
+        self.deadline: float | None = None if deadline is None else seconds(deadline, "deadline")
+        """Seconds one route may take in all, or None for no limit."""
+        # What this router made itself; a pickled copy makes its own (__reduce__).
+        self._made = (
+            self.resolver if resolver is None else None,
+            self.rng if rng is None else None,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the router (and copy it) with its policy, deadline, resolver and rng.
+
+        So a router can go to a :class:`~concurrent.futures.ProcessPoolExecutor`
+        or another worker process:
+
+        * a resolver you gave goes along and must pickle
+          (:class:`~mxroute.InMemoryResolver` does); with none given, the copy
+          makes its own from the system DNS configuration where it is
+          unpickled, as this router did here;
+        * a random source you gave goes along with its state, so a seeded
+          router routes in a worker exactly as it would have here (and every
+          copy of it shuffles alike); with none given, the copy gets a fresh
+          one, so worker processes do not all order hosts of equal
+          preference the same way.
+        """
+        made_resolver, made_rng = self._made
+        resolver = None if self.resolver is made_resolver else self.resolver
+        rng = None if self.rng is made_rng else self.rng
+        return (type(self), (resolver, self.policy, rng), {"deadline": self.deadline})
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.deadline = state["deadline"]
 
     def plan(self, target: str | Target) -> RoutePlan:
         """The planner for one target with this router's policy and random source."""
@@ -93,15 +165,28 @@ class Router:
             InvalidAddress: The address or literal is malformed.
             TypeError: The resolver has no synchronous ``query``.
         """
-        return drive(self.plan(target), self.resolver)
+        plan, deadline = self._start(target)
+        return run_plan(plan, self.resolver, deadline=deadline)
 
     async def resolve_async(self, target: str | Target) -> MailRoute:
         """Route a target in asyncio; each batch of questions is asked concurrently.
 
         A resolver with only a synchronous ``query`` is run in worker threads.
-        Returns and raises as :meth:`resolve`.
+        Returns and raises as :meth:`resolve`, and also:
+
+        Raises:
+            UnsupportedEventLoop: No asyncio event loop runs this coroutine
+                (trio, say); raised before the target is looked at.
         """
-        return await drive_async(self.plan(target), self.resolver)
+        require_asyncio("Router.resolve_async()")
+        plan, deadline = self._start(target)
+        return await _run_plan_async(plan, self.resolver, deadline)
+
+    def _start(self, target: str | Target) -> tuple[RoutePlan, Deadline | None]:
+        """The plan for ``target`` and, when this router has one, its deadline (from now)."""
+        parsed = target if isinstance(target, Target) else parse_target(target)
+        deadline = None if self.deadline is None else Deadline(self.deadline, parsed.domain)
+        return self.plan(parsed), deadline
 
     def resolve_many(
         self,
@@ -140,9 +225,12 @@ class Router:
 
         Raises:
             InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+            UnsupportedEventLoop: The iteration does not run in asyncio (at
+                the first result asked for).
         """
         bulk.check_concurrency(concurrency)
-        return bulk.run(self._cached().resolve_async, targets, concurrency=concurrency)
+        results = bulk.run(self._cached().resolve_async, targets, concurrency=concurrency)
+        return _under_asyncio(results, "Router.resolve_many()")
 
     def resolve_many_sync(
         self, targets: Iterable[T], *, concurrency: int = DEFAULT_CONCURRENCY
@@ -168,13 +256,92 @@ class Router:
         """This router if its resolver caches, else a copy over a new CachingResolver."""
         if isinstance(self.resolver, CachingResolver):
             return self
-        return Router(resolver=CachingResolver(self.resolver), policy=self.policy, rng=self.rng)
+        return Router(CachingResolver(self.resolver), self.policy, self.rng, deadline=self.deadline)
 
 
-def drive(
+def require_asyncio(api: str) -> None:
+    """Raise :class:`~mxroute.UnsupportedEventLoop` unless an asyncio loop runs the caller.
+
+    Every async entry point calls it first, so under trio (or with no event
+    loop at all) the caller gets this one error, whatever the target and the
+    DNS data, instead of a ``RuntimeError`` or a ``TypeError`` from deep in
+    asyncio. Detected without sniffio: :func:`asyncio.get_running_loop` finds
+    no loop. anyio's asyncio backend is asyncio, and works.
+
+    Args:
+        api: The entry point to name in the message, e.g. ``"audit_async()"``.
+    """
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise UnsupportedEventLoop(
+            f"{api} runs under asyncio only, and no asyncio event loop is running "
+            "(trio and other event loops are not supported): call it from asyncio.run(), "
+            "or call the synchronous API in a worker thread (trio.to_thread.run_sync)"
+        ) from None
+
+
+async def _under_asyncio(
+    results: AsyncIterator[BulkResult[T]], api: str
+) -> AsyncIterator[BulkResult[T]]:
+    """``results``, once :func:`require_asyncio` passed; closed when this is."""
+    require_asyncio(api)
+    try:
+        async for item in results:
+            yield item
+    finally:
+        aclose: Callable[[], Awaitable[None]] | None = getattr(results, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class Deadline:
+    """The end of one route's time budget, ``seconds`` from its creation (monotonic clock).
+
+    Attributes:
+        seconds: The budget, as configured.
+        domain: The domain (or literal) routed, for the error.
+    """
+
+    __slots__ = ("domain", "end", "seconds")
+
+    def __init__(self, seconds: float, domain: str) -> None:
+        self.seconds = seconds
+        self.domain = domain
+        self.end = time.monotonic() + seconds
+
+    def left(self, batch: Batch) -> float:
+        """The seconds left to answer ``batch``.
+
+        Raises:
+            TemporaryRouteError: None are left.
+        """
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise self.passed(batch)
+        return left
+
+    def passed(self, batch: Batch) -> TemporaryRouteError:
+        """The error for a route whose deadline passed while ``batch`` was unanswered."""
+        asked = ", ".join(f"{rdtype} {name}" for name, rdtype in batch[:3])
+        if len(batch) > 3:
+            asked += f" and {len(batch) - 3} more"
+        return TemporaryRouteError(
+            self.domain,
+            f"the route to {self.domain} did not finish within its deadline of "
+            f"{self.seconds:g} s (still waiting for {asked}); "
+            "keep the message queued and retry later",
+        )
+
+
+def run_plan(
     plan: Generator[Batch, Sequence[Answer], _R],
     resolver: AnyResolver,
     async_api: str = "resolve_async()",
+    *,
+    deadline: Deadline | None = None,
 ) -> _R:
     """Run a sans-I/O plan to its end with a synchronous resolver.
 
@@ -187,30 +354,67 @@ def drive(
         resolver: The resolver that answers the batches.
         async_api: The coroutine to name in the TypeError when the resolver
             is async-only.
+        deadline: When the plan must be done; None for no limit. With one,
+            each batch is asked in a worker thread that the caller waits for
+            no longer than the time left (see the module documentation).
 
     Raises:
         TypeError: The resolver has no synchronous ``query``.
+        TemporaryRouteError: The deadline passed.
     """
     if not isinstance(resolver, Resolver):
         raise TypeError(f"{type(resolver).__name__} has no query(); use {async_api} with it")
     try:
         batch = next(plan)
         while True:
-            batch = plan.send(_ask(resolver, batch))
+            if deadline is None:
+                answers = _ask(resolver, batch)
+            else:
+                answers = _ask_in_time(resolver, batch, deadline)
+            batch = plan.send(answers)
     except StopIteration as done:
         result: _R = done.value
         return result
 
 
-async def drive_async(plan: Generator[Batch, Sequence[Answer], _R], resolver: AnyResolver) -> _R:
+async def run_plan_async(
+    plan: Generator[Batch, Sequence[Answer], _R],
+    resolver: AnyResolver,
+    api: str = "this coroutine",
+    *,
+    deadline: Deadline | None = None,
+) -> _R:
     """Run a sans-I/O plan to its end in asyncio; each batch is asked concurrently.
 
     A resolver with only a synchronous ``query`` is run in worker threads.
+    With a ``deadline``, each batch is awaited no longer than the time left.
+
+    Raises:
+        UnsupportedEventLoop: Not running in asyncio (``api`` names the caller).
+        TemporaryRouteError: The deadline passed.
     """
+    require_asyncio(api)
+    return await _run_plan_async(plan, resolver, deadline)
+
+
+async def _run_plan_async(
+    plan: Generator[Batch, Sequence[Answer], _R], resolver: AnyResolver, deadline: Deadline | None
+) -> _R:
+    import asyncio
+
     try:
         batch = next(plan)
         while True:
-            batch = plan.send(await _ask_async(resolver, batch))
+            if deadline is None:
+                answers = await _ask_async(resolver, batch)
+            else:
+                try:
+                    answers = await asyncio.wait_for(
+                        _ask_async(resolver, batch), deadline.left(batch)
+                    )
+                except asyncio.TimeoutError:
+                    raise deadline.passed(batch) from None
+            batch = plan.send(answers)
     except StopIteration as done:
         result: _R = done.value
         return result
@@ -231,7 +435,38 @@ def _ask(resolver: Resolver, batch: Batch) -> Sequence[Answer]:
     return [resolver.query(name, rdtype) for name, rdtype in batch]
 
 
+def _ask_in_time(resolver: Resolver, batch: Batch, deadline: Deadline) -> Sequence[Answer]:
+    """:func:`_ask` in a daemon thread, waited for until the deadline at most.
+
+    The resolver protocols give no way to stop a call, so a batch that misses
+    the deadline is left to finish in its thread, its answers dropped. A
+    daemon thread (not a pool) so such a batch never delays the interpreter's exit.
+    """
+    left = deadline.left(batch)
+    outcome: list[tuple[bool, Any]] = []
+
+    def ask() -> None:
+        try:
+            outcome.append((True, _ask(resolver, batch)))
+        except BaseException as exc:  # raised again in the caller's thread
+            outcome.append((False, exc))
+
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(ask,), name="mxroute-batch", daemon=True)
+    worker.start()
+    worker.join(left)
+    if not outcome:
+        raise deadline.passed(batch)
+    ((ok, value),) = outcome
+    if not ok:
+        raise value
+    answers: Sequence[Answer] = value
+    return answers
+
+
 async def _ask_async(resolver: AnyResolver, batch: Batch) -> Sequence[Answer]:
+    import asyncio
+
     query_async: Callable[[str, str], Awaitable[Answer]] | None = getattr(
         resolver, "query_async", None
     )
@@ -249,10 +484,11 @@ def resolve(
     resolver: AnyResolver | None = None,
     policy: RoutingPolicy | None = None,
     rng: random.Random | None = None,
+    deadline: float | None = None,
 ) -> MailRoute:
     """Route one target: ``mxroute.resolve("alice@example.com")``.
 
-    A shortcut for ``Router(resolver, policy, rng).resolve(target)``; with no
-    resolver it uses the system's DNS configuration.
+    A shortcut for ``Router(resolver, policy, rng, deadline=deadline).resolve(target)``;
+    with no resolver it uses the system's DNS configuration.
     """
-    return Router(resolver=resolver, policy=policy, rng=rng).resolve(target)
+    return Router(resolver, policy, rng, deadline=deadline).resolve(target)

@@ -25,7 +25,7 @@ EXPECTED = {
     "NextHop", "NoMailHosts", "NoSuchDomain", "NullMX", "Question", "RData", "Resolver",
     "RouteKind", "RoutePlan", "Router", "RoutingPolicy", "Severity", "Target", "TargetKind",
     "TemporaryRouteError", "__version__", "make_finding", "parse_target", "plan_route",
-    "resolve",
+    "resolve", "UnsupportedEventLoop",
     # audit and command line
     "AuditReport", "RecordingResolver", "audit", "audit_async",
     "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",

@@ -76,6 +76,7 @@ SAMPLES: dict[str, Callable[[], object]] = {
     ),
     "NoSuchDomain": lambda: mxroute.NoSuchDomain("nowhere.example", "NXDOMAIN"),
     "NullMX": lambda: mxroute.NullMX("example.com", "null MX", [_finding()]),
+    "UnsupportedEventLoop": lambda: mxroute.UnsupportedEventLoop("resolve_async() needs asyncio"),
     "NoMailHosts": lambda: mxroute.NoMailHosts("example.com", "no host"),
     "MailLoop": lambda: mxroute.MailLoop("example.com", "loop", [_finding()]),
 }

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import random
+from collections.abc import Callable
 
+import dns.message
+import dns.rdatatype
+import dns.rrset
 import pytest
 
 import mxroute
 from tests.bindserver import BindServer, SilentServer
-from tests.integration.servers import RecordingResolver
+from tests.integration.servers import RecordingResolver, ScriptedServer
+from tests.test_router import finishes_within
 
 pytestmark = pytest.mark.integration
 
@@ -255,3 +261,50 @@ class TestRoundTrips:
             ("mxa.equal-mx.mxtest", "AAAA"),
             ("mxb.equal-mx.mxtest", "AAAA"),
         ]
+
+
+def _sync_or_async(router: mxroute.Router, target: str, mode: str) -> Callable[[], object]:
+    if mode == "sync":
+        return lambda: router.resolve(target)
+    return lambda: asyncio.run(router.resolve_async(target))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+class TestRouteDeadline:
+    """``Router(deadline=...)`` over DNSResolver, against servers that never answer.
+
+    Each question may wait 20 s (``timeout`` and ``lifetime``); the route may
+    take half a second. Without the deadline each test would wait the 20 s
+    (and the thread join would give up after 10).
+    """
+
+    def test_a_silent_server_fails_the_route_at_its_deadline(self, silent: SilentServer, mode):
+        resolver = mxroute.DNSResolver([silent.address], port=silent.port, timeout=20, lifetime=20)
+        router = mxroute.Router(resolver=resolver, deadline=0.5)
+        error = finishes_within(_sync_or_async(router, "alice@two-mx.mxtest", mode), 10)
+        assert isinstance(error, mxroute.TemporaryRouteError)
+        assert "deadline of 0.5 s" in str(error)
+        assert "MX two-mx.mxtest" in str(error)
+        assert error.domain == "two-mx.mxtest"
+
+    def test_a_server_silent_on_addresses_fails_the_route_in_its_second_batch(self, mode):
+        def mx_only(query: dns.message.Message, tcp: bool) -> dns.message.Message | None:
+            question = query.question[0]
+            if question.rdtype != dns.rdatatype.MX:
+                return None  # A and AAAA questions never get an answer
+            response = dns.message.make_response(query)
+            exchanges = ("10 mx1.slow.mxtest.", "20 mx2.slow.mxtest.")
+            response.answer.append(dns.rrset.from_text(question.name, 300, "IN", "MX", *exchanges))
+            return response
+
+        with ScriptedServer(mx_only) as server:
+            resolver = mxroute.DNSResolver(
+                [server.address], port=server.port, timeout=20, lifetime=20
+            )
+            recording = RecordingResolver(resolver)
+            router = mxroute.Router(resolver=recording, deadline=0.5)
+            error = finishes_within(_sync_or_async(router, "slow.mxtest", mode), 10)
+        assert isinstance(error, mxroute.TemporaryRouteError)
+        assert "deadline of 0.5 s" in str(error)
+        assert "A mx1.slow.mxtest" in str(error)
+        assert ("mx2.slow.mxtest", "AAAA") in recording.questions  # the second batch was asked
