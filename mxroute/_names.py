@@ -33,15 +33,18 @@ import re
 import attrs
 import idna
 
-from mxroute._errors import InvalidAddress, InvalidDomain
+from mxroute._errors import InvalidAddress, InvalidDomain, InvalidInput
 
 __all__ = [
+    "HostPort",
     "IPAddress",
     "Target",
     "TargetKind",
+    "format_address",
     "format_literal",
-    "is_ip_literal_name",
     "normalize_host",
+    "parse_host_port",
+    "parse_ip",
     "parse_literal",
     "parse_target",
     "to_a_label",
@@ -173,26 +176,97 @@ def normalize_host(name: str) -> str:
     """Normalise a host name that came from DNS (an MX exchange, a CNAME target).
 
     Names from DNS are not held to the host name rules (an exchange may
-    contain ``_``): this only lowercases and drops the trailing dot.
+    contain ``_``): this only lowercases and drops the trailing dot. An
+    address literal (``[IPv6:2001:DB8::1]``) gets its one canonical spelling
+    instead, the one :func:`format_literal` writes (``[IPv6:2001:db8::1]``).
     """
+    if name.startswith("[") and name.endswith("]"):
+        address = parse_ip(name[1:-1])
+        if address is not None:
+            return format_literal(address)
     return name[:-1].lower() if name.endswith(".") and name != "." else name.lower()
 
 
-def is_ip_literal_name(name: str) -> IPAddress | None:
-    """Return the address when an MX exchange is an IP address written as a name.
+def parse_ip(text: str) -> IPAddress | None:
+    """The IP address ``text`` spells, or None when it spells none.
 
-    RFC 5321 §5.1 forbids IP addresses as MX targets; some zones publish
-    ``10 192.0.2.1.`` anyway. Returns None for an ordinary host name.
+    The one place where mxroute reads an IP address from text: an MX
+    exchange written as an address (``192.0.2.1.``, which RFC 5321 §5.1
+    forbids but some zones publish), the inside of an address literal or of a
+    bracketed next hop, a name server. ``192.0.2.1``, ``2001:db8::1``, the
+    RFC 5321 tag ``IPv6:`` in any case, and one pair of brackets around any
+    of them are accepted; so is the trailing dot of a name from DNS. A zone
+    index (``fe80::1%eth0``) is refused: it names an interface of one host, never
+    a mail destination.
+
+    >>> parse_ip("[IPv6:2001:DB8::1]")
+    IPv6Address('2001:db8::1')
+    >>> parse_ip("mx1.example.com") is None
+    True
     """
-    text = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    elif text.endswith(".") and ":" not in text:
+        text = text[:-1]
     if text[:5].lower() == "ipv6:":
         text = text[5:]
-    if not text or not (text[-1].isdigit() or ":" in text):
-        return None
+    if not text or not (text[-1].isdigit() or ":" in text) or "%" in text:
+        return None  # the fast path for host names, and no zone index
     try:
         return ipaddress.ip_address(text)
     except ValueError:
         return None
+
+
+@attrs.frozen
+class HostPort:
+    """A host and an optional port, as :func:`parse_host_port` reads them.
+
+    Attributes:
+        host: The host as written, without brackets and port.
+        address: The IP address ``host`` spells (see :func:`parse_ip`), else None.
+        port: The port, when one was given.
+        bracketed: Whether the host was written in brackets.
+    """
+
+    host: str
+    address: IPAddress | None
+    port: int | None
+    bracketed: bool
+
+
+def parse_host_port(text: str) -> HostPort:
+    """Split ``host``, ``host:port``, ``[host]``, ``[host]:port`` (and a bare IPv6 address).
+
+    The one reader of a host with a port (next hops, name servers). Whether a
+    bare IPv6 address or an unbracketed address is acceptable is the caller's
+    to say; this only reads.
+
+    Raises:
+        InvalidInput: ``.reason`` ``"invalid-host-port"``; the message says
+            what is wrong (without the input, for the caller to prefix).
+    """
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise InvalidInput("invalid-host-port", "a '[' has no closing ']'", text)
+        host, tail, bracketed = text[1:end], text[end + 1 :], True
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        tail, bracketed = ":" + port_text, False
+    else:
+        host, tail, bracketed = text, "", False
+    port: int | None = None
+    if tail:
+        digits = tail[1:]
+        if not tail.startswith(":") or not (digits.isascii() and digits.isdigit()):
+            raise InvalidInput(
+                "invalid-host-port", f"{tail!r} is not ':' followed by a port number", text
+            )
+        port = int(digits)
+        if not 1 <= port <= 65535:
+            raise InvalidInput("invalid-host-port", f"port {port} is outside 1..65535", text)
+    return HostPort(host, parse_ip(f"[{host}]"), port, bracketed)
 
 
 def parse_literal(text: str) -> IPAddress:
@@ -218,16 +292,13 @@ def parse_literal(text: str) -> IPAddress:
             "or [IPv6:2001:db8::1] for IPv6 (RFC 5321 §4.1.3)",
             text,
         )
-    try:
-        if "%" in candidate:
-            raise ValueError("zone index")
-        address = ipaddress.ip_address(candidate)
-    except ValueError:
+    address = parse_ip(text)
+    if address is None:
         raise InvalidAddress(
             "invalid-literal",
             f"invalid address literal {text!r}: {candidate!r} is not an IP address",
             text,
-        ) from None
+        )
     if (address.version == 6) != want6:
         raise InvalidAddress(
             "invalid-literal",
@@ -238,11 +309,34 @@ def parse_literal(text: str) -> IPAddress:
     return address
 
 
-def format_literal(address: IPAddress) -> str:
-    """Write an address as an RFC 5321 literal: ``[192.0.2.1]`` or ``[IPv6:2001:db8::1]``."""
+def format_address(address: IPAddress) -> str:
+    """Write an IP address as text, the same on every supported Python.
+
+    IPv6 in the compressed form of RFC 5952, and an IPv4-mapped address with
+    its IPv4 part in dotted decimal (``::ffff:192.0.2.1``, RFC 5952 §5), as
+    Python 3.13 writes it; earlier Pythons write ``::ffff:c000:201``. Every
+    address text mxroute produces (literals, ``to_dict()``, messages) is
+    written by this function.
+
+    >>> format_address(ipaddress.ip_address("::ffff:c000:201"))
+    '::ffff:192.0.2.1'
+    """
     if address.version == 6:
-        return f"[IPv6:{address.compressed}]"
-    return f"[{address}]"
+        mapped = address.ipv4_mapped
+        if mapped is not None:
+            return f"::ffff:{mapped}"
+        return address.compressed
+    return str(address)
+
+
+def format_literal(address: IPAddress) -> str:
+    """Write an address as an RFC 5321 literal: ``[192.0.2.1]`` or ``[IPv6:2001:db8::1]``.
+
+    This is the one spelling of a literal: a literal route's ``domain`` and
+    its host's ``name`` are both written so.
+    """
+    text = format_address(address)
+    return f"[IPv6:{text}]" if address.version == 6 else f"[{text}]"
 
 
 class TargetKind(enum.Enum):

@@ -48,11 +48,13 @@ from mxroute._names import (
     MAX_INPUT_CHARACTERS,
     MAX_LOCAL_PART_OCTETS,
     IPAddress,
+    format_address,
     format_literal,
-    is_ip_literal_name,
+    parse_ip,
     parse_literal,
     to_a_label,
 )
+from mxroute._planner import examine_mx_set
 from mxroute._policy import DEFAULT_MAX_HOSTS
 
 __all__ = [
@@ -144,7 +146,7 @@ class Address:
             "local_part": self.local_part,
             "domain": self.domain,
             "unicode_domain": self.unicode_domain,
-            "literal": None if self.literal is None else str(self.literal),
+            "literal": None if self.literal is None else format_address(self.literal),
             "normalized": self.normalized,
             "smtputf8": self.smtputf8,
         }
@@ -462,72 +464,51 @@ def check_mx_records(
     where = domain or "the domain"
     findings: list[Finding] = []
 
-    def note(code: str, subject: str, message: str) -> None:
-        finding = make_finding(code, subject, message)
+    def note(finding: Finding) -> None:
         if finding not in findings:
             findings.append(finding)
 
     if not parsed:
         note(
-            "implicit-mx",
-            domain,
-            f"{where} has no MX records; mail goes to its own A/AAAA records",
+            make_finding(
+                "implicit-mx",
+                domain,
+                f"{where} has no MX records; mail goes to its own A/AAAA records",
+            )
         )
         return tuple(findings)
-    nulls = [r for r in parsed if r.is_null]
-    real = [r for r in parsed if not r.is_null]
-    for record in nulls:
-        if record.preference != 0:
-            note(
-                "null-mx-nonzero-preference",
-                record.to_text(),
-                f"{where} publishes the null MX as '{record.to_text()}' instead of '0 .'",
-            )
-    if nulls and not real:
-        note("null-mx", domain, f"{where} publishes a null MX (RFC 7505): it accepts no mail")
-    elif nulls:
-        note(
-            "null-mx-mixed",
-            domain,
-            f"{where} publishes a null MX beside {len(real)} other MX record(s); "
-            "the null MX is ignored",
-        )
-    preferences: dict[str, list[int]] = {}
-    for record in real:
-        preferences.setdefault(record.exchange, []).append(record.preference)
-    for exchange, listed in preferences.items():
-        if len(listed) > 1:
-            note(
-                "duplicate-mx-host",
-                exchange,
-                f"{exchange} is listed {len(listed)} times (preferences "
-                f"{', '.join(map(str, listed))}); preference {min(listed)} is used",
-            )
-    if len(preferences) == 1:
-        (only,) = preferences
-        note("single-mx", domain, f"{where} has a single MX host, {only}")
+    ordered, examined = examine_mx_set(parsed, subject=domain, where=where)
+    for finding in examined:
+        note(finding)
+    preferences = [record.exchange for record in ordered]
     if len(preferences) > max_hosts:
         note(
-            "max-hosts-exceeded",
-            domain,
-            f"{where} lists {len(preferences)} MX hosts; only the first {max_hosts} are used "
-            "(RoutingPolicy.max_hosts)",
+            make_finding(
+                "max-hosts-exceeded",
+                domain,
+                f"{where} lists {len(preferences)} MX hosts; only the first {max_hosts} are used "
+                "(RoutingPolicy.max_hosts)",
+            )
         )
-    for exchange in sorted(preferences, key=lambda name: (min(preferences[name]), name)):
-        if is_ip_literal_name(exchange) is not None:
+    for exchange in preferences:
+        if parse_ip(exchange) is not None:
             note(
-                "mx-target-ip-literal",
-                exchange,
-                f"the MX exchange {exchange} is an IP address, not a host name",
+                make_finding(
+                    "mx-target-ip-literal",
+                    exchange,
+                    f"the MX exchange {exchange} is an IP address, not a host name",
+                )
             )
             continue
         try:
             to_a_label(exchange)
         except InvalidDomain as exc:
             note(
-                "mx-target-invalid-name",
-                exchange,
-                f"the MX exchange {exchange} is not a valid host name: {exc}",
+                make_finding(
+                    "mx-target-invalid-name",
+                    exchange,
+                    f"the MX exchange {exchange} is not a valid host name: {exc}",
+                )
             )
     findings.sort(key=lambda finding: finding.severity.rank)
     return tuple(findings)

@@ -120,6 +120,20 @@ class TestRoutingPolicy:
             ("64:ff9b::7f00:1", False, False),  # DNS64 for 127.0.0.1
             ("2001:db8::1", True, False),
             ("2a00:1450::1", True, True),
+            ("0.1.2.3", False, False),  # 0.0.0.0/8 is "this network" (RFC 6890)
+            ("fec0::1", True, False),  # site-local, deprecated (RFC 3879)
+            ("::127.0.0.1", False, False),  # IPv4-compatible
+            ("::8.8.8.8", True, True),
+            ("64:ff9b:1::7f00:1", False, False),  # NAT64 local-use prefix (RFC 8215)
+            ("64:ff9b:1::808:808", True, True),
+            ("2002:7f00:1::1", False, False),  # 6to4 of 127.0.0.1
+            ("2002:a9fe:a9fe::1", False, False),  # 6to4 of 169.254.169.254
+            ("2002:a01:203::1", True, False),  # 6to4 of 10.1.2.3
+            ("2002:808:808::1", True, True),  # 6to4 of 8.8.8.8
+            ("2001:0:4136:e378:8000:63bf:80ff:fffe", False, False),  # Teredo, client 127.0.0.1
+            ("2001:0:7f00:1:8000:63bf:f7f7:f7f7", False, False),  # Teredo, server 127.0.0.1
+            ("2001:0:4136:e378:8000:63bf:f5fe:fefc", True, False),  # Teredo, client 10.1.1.3
+            ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", True, True),  # Teredo, client 8.8.8.8
         ],
     )
     def test_address_scopes(self, address, routable, global_):
@@ -127,6 +141,16 @@ class TestRoutingPolicy:
         assert AddressScope.ROUTABLE.allows(ip) is routable
         assert AddressScope.GLOBAL.allows(ip) is global_
         assert AddressScope.ANY.allows(ip) is True
+
+    def test_local_addresses_are_written_the_same_on_every_python(self):
+        data = RoutingPolicy(local_addresses=["::ffff:c000:207"]).to_dict()
+        assert data["local_addresses"] == ["::ffff:192.0.2.7"]
+
+    @pytest.mark.parametrize("value", ["fe80::1%eth0", "[192.0.2.7", 3232235777])
+    def test_a_local_address_must_be_an_address(self, value):
+        with pytest.raises(InvalidPolicy) as info:
+            RoutingPolicy(local_addresses=[value])
+        assert info.value.reason == "invalid-local-address"
 
     def test_to_dict(self):
         data = RoutingPolicy(relayhost="[192.0.2.1]:26").to_dict()
