@@ -42,16 +42,9 @@ from typing import Any
 
 import attrs
 
+from mxroute import _errors as errors
 from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
-from mxroute._errors import (
-    InvalidDomain,
-    MailLoop,
-    MailRouteError,
-    NoMailHosts,
-    NoSuchDomain,
-    NullMX,
-    TemporaryRouteError,
-)
+from mxroute._errors import InvalidDomain, MailRouteError
 from mxroute._findings import Finding, Severity, make_finding
 from mxroute._model import MailRoute
 from mxroute._names import IPAddress, TargetKind, format_address, parse_ip, parse_target
@@ -77,11 +70,11 @@ reach every sender; common resolvers also cap TTLs at a day or a week.
 """
 
 _ROUTE_ERROR_CODES: dict[type[MailRouteError], str] = {
-    NoSuchDomain: "domain-not-found",
-    NullMX: "null-mx",
-    NoMailHosts: "no-usable-mail-host",
-    MailLoop: "mail-loop",
-    TemporaryRouteError: "lookup-temporary-failure",
+    errors.NoSuchDomain: "domain-not-found",
+    errors.NullMX: "null-mx",
+    errors.NoMailHosts: "no-usable-mail-host",
+    errors.MailLoop: "mail-loop",
+    errors.TemporaryRouteError: "lookup-temporary-failure",
 }
 
 

@@ -1,27 +1,9 @@
 """Names: domains to lowercase A-labels, address literals, and routing targets.
 
 Everything here is pure and raises only :class:`~mxroute.InvalidDomain` or
-:class:`~mxroute.InvalidAddress` on bad input, each with a stable ``.reason``:
-
-========================  =========================================================
-reason                    meaning
-========================  =========================================================
-``empty``                 nothing was given
-``too-long``              the name is longer than 253 characters (255 octets on the wire)
-``empty-label``           two dots in a row, or a leading dot
-``label-too-long``        a label is longer than 63 octets
-``invalid-character``     a label has a character other than letters, digits and ``-``
-``hyphen-at-label-edge``  a label starts or ends with ``-``
-``invalid-idna``          an internationalised name that IDNA 2008 / UTS 46 rejects
-``numeric-tld``           the last label is all digits (an IP address is not a domain)
-``invalid-literal``       an address literal that is not ``[IPv4]`` or ``[IPv6:...]``
-``no-at-sign``            an address without ``@``
-``empty-local-part``      nothing before the ``@``
-``local-part-too-long``   the local part is longer than 64 octets
-``invalid-local-part``    the local part is neither a dot-atom nor a quoted string
-``address-too-long``      the address is longer than 254 octets
-``invalid-domain``        the domain of an address is not usable; ``.domain_reason`` says why
-========================  =========================================================
+:class:`~mxroute.InvalidAddress` on bad input, each with a stable ``.reason``
+from the one catalogue of reasons, :data:`ADDRESS_REASONS` and
+:data:`DOMAIN_REASONS` (:func:`~mxroute.validate_address` raises the same).
 """
 
 from __future__ import annotations
@@ -29,6 +11,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
+import unicodedata
 
 import attrs
 import idna
@@ -36,10 +19,14 @@ import idna
 from mxroute._errors import InvalidAddress, InvalidDomain, InvalidInput
 
 __all__ = [
+    "ADDRESS_REASONS",
+    "ATEXT",
+    "DOMAIN_REASONS",
     "HostPort",
     "IPAddress",
     "Target",
     "TargetKind",
+    "check_local_part",
     "format_address",
     "format_literal",
     "normalize_host",
@@ -65,10 +52,46 @@ _LDH_NAME = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z"
 )
 """A lowercase name of valid LDH labels: the fast path of :func:`to_a_label`."""
-_DOT_ATOM = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\x80-\U0010ffff-]+)*\Z"
-)
+ATEXT = "-A-Za-z0-9!#$%&'*+/=?^_`{|}~"  # '-' first, so it is literal inside [...]
+"""The ASCII characters of an atom (RFC 5321 §4.1.2), as a regular expression class."""
+_ASCII_DOT_ATOM = re.compile(rf"[{ATEXT}]+(?:\.[{ATEXT}]+)*\Z")
+_DOT_ATOM = re.compile(rf"[{ATEXT}\x80-\U0010ffff]+(?:\.[{ATEXT}\x80-\U0010ffff]+)*\Z")
 _QUOTED = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\x80-\U0010ffff]|\\[\x20-\x7e])*"\Z')
+_QUOTED_PAIR = re.compile(r"\\([\x20-\x7e])")
+_NOT_ATEXT = re.compile(rf"[^{ATEXT}.\x80-\U0010ffff]")
+
+
+ADDRESS_REASONS: dict[str, str] = {
+    "empty": "nothing was given (an empty string, or not a string at all)",
+    "whitespace": "the address starts or ends with whitespace",
+    "no-at-sign": "there is no '@'",
+    "empty-local-part": "there is nothing before the '@' (or only \"\")",
+    "invalid-local-part": "the local part is neither a dot-atom nor a quoted string, "
+    "or has a character that is not allowed",
+    "local-part-too-long": "the local part is longer than 64 octets (UTF-8, as normalised)",
+    "quoted-local-part-not-allowed": "the local part needs quotes and allow_quoted is False",
+    "smtputf8-not-allowed": "the local part is not ASCII and allow_smtputf8 is False",
+    "literal-not-allowed": "the domain is an address literal and allow_literal is False",
+    "invalid-literal": "an address literal that is not [IPv4] or [IPv6:...]",
+    "invalid-domain": "the domain is not usable; .domain_reason has its own code",
+    "address-too-long": "the address is longer than 254 octets (UTF-8, as normalised), "
+    f"or the input is longer than {MAX_INPUT_CHARACTERS} characters",
+}
+"""Every ``.reason`` of the :class:`~mxroute.InvalidAddress` that
+:func:`~mxroute.validate_address` and :func:`parse_target` raise, with its meaning."""
+
+DOMAIN_REASONS: dict[str, str] = {
+    "empty": "nothing was given",
+    "too-long": "the name is longer than 253 characters (255 octets on the wire)",
+    "empty-label": "two dots in a row, a leading dot (or, in an address, a trailing dot)",
+    "label-too-long": "a label is longer than 63 octets",
+    "invalid-character": "a label has a character other than letters, digits and '-'",
+    "hyphen-at-label-edge": "a label starts or ends with '-'",
+    "invalid-idna": "an internationalised name that IDNA 2008 / UTS 46 rejects",
+    "numeric-tld": "the last label is all digits (an IP address is not a domain)",
+}
+"""Every ``.reason`` of the :class:`~mxroute.InvalidDomain` that
+:func:`~mxroute.validate_domain` raises (and every ``.domain_reason`` of an address)."""
 
 
 def _domain_error(reason: str, text: str, why: str) -> InvalidDomain:
@@ -369,29 +392,133 @@ def _address_error(reason: str, text: str, why: str) -> InvalidAddress:
     return InvalidAddress(reason, f"invalid address {text!r}: {why}", text)
 
 
-def check_local_part(local: str, text: str) -> None:
-    """Check a local part against RFC 5321 (dot-atom or quoted string, UTF-8 allowed).
+def check_local_part(
+    local: str, text: str, *, allow_smtputf8: bool = True, allow_quoted: bool = True
+) -> str:
+    """Check a local part and return it normalised: the one local-part grammar.
+
+    RFC 5321 §4.1.2 (a dot-atom or a quoted string) with the UTF-8 of RFC 6531
+    and the Unicode rules of :func:`_check_unicode`; routing
+    (:func:`parse_target`) and :func:`~mxroute.validate_address` both use it,
+    so what one accepts the other does. A quoted local part that can be a
+    dot-atom loses its quotes; ``postmaster`` is lowercased.
+
+    Args:
+        local: The local part (before the last ``@``).
+        text: The whole address, for the messages.
+        allow_smtputf8: False refuses a non-ASCII local part (``smtputf8-not-allowed``).
+        allow_quoted: False refuses one that needs quotes (``quoted-local-part-not-allowed``).
 
     Raises:
-        InvalidAddress: with reason ``empty-local-part``, ``local-part-too-long``
-            or ``invalid-local-part``.
+        InvalidAddress: ``.reason`` from :data:`ADDRESS_REASONS`.
     """
     if not local:
         raise _address_error("empty-local-part", text, "there is nothing before the '@'")
-    octets = len(local) if local.isascii() else len(local.encode("utf-8", "surrogatepass"))
+    if local[0] == '"' and len(local) > 1:
+        if not _QUOTED.match(local):
+            raise _address_error(
+                "invalid-local-part",
+                text,
+                "a quoted local part must end with '\"' right before the '@', and may contain "
+                "'\"' and '\\' only escaped with a backslash, and no control characters",
+            )
+        content = local[1:-1]
+        if "\\" in content:
+            content = _QUOTED_PAIR.sub(r"\1", content)
+        if not content:
+            raise _address_error("empty-local-part", text, 'the local part "" is empty')
+        _check_unicode(content, text)
+        if _DOT_ATOM.match(content):
+            local = content
+        else:
+            if not allow_quoted:
+                raise _address_error(
+                    "quoted-local-part-not-allowed",
+                    text,
+                    "a local part that needs quotes is not accepted here",
+                )
+            local = '"' + content.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    elif local.isascii() and _ASCII_DOT_ATOM.match(local):
+        pass
+    elif _DOT_ATOM.match(local):
+        _check_unicode(local, text)
+    else:
+        raise _address_error("invalid-local-part", text, _dot_atom_problem(local))
+    if local.isascii():
+        octets = len(local)
+    else:
+        if not allow_smtputf8:
+            raise _address_error(
+                "smtputf8-not-allowed",
+                text,
+                "the local part has non-ASCII characters, which are not accepted here",
+            )
+        octets = len(local.encode("utf-8"))
     if octets > MAX_LOCAL_PART_OCTETS:
         raise _address_error(
             "local-part-too-long",
             text,
             f"the local part has {octets} octets, at most {MAX_LOCAL_PART_OCTETS} are allowed",
         )
-    if not (_DOT_ATOM.match(local) or _QUOTED.match(local)):
-        raise _address_error(
-            "invalid-local-part",
-            text,
-            "the local part must be dot-separated words (no spaces, no two dots in a row, "
-            'no dot at either end) or a quoted string such as "john smith"',
-        )
+    if len(local) == 10 and local.lower() == "postmaster":
+        return "postmaster"  # the one case-insensitive local part (RFC 5321 §4.5.1)
+    return local
+
+
+def _dot_atom_problem(local: str) -> str:
+    """Say what keeps an unquoted local part from being a dot-atom."""
+    if local.startswith("."):
+        return "the local part starts with a dot"
+    if local.endswith("."):
+        return "the local part ends with a dot"
+    if ".." in local:
+        return "the local part has two dots in a row"
+    bad = _NOT_ATEXT.search(local)
+    char = bad.group() if bad else local[0]
+    return (
+        f"the local part contains {_describe(char)}, which is allowed only in a quoted "
+        'local part such as "john smith"@example.com'
+    )
+
+
+def _describe(char: str) -> str:
+    if char == " ":
+        return "a space"
+    if char.isprintable():
+        return repr(char)
+    return f"the character U+{ord(char):04X}"
+
+
+def _check_unicode(local: str, text: str) -> None:
+    """Refuse non-ASCII characters that cannot be safely shown or compared.
+
+    Letters, marks, numbers, punctuation and symbols are allowed; spaces,
+    separators, control and format characters, surrogates, private-use and
+    unassigned code points are not, and nor is a combining mark at the start
+    of the local part or right after a dot.
+    """
+    if local.isascii():
+        return
+    previous = "."
+    for char in local:
+        if char >= "\x80":
+            category = unicodedata.category(char)
+            kind = category[0]
+            if kind == "M" and previous == ".":
+                raise _address_error(
+                    "invalid-local-part",
+                    text,
+                    f"the local part has the combining mark U+{ord(char):04X} with nothing "
+                    "before it to combine with",
+                )
+            if kind not in "LMNPS":
+                raise _address_error(
+                    "invalid-local-part",
+                    text,
+                    f"the local part contains the character U+{ord(char):04X} (Unicode "
+                    f"category {category}), which is not allowed in an address",
+                )
+        previous = char
 
 
 def parse_target(text: str) -> Target:
