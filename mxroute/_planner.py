@@ -58,7 +58,9 @@ __all__ = [
     "Batch",
     "HostExam",
     "RoutePlan",
+    "cap_hosts",
     "examine_addresses",
+    "examine_exchange",
     "examine_host",
     "examine_mx_set",
     "plan_route",
@@ -249,12 +251,12 @@ def _mx_route(
             trail.findings,
         )
     records: Sequence[MXRecord] = answer.mx_records
+    ordered, findings = examine_mx_set(records, subject=canonical, rng=rng)  # rules 5, 6, 7
+    null = [f for f in findings if f.code == "null-mx"]  # the NullMX error says it
+    for finding in findings:
+        if finding not in null:
+            trail.add(finding)
     if not records:  # rule 5: NODATA, the implicit MX
-        trail.note(
-            "implicit-mx",
-            canonical,
-            f"{canonical} has no MX records; mail goes to its own A/AAAA records",
-        )
         if canonical in policy.local_names:
             _loop(domain, canonical, trail)
         hosts, local, any_temporary = yield from _resolve_hosts(
@@ -266,27 +268,13 @@ def _mx_route(
         return trail.route(
             domain, RouteKind.IMPLICIT_MX, _cap_addresses(hosts, policy, trail), None
         )
-
-    ordered, findings = examine_mx_set(records, subject=canonical, rng=rng)  # rules 6, 7
-    for finding in findings:
-        if finding.code != "null-mx":  # the NullMX error says it
-            trail.add(finding)
-    if not ordered:
-        raise NullMX(
-            domain,
-            f"{canonical} publishes a null MX (RFC 7505): it accepts no mail",
-            trail.findings,
-        )
+    if null:
+        raise NullMX(domain, null[0].message, trail.findings)
     local = [(r.exchange, r.preference) for r in ordered if r.exchange in policy.local_names]
     ordered = _prune_self(domain, ordered, local, "is this host", trail)  # rule 8
-    if len(ordered) > policy.max_hosts:  # rule 10
-        trail.note(
-            "max-hosts-exceeded",
-            canonical,
-            f"{canonical} lists {len(ordered)} MX hosts; only the first {policy.max_hosts} "
-            "are used (RoutingPolicy.max_hosts)",
-        )
-        ordered = ordered[: policy.max_hosts]
+    ordered, findings = cap_hosts(ordered, policy.max_hosts, subject=canonical)  # rule 10
+    for finding in findings:
+        trail.add(finding)
     glue = {a.question: a for a in answer.additional if a.status is AnswerStatus.RECORDS}
     names = [r.exchange for r in ordered]
     hosts, local, any_temporary = yield from _resolve_hosts(  # rule 9
@@ -334,11 +322,20 @@ def examine_mx_set(
 
     Returns:
         The hosts to use, once each at its lowest preference, in the order to
-        try them (empty for a null MX), and the findings: ``null-mx-nonzero-preference``,
-        ``null-mx`` (only ``.`` records), ``null-mx-mixed``, ``duplicate-mx-host``,
-        ``single-mx``, in that order.
+        try them (empty for no records or a null MX), and the findings:
+        ``implicit-mx`` (no records), or ``null-mx-nonzero-preference``,
+        ``null-mx`` (only ``.`` records), ``null-mx-mixed``,
+        ``duplicate-mx-host``, ``single-mx``, in that order.
     """
     where = subject if where is None else where
+    if not records:
+        return [], [
+            make_finding(
+                "implicit-mx",
+                subject,
+                f"{where} has no MX records; mail goes to its own A/AAAA records",
+            )
+        ]
     findings: list[Finding] = []
     nulls = [r for r in records if r.is_null]
     real = [r for r in records if not r.is_null]
@@ -402,6 +399,37 @@ def examine_mx_set(
     return ordered, findings
 
 
+def cap_hosts(
+    ordered: list[MXRecord], max_hosts: int, *, subject: str, where: str | None = None
+) -> tuple[list[MXRecord], list[Finding]]:
+    """Rule 10 on the ordered hosts: the first ``max_hosts``, and ``max-hosts-exceeded``."""
+    if len(ordered) <= max_hosts:
+        return ordered, []
+    where = subject if where is None else where
+    finding = make_finding(
+        "max-hosts-exceeded",
+        subject,
+        f"{where} lists {len(ordered)} MX hosts; only the first {max_hosts} "
+        "are used (RoutingPolicy.max_hosts)",
+    )
+    return ordered[:max_hosts], [finding]
+
+
+def examine_exchange(name: str, *, skipped: bool) -> tuple[IPAddress | None, list[Finding]]:
+    """Rule 9 on an exchange's name: the address it spells, with ``mx-target-ip-literal``.
+
+    ``skipped`` says the message should add that the host is not used.
+    """
+    address = parse_ip(name)
+    if address is None:
+        return None, []
+    message = f"the MX exchange {name} is an IP address, not a host name"
+    finding = make_finding(
+        "mx-target-ip-literal", name, message + ("; it was skipped" if skipped else "")
+    )
+    return address, [finding]
+
+
 _Item = TypeVar("_Item", MXRecord, MailHost)
 
 
@@ -458,15 +486,11 @@ def _resolve_hosts(
     questions: list[Question] = []
     literal: dict[str, IPAddress] = {}
     for name in names:
-        address = parse_ip(name)
+        address, findings = examine_exchange(name, skipped=not policy.allow_ip_literal_mx)
+        for finding in findings:
+            trail.add(finding)
         if address is not None:
             literal[name] = address
-            trail.note(
-                "mx-target-ip-literal",
-                name,
-                f"the MX exchange {name} is an IP address, not a host name"
-                + ("" if policy.allow_ip_literal_mx else "; it was skipped"),
-            )
             continue
         for family in policy.address_families:
             question = Question(name, family.rdtype)

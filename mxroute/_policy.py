@@ -59,14 +59,16 @@ class AddressScope(enum.Enum):
     """Which addresses learned from DNS a route may contain."""
 
     ROUTABLE = "routable"
-    """Refuse loopback, unspecified, link-local, multicast and reserved addresses.
+    """Refuse loopback, unspecified, link-local, multicast and reserved addresses,
+    and 0.0.0.0/8 ("this network", RFC 6890: never a destination).
 
     Private ranges and documentation ranges (192.0.2.0/24, 2001:db8::/32) are
     allowed. This is the default.
     """
     GLOBAL = "global"
-    """Also refuse private and every other non-global range: for public-facing
-    validation, where a hostile domain must not point you at your own network."""
+    """Also refuse private and every other non-global range, and the deprecated
+    site-local fec0::/10 (RFC 3879): for public-facing validation, where a
+    hostile domain must not point you at your own network."""
     ANY = "any"
     """Allow every address."""
 
@@ -385,7 +387,9 @@ class RoutingPolicy:
             matches that domain; ``.example.org`` matches its subdomains.
             The most specific key wins, and the map wins over ``relayhost``.
         local_names: This host's names, for MX-to-self pruning (RFC 5321 §5.1).
-        local_addresses: This host's addresses, for the same.
+        local_addresses: This host's addresses, for the same, and to refuse an
+            address literal that is this host. An address matches in every
+            spelling (``::ffff:192.0.2.7`` is 192.0.2.7; see :func:`is_local_address`).
         address_families: The families to use, in the order to try them.
             Default: IPv6 first, then IPv4. Leave one out to never query it.
         allow_ip_literal_mx: Use MX exchanges that are IP addresses written

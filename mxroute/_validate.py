@@ -53,11 +53,10 @@ from mxroute._names import (
     check_local_part,
     format_address,
     format_literal,
-    parse_ip,
     parse_literal,
     to_a_label,
 )
-from mxroute._planner import examine_mx_set
+from mxroute._planner import cap_hosts, examine_exchange, examine_mx_set
 from mxroute._policy import DEFAULT_MAX_HOSTS
 
 __all__ = [
@@ -316,48 +315,18 @@ def check_mx_records(
         )
     parsed = [r if isinstance(r, MXRecord) else MXRecord.parse(r) for r in records]
     where = domain or "the domain"
-    findings: list[Finding] = []
-
-    def note(finding: Finding) -> None:
-        if finding not in findings:
-            findings.append(finding)
-
-    if not parsed:
-        note(
-            make_finding(
-                "implicit-mx",
-                domain,
-                f"{where} has no MX records; mail goes to its own A/AAAA records",
-            )
-        )
-        return tuple(findings)
-    ordered, examined = examine_mx_set(parsed, subject=domain, where=where)
-    for finding in examined:
-        note(finding)
-    preferences = [record.exchange for record in ordered]
-    if len(preferences) > max_hosts:
-        note(
-            make_finding(
-                "max-hosts-exceeded",
-                domain,
-                f"{where} lists {len(preferences)} MX hosts; only the first {max_hosts} are used "
-                "(RoutingPolicy.max_hosts)",
-            )
-        )
-    for exchange in preferences:
-        if parse_ip(exchange) is not None:
-            note(
-                make_finding(
-                    "mx-target-ip-literal",
-                    exchange,
-                    f"the MX exchange {exchange} is an IP address, not a host name",
-                )
-            )
+    ordered, findings = examine_mx_set(parsed, subject=domain, where=where)
+    findings += cap_hosts(ordered, max_hosts, subject=domain, where=where)[1]
+    for record in ordered:
+        exchange = record.exchange
+        address, literal = examine_exchange(exchange, skipped=False)
+        findings += literal
+        if address is not None:
             continue
         try:
             to_a_label(exchange)
         except InvalidDomain as exc:
-            note(
+            findings.append(
                 make_finding(
                     "mx-target-invalid-name",
                     exchange,

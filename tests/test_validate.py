@@ -404,6 +404,24 @@ class TestCheckMXRecords:
         static_codes = STATIC_CODES - {"null-mx", "mx-target-invalid-name"}
         assert static - {"null-mx"} == planner_codes & static_codes
 
+    @pytest.mark.parametrize(
+        "records",
+        [
+            ["30 mx1.example.com.", "10 mx1.example.com.", "20 mx2.example.com."],
+            ["0 .", "10 mx1.example.com."],
+            ["5 mx1.example.com.", "7 mx1.example.com.", "6 mx1.example.com."],
+        ],
+    )
+    def test_findings_match_the_planner_word_for_word(self, records: list[str]) -> None:
+        fake = mxroute.InMemoryResolver()
+        fake.add("example.com", "MX", *records)
+        fake.add("mx1.example.com", "A", "192.0.2.10")
+        fake.add("mx2.example.com", "A", "192.0.2.20")
+        routed = mxroute.Router(resolver=fake).resolve("example.com").findings
+        static = check_mx_records(records, domain="example.com")
+        assert static
+        assert set(static) <= set(routed)
+
 
 class TestDocumentation:
     PAGE = (Path(__file__).parent.parent / "docs" / "validation.md").read_text(encoding="utf-8")
