@@ -389,4 +389,4 @@ def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Not
 def _network(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     """The /24 of an IPv4 address, the /48 of an IPv6 address."""
     prefix = 24 if address.version == 4 else 48
-    return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    return ipaddress.ip_network((address, prefix), strict=False)

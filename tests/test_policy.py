@@ -6,8 +6,11 @@ import ipaddress
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mxroute import AddressFamily, AddressScope, InvalidPolicy, NextHop, RoutingPolicy
+from mxroute._policy import is_local_address
 
 
 class TestNextHop:
@@ -156,3 +159,46 @@ class TestRoutingPolicy:
         data = RoutingPolicy(relayhost="[192.0.2.1]:26").to_dict()
         assert data["relayhost"] == "[192.0.2.1]:26"
         assert data["address_families"] == ["ipv6", "ipv4"]
+
+
+def spellings(v4: ipaddress.IPv4Address) -> dict[str, ipaddress.IPv6Address]:
+    """Every IPv6 form that carries ``v4`` as the address it reaches."""
+    value = int(v4)
+    return {
+        "mapped": ipaddress.IPv6Address(0xFFFF << 32 | value),
+        "compatible": ipaddress.IPv6Address(value),
+        "nat64": ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | value),
+        "nat64-local": ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b:1::")) | value),
+        "6to4": ipaddress.IPv6Address(0x2002 << 112 | value << 80 | 1),
+        # Teredo with a public server (65.54.227.120): the client is what it reaches.
+        "teredo": ipaddress.IPv6Address(
+            0x20010000 << 96 | 0x4136E378 << 64 | 0x8000_63BF << 32 | (value ^ 0xFFFFFFFF)
+        ),
+    }
+
+
+class TestEverySpellingIsOneAddress:
+    """One judgement: an embedded form is judged, and matched, as the IPv4 it carries."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.ip_addresses(v=4).filter(lambda a: int(a) > 1))
+    def test_scopes_judge_the_carried_address(self, v4):
+        for form, address in spellings(v4).items():
+            for scope in AddressScope:
+                assert scope.allows(address) is scope.allows(v4), (form, str(address), scope)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.ip_addresses(v=4).filter(lambda a: int(a) > 1))
+    def test_every_spelling_of_a_local_address_is_this_host(self, v4):
+        for form, address in spellings(v4).items():
+            assert is_local_address(address, frozenset({v4})), form
+            assert is_local_address(v4, frozenset({address})), form
+
+    @given(st.ip_addresses(v=4), st.ip_addresses(v=4))
+    def test_a_teredo_server_is_judged_but_is_not_this_host(self, server, client):
+        value = 0x20010000 << 96 | int(server) << 64 | (int(client) ^ 0xFFFFFFFF)
+        teredo = ipaddress.IPv6Address(value)
+        for scope in AddressScope:
+            assert scope.allows(teredo) is (scope.allows(server) and scope.allows(client))
+        if server != client:
+            assert not is_local_address(teredo, frozenset({server}))
