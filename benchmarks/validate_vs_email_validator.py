@@ -206,6 +206,8 @@ def classify(mine: Verdict, other: Verdict) -> str:
         my_local, _, my_domain = mine[1].rpartition("@")
         their_local, _, their_domain = other[1].rpartition("@")
         if my_domain != their_domain:
+            if my_domain.startswith("[IPv6:::ffff:") and my_local == their_local:
+                return "mapped-literal-text"
             return "unexplained"
         if unicodedata.normalize("NFC", my_local) == their_local:
             return "local-part-nfc"

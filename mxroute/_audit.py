@@ -42,21 +42,14 @@ from typing import Any
 
 import attrs
 
+from mxroute import _errors as errors
 from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
-from mxroute._errors import (
-    InvalidDomain,
-    MailLoop,
-    MailRouteError,
-    NoMailHosts,
-    NoSuchDomain,
-    NullMX,
-    TemporaryRouteError,
-)
+from mxroute._errors import InvalidDomain, MailRouteError
 from mxroute._findings import Finding, Severity, make_finding
 from mxroute._model import MailRoute
-from mxroute._names import IPAddress, TargetKind, is_ip_literal_name, parse_target
-from mxroute._planner import Batch, plan_route
-from mxroute._policy import AddressScope, RoutingPolicy, embedded_ipv4
+from mxroute._names import IPAddress, TargetKind, format_address, parse_ip, parse_target
+from mxroute._planner import Batch, examine_host, plan_route
+from mxroute._policy import AddressScope, RoutingPolicy, address_allowed
 from mxroute._router import Router, run_plan, run_plan_async
 from mxroute._validate import check_mx_records
 
@@ -76,22 +69,13 @@ A change (a new MX host, a moved address) would take more than a week to
 reach every sender; common resolvers also cap TTLs at a day or a week.
 """
 
-_DOCUMENTATION = tuple(
-    ipaddress.ip_network(n)
-    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
-)
-
 _ROUTE_ERROR_CODES: dict[type[MailRouteError], str] = {
-    NoSuchDomain: "domain-not-found",
-    NullMX: "null-mx",
-    NoMailHosts: "no-usable-mail-host",
-    MailLoop: "mail-loop",
-    TemporaryRouteError: "lookup-temporary-failure",
+    errors.NoSuchDomain: "domain-not-found",
+    errors.NullMX: "null-mx",
+    errors.NoMailHosts: "no-usable-mail-host",
+    errors.MailLoop: "mail-loop",
+    errors.TemporaryRouteError: "lookup-temporary-failure",
 }
-
-
-_ONCE = frozenset({"implicit-mx", "null-mx", "null-mx-mixed", "single-mx", "max-hosts-exceeded"})
-"""Codes about the domain's whole MX set: reported once, whoever notices them first."""
 
 
 def _findings(values: Sequence[Finding]) -> tuple[Finding, ...]:
@@ -225,8 +209,6 @@ class _Notes:
     findings: list[Finding] = attrs.Factory(list)
 
     def has(self, code: str, subject: str) -> bool:
-        if code in _ONCE:
-            return any(f.code == code for f in self.findings)
         return any(f.code == code and f.subject == subject for f in self.findings)
 
     def add(self, finding: Finding) -> None:
@@ -273,7 +255,8 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
         for finding in check_mx_records(
             mx.mx_records, domain=canonical, max_hosts=policy.max_hosts
         ):
-            notes.add(finding)
+            if finding.code != "null-mx":  # the NullMX route error says it
+                notes.add(finding)
     names = [canonical] if implicit else _exchanges(mx, policy)
     questions = [Question(n, t) for n in names for t in ("A", "AAAA")]
     missing = tuple(q for q in questions if q not in seen)
@@ -296,7 +279,7 @@ def _exchanges(mx: Answer, policy: RoutingPolicy) -> list[str]:
     """The MX hosts to look at: by preference, once each, no IP literals, capped."""
     names: list[str] = []
     for record in sorted(mx.mx_records):
-        if record.is_null or record.exchange in names or is_ip_literal_name(record.exchange):
+        if record.is_null or record.exchange in names or parse_ip(record.exchange):
             continue
         names.append(record.exchange)
     return names[: policy.max_hosts]
@@ -328,32 +311,25 @@ def _check_answer(answer: Answer, notes: _Notes) -> None:
         )
 
 
+_EVERY_ADDRESS = RoutingPolicy(address_families=["ipv4", "ipv6"], address_scope="any")
+"""The host rules as the audit applies them: both families, every address (it judges them)."""
+
+
 def _check_host(
     name: str, a: Answer, aaaa: Answer, notes: _Notes, *, implicit: bool
 ) -> list[IPAddress]:
-    """One host's A and AAAA answers: CNAME, failures, TTLs; returns its addresses."""
-    addresses: list[IPAddress] = []
-    failed = False
-    for answer, version in ((a, 4), (aaaa, 6)):
-        if answer.cnames and not implicit:
-            notes.note(
-                "mx-target-cname",
-                name,
-                f"the MX exchange {name} is an alias (CNAME) of {answer.canonical_name}",
-            )
-        if answer.status.temporary:
-            failed = True
-            if notes.has("mx-target-temporary-failure", name):
-                continue  # the planner said so already, for routing
+    """One host's A and AAAA answers: the planner's host rules, then failures and TTLs."""
+    exam = examine_host(name, [a, aaaa], _EVERY_ADDRESS)
+    for finding in exam.findings:
+        if finding.code == "mx-target-temporary-failure":
+            continue  # said per answer below, as lookup-temporary-failure
+        if finding.code != "mx-target-cname" or not implicit:
+            notes.add(finding)
+    for answer in (a, aaaa):
+        if answer.status.temporary and notes.has("mx-target-temporary-failure", name):
+            continue  # the planner said so already, for routing
         _check_answer(answer, notes)
-        addresses.extend(x for x in answer.addresses if x.version == version and x not in addresses)
-    if not addresses and not failed:
-        notes.note(
-            "mx-target-unresolvable",
-            name,
-            f"the mail host {name} has no A or AAAA record",
-        )
-    return addresses
+    return list(exam.addresses)
 
 
 def _judge_addresses(
@@ -365,24 +341,21 @@ def _judge_addresses(
         if _reachable(address):
             reachable.append(address)
             continue
-        subject = f"{name} {address}"
+        text = format_address(address)
+        subject = f"{name} {text}"
         if not notes.has("address-out-of-scope", subject):
             host = "the domain" if implicit else "the mail host"
             notes.note(
                 "mx-address-non-global",
                 subject,
-                f"{host} {name} has the address {address}, which is not reachable "
-                "from the Internet",
+                f"{host} {name} has the address {text}, which is not reachable from the Internet",
             )
     return reachable
 
 
 def _reachable(address: IPAddress) -> bool:
     """Reachable from the Internet: the global scope, or a documentation range."""
-    inner = embedded_ipv4(address)
-    if any(inner in network for network in _DOCUMENTATION):
-        return True
-    return AddressScope.GLOBAL.allows(address)
+    return address_allowed(address, AddressScope.GLOBAL, documentation=True)
 
 
 def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Notes) -> None:
@@ -416,4 +389,4 @@ def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Not
 def _network(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     """The /24 of an IPv4 address, the /48 of an IPv6 address."""
     prefix = 24 if address.version == 4 else 48
-    return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+    return ipaddress.ip_network((address, prefix), strict=False)

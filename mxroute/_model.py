@@ -18,7 +18,7 @@ import attrs
 from mxroute._checks import attrs_validator, flag, integer, port
 from mxroute._errors import InvalidInput
 from mxroute._findings import Finding
-from mxroute._names import IPAddress, normalize_host
+from mxroute._names import IPAddress, format_address, normalize_host
 
 __all__ = [
     "MXRecord",
@@ -162,7 +162,7 @@ class MailHost:
         return {
             "name": self.name,
             "preference": self.preference,
-            "addresses": [str(a) for a in self.addresses],
+            "addresses": [format_address(a) for a in self.addresses],
             "port": self.port,
         }
 

@@ -49,11 +49,22 @@ from mxroute._errors import (
 )
 from mxroute._findings import Finding, make_finding
 from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
-from mxroute._names import IPAddress, Target, TargetKind, format_literal, is_ip_literal_name
+from mxroute._names import IPAddress, Target, TargetKind, format_address, format_literal, parse_ip
 from mxroute._names import parse_target as _parse_target
-from mxroute._policy import NextHop, RoutingPolicy
+from mxroute._policy import NextHop, RoutingPolicy, is_local_address
 
-__all__ = ["DEGRADED_TTL", "Batch", "RoutePlan", "plan_route"]
+__all__ = [
+    "DEGRADED_TTL",
+    "Batch",
+    "HostExam",
+    "RoutePlan",
+    "cap_hosts",
+    "examine_addresses",
+    "examine_exchange",
+    "examine_host",
+    "examine_mx_set",
+    "plan_route",
+]
 
 Batch = tuple[Question, ...]
 """Questions the planner needs answered before it can go on; ask them concurrently."""
@@ -86,7 +97,9 @@ class _Trail:
             self.degraded = True
 
     def note(self, code: str, subject: str, message: str | None = None) -> None:
-        finding = make_finding(code, subject, message)
+        self.add(make_finding(code, subject, message))
+
+    def add(self, finding: Finding) -> None:
         if finding not in self.findings:
             self.findings.append(finding)
 
@@ -149,11 +162,15 @@ def _plan(target: Target, policy: RoutingPolicy, rng: random.Random) -> RoutePla
 
 
 def _scoped_host(domain: str, address: IPAddress, policy: RoutingPolicy, trail: _Trail) -> MailHost:
+    """Rule 1: a literal that is this host loops (rule 8); one out of scope has no host."""
+    if is_local_address(address, policy.local_addresses):
+        _loop(domain, domain, trail)
     if not policy.address_scope.allows(address):
+        text = format_address(address)
         trail.note(
             "address-out-of-scope",
-            str(address),
-            f"{address} is outside the address scope {policy.address_scope.value!r}",
+            text,
+            f"{text} is outside the address scope {policy.address_scope.value!r}",
         )
         raise NoMailHosts(
             domain,
@@ -182,7 +199,7 @@ def _relay(
                 domain, hop.host, policy, rng, trail, port=hop.port, trusted=True
             )
             return attrs.evolve(route, kind=RouteKind.RELAY, next_hop=str(hop))
-        hosts, any_temporary = yield from _resolve_hosts(
+        hosts, _, any_temporary = yield from _resolve_hosts(
             domain, [hop.host], {}, policy, trail, port=hop.port, trusted=True, preference=[0]
         )
         if not hosts:
@@ -234,43 +251,33 @@ def _mx_route(
             trail.findings,
         )
     records: Sequence[MXRecord] = answer.mx_records
+    ordered, findings = examine_mx_set(records, subject=canonical, rng=rng)  # rules 5, 6, 7
+    null = [f for f in findings if f.code == "null-mx"]  # the NullMX error says it
+    for finding in findings:
+        if finding not in null:
+            trail.add(finding)
     if not records:  # rule 5: NODATA, the implicit MX
-        trail.note(
-            "implicit-mx",
-            canonical,
-            f"{canonical} has no MX records; mail goes to its own A/AAAA records",
-        )
         if canonical in policy.local_names:
             _loop(domain, canonical, trail)
-        hosts, any_temporary = yield from _resolve_hosts(
+        hosts, local, any_temporary = yield from _resolve_hosts(
             domain, [canonical], {}, policy, trail, port=port, trusted=trusted, preference=[0]
         )
-        hosts = _prune_local_addresses(domain, hosts, policy, trail)
+        hosts = _prune_self(domain, hosts, local, _HAS_LOCAL_ADDRESS, trail)
         if not hosts:
             _no_hosts(domain, [canonical], any_temporary, trail, kind=RouteKind.IMPLICIT_MX)
         return trail.route(
             domain, RouteKind.IMPLICIT_MX, _cap_addresses(hosts, policy, trail), None
         )
-
-    records = _null_mx(domain, canonical, records, trail)  # rule 6
-    ordered = _order(records, rng, trail)  # rule 7
-    if len(ordered) == 1:
-        trail.note(
-            "single-mx", canonical, f"{canonical} has a single MX host, {ordered[0].exchange}"
-        )
+    if null:
+        raise NullMX(domain, null[0].message, trail.findings)
     local = [(r.exchange, r.preference) for r in ordered if r.exchange in policy.local_names]
     ordered = _prune_self(domain, ordered, local, "is this host", trail)  # rule 8
-    if len(ordered) > policy.max_hosts:  # rule 10
-        trail.note(
-            "max-hosts-exceeded",
-            canonical,
-            f"{canonical} lists {len(ordered)} MX hosts; only the first {policy.max_hosts} "
-            "are used (RoutingPolicy.max_hosts)",
-        )
-        ordered = ordered[: policy.max_hosts]
+    ordered, findings = cap_hosts(ordered, policy.max_hosts, subject=canonical)  # rule 10
+    for finding in findings:
+        trail.add(finding)
     glue = {a.question: a for a in answer.additional if a.status is AnswerStatus.RECORDS}
     names = [r.exchange for r in ordered]
-    hosts, any_temporary = yield from _resolve_hosts(  # rule 9
+    hosts, local, any_temporary = yield from _resolve_hosts(  # rule 9
         domain,
         names,
         glue,
@@ -280,7 +287,7 @@ def _mx_route(
         trusted=trusted,
         preference=[r.preference for r in ordered],
     )
-    hosts = _prune_local_addresses(domain, hosts, policy, trail)  # rule 8
+    hosts = _prune_self(domain, hosts, local, _HAS_LOCAL_ADDRESS, trail)  # rule 8
     if not hosts:
         _no_hosts(domain, names, any_temporary, trail, kind=RouteKind.MX)
     return trail.route(domain, RouteKind.MX, _cap_addresses(hosts, policy, trail), None)
@@ -295,59 +302,132 @@ def _why(answer: Answer) -> str:
     return f"{text}: {answer.detail}" if answer.detail else text
 
 
-def _null_mx(
-    domain: str, canonical: str, records: Sequence[MXRecord], trail: _Trail
-) -> list[MXRecord]:
+def examine_mx_set(
+    records: Sequence[MXRecord],
+    *,
+    subject: str,
+    rng: random.Random | None = None,
+    where: str | None = None,
+) -> tuple[list[MXRecord], list[Finding]]:
+    """Rules 6 and 7 on an MX record set: the one home of the null MX and ordering rules.
+
+    The planner, :func:`~mxroute.check_mx_records` and the audit all call it.
+
+    Args:
+        records: The MX records, as published.
+        subject: The name the records belong to (the subject of the findings
+            about the whole set).
+        rng: Shuffles hosts of equal preference; None keeps them sorted by name.
+        where: How the messages name the set's owner; ``subject`` when None.
+
+    Returns:
+        The hosts to use, once each at its lowest preference, in the order to
+        try them (empty for no records or a null MX), and the findings:
+        ``implicit-mx`` (no records), or ``null-mx-nonzero-preference``,
+        ``null-mx`` (only ``.`` records), ``null-mx-mixed``,
+        ``duplicate-mx-host``, ``single-mx``, in that order.
+    """
+    where = subject if where is None else where
+    if not records:
+        return [], [
+            make_finding(
+                "implicit-mx",
+                subject,
+                f"{where} has no MX records; mail goes to its own A/AAAA records",
+            )
+        ]
+    findings: list[Finding] = []
     nulls = [r for r in records if r.is_null]
     real = [r for r in records if not r.is_null]
     for record in nulls:
         if record.preference != 0:
-            trail.note(
+            finding = make_finding(
                 "null-mx-nonzero-preference",
                 record.to_text(),
-                f"{canonical} publishes the null MX as '{record.to_text()}' instead of '0 .'",
+                f"{where} publishes the null MX as '{record.to_text()}' instead of '0 .'",
             )
-    if nulls and not real:
-        raise NullMX(
-            domain,
-            f"{canonical} publishes a null MX (RFC 7505): it accepts no mail",
-            trail.findings,
-        )
+            if finding not in findings:
+                findings.append(finding)
+    if not real:
+        if nulls:
+            findings.append(
+                make_finding(
+                    "null-mx",
+                    subject,
+                    f"{where} publishes a null MX (RFC 7505): it accepts no mail",
+                )
+            )
+        return [], findings
     if nulls:
-        trail.note(
-            "null-mx-mixed",
-            canonical,
-            f"{canonical} publishes a null MX beside {len(real)} other MX record(s); "
-            "the null MX is ignored",
-        )
-    return real
-
-
-def _order(records: Sequence[MXRecord], rng: random.Random, trail: _Trail) -> list[MXRecord]:
-    """Rule 7: lowest preference per host, sorted, equal preferences shuffled."""
-    best: dict[str, MXRecord] = {}
-    for record in records:
-        seen = best.get(record.exchange)
-        if seen is not None:
-            trail.note(
-                "duplicate-mx-host",
-                record.exchange,
-                f"{record.exchange} is listed more than once; preference "
-                f"{min(seen.preference, record.preference)} is used",
+        findings.append(
+            make_finding(
+                "null-mx-mixed",
+                subject,
+                f"{where} publishes a null MX beside {len(real)} other MX record(s); "
+                "the null MX is ignored",
             )
-        if seen is None or record.preference < seen.preference:
+        )
+    listed: dict[str, list[int]] = {}
+    best: dict[str, MXRecord] = {}
+    for record in real:
+        listed.setdefault(record.exchange, []).append(record.preference)
+        if record.exchange not in best or record.preference < best[record.exchange].preference:
             best[record.exchange] = record
     by_preference: dict[int, list[MXRecord]] = {}
-    for record in best.values():
-        by_preference.setdefault(record.preference, []).append(record)
+    for exchange, preferences in listed.items():
+        if len(preferences) > 1:
+            findings.append(
+                make_finding(
+                    "duplicate-mx-host",
+                    exchange,
+                    f"{exchange} is listed {len(preferences)} times (preferences "
+                    f"{', '.join(map(str, preferences))}); preference {min(preferences)} is used",
+                )
+            )
+        by_preference.setdefault(min(preferences), []).append(best[exchange])
+    if len(listed) == 1:
+        (only,) = listed
+        findings.append(make_finding("single-mx", subject, f"{where} has a single MX host, {only}"))
     ordered: list[MXRecord] = []
     for preference in sorted(by_preference):
         # Sorted before the shuffle, so that a seeded rng gives the same route
         # whatever order the server sent the records in (BIND rotates them).
         group = sorted(by_preference[preference], key=lambda r: r.exchange)
-        rng.shuffle(group)
+        if rng is not None:
+            rng.shuffle(group)
         ordered.extend(group)
-    return ordered
+    return ordered, findings
+
+
+def cap_hosts(
+    ordered: list[MXRecord], max_hosts: int, *, subject: str, where: str | None = None
+) -> tuple[list[MXRecord], list[Finding]]:
+    """Rule 10 on the ordered hosts: the first ``max_hosts``, and ``max-hosts-exceeded``."""
+    if len(ordered) <= max_hosts:
+        return ordered, []
+    where = subject if where is None else where
+    finding = make_finding(
+        "max-hosts-exceeded",
+        subject,
+        f"{where} lists {len(ordered)} MX hosts; only the first {max_hosts} "
+        "are used (RoutingPolicy.max_hosts)",
+    )
+    return ordered[:max_hosts], [finding]
+
+
+def examine_exchange(name: str, *, skipped: bool) -> tuple[IPAddress | None, list[Finding]]:
+    """Rule 9 on an exchange's name: the address it spells, with ``mx-target-ip-literal``.
+
+    ``skipped`` says the message should add that the host is not used.
+    """
+    address = parse_ip(name)
+    if address is None:
+        return None, []
+    message = f"the MX exchange {name} is an IP address, not a host name"
+    finding = make_finding(
+        "mx-target-ip-literal", name, message + ("; it was skipped" if skipped else "")
+    )
+    return address, [finding]
 
 
 _Item = TypeVar("_Item", MXRecord, MailHost)
@@ -375,12 +455,7 @@ def _prune_self(
     return kept
 
 
-def _prune_local_addresses(
-    domain: str, hosts: list[MailHost], policy: RoutingPolicy, trail: _Trail
-) -> list[MailHost]:
-    mine = policy.local_addresses
-    local = [(h.name, h.preference) for h in hosts if not mine.isdisjoint(h.addresses)]
-    return _prune_self(domain, hosts, local, "has an address of this host", trail)
+_HAS_LOCAL_ADDRESS = "has an address of this host"
 
 
 def _loop(domain: str, host: str, trail: _Trail) -> None:
@@ -402,20 +477,20 @@ def _resolve_hosts(
     port: int,
     trusted: bool,
     preference: Sequence[int],
-) -> Generator[Batch, Sequence[Answer], tuple[list[MailHost], bool]]:
-    """Rule 9: one batch with the A/AAAA questions of every host; build the hosts."""
+) -> Generator[Batch, Sequence[Answer], tuple[list[MailHost], list[tuple[str, int]], bool]]:
+    """Rule 9: one batch with the A/AAAA questions of every host; build the hosts.
+
+    Returns the usable hosts, the (name, preference) of the hosts that are
+    this host (rule 8), and whether a host was lost to a temporary failure.
+    """
     questions: list[Question] = []
     literal: dict[str, IPAddress] = {}
     for name in names:
-        address = is_ip_literal_name(name)
+        address, findings = examine_exchange(name, skipped=not policy.allow_ip_literal_mx)
+        for finding in findings:
+            trail.add(finding)
         if address is not None:
             literal[name] = address
-            trail.note(
-                "mx-target-ip-literal",
-                name,
-                f"the MX exchange {name} is an IP address, not a host name"
-                + ("" if policy.allow_ip_literal_mx else "; it was skipped"),
-            )
             continue
         for family in policy.address_families:
             question = Question(name, family.rdtype)
@@ -427,73 +502,133 @@ def _resolve_hosts(
         answers.update(zip(questions, received, strict=True))
 
     hosts: list[MailHost] = []
+    local: list[tuple[str, int]] = []
     any_temporary = False
     for name, pref in zip(names, preference, strict=True):
         if name in literal:
-            if policy.allow_ip_literal_mx:
-                found = _in_scope(name, [literal[name]], policy, trail, trusted)
-                if found:
-                    hosts.append(MailHost(name, pref, found, port))
-            continue
-        addresses: list[IPAddress] = []
-        failed: list[Answer] = []
-        for family in policy.address_families:
-            answer = answers[Question(name, family.rdtype)]
+            if not policy.allow_ip_literal_mx:
+                continue
+            exam = examine_addresses(name, [literal[name]], policy, trusted=trusted)
+        else:
+            found = [answers[Question(name, family.rdtype)] for family in policy.address_families]
+            exam = examine_host(name, found, policy, trusted=trusted)
+        for answer in exam.answers:
             trail.use(answer)
-            if answer.cnames:
-                trail.note(
+        for finding in exam.findings:
+            trail.add(finding)
+        any_temporary = any_temporary or exam.temporary
+        if exam.local:
+            local.append((name, pref))
+        if exam.addresses:
+            hosts.append(MailHost(name, pref, exam.addresses, port))
+    return hosts, local, any_temporary
+
+
+@attrs.frozen
+class HostExam:
+    """What :func:`examine_host` makes of one host's address answers.
+
+    Attributes:
+        addresses: The usable addresses, in the order to try them: answered,
+            of their record's family, once each, inside the address scope.
+        findings: ``mx-target-cname``, ``mx-target-temporary-failure``,
+            ``mx-target-unresolvable``, ``address-out-of-scope``.
+        temporary: A lookup failed temporarily and no address was found.
+        local: One of the host's addresses (in the scope or not) is this host
+            (see :attr:`RoutingPolicy.local_addresses`).
+        answers: The answers used.
+    """
+
+    addresses: tuple[IPAddress, ...]
+    findings: tuple[Finding, ...]
+    temporary: bool
+    local: bool
+    answers: tuple[Answer, ...] = ()
+
+
+def examine_host(
+    name: str, answers: Sequence[Answer], policy: RoutingPolicy, *, trusted: bool = False
+) -> HostExam:
+    """Rule 9 on one host: its A/AAAA answers judged, the one home of the host rules.
+
+    The planner and the audit call it.
+
+    Args:
+        name: The host name.
+        answers: Its A and AAAA answers, in the order to use their addresses.
+        policy: Gives the address scope and this host's addresses.
+        trusted: A configured next hop: its addresses are not scope-checked.
+    """
+    addresses: list[IPAddress] = []
+    failed: list[Answer] = []
+    findings: list[Finding] = []
+    for answer in answers:
+        if answer.cnames:
+            findings.append(
+                make_finding(
                     "mx-target-cname",
                     name,
                     f"the MX exchange {name} is an alias (CNAME) of {answer.canonical_name}",
                 )
-            if answer.status is AnswerStatus.RECORDS:
-                addresses.extend(
-                    a for a in answer.addresses if a.version == (4 if family.rdtype == "A" else 6)
-                )
-            elif answer.status.temporary:
-                failed.append(answer)
-        if failed:
-            any_temporary = any_temporary or not addresses
-            trail.note(
+            )
+        if answer.status is AnswerStatus.RECORDS:
+            version = 4 if answer.rdtype == "A" else 6
+            addresses.extend(a for a in answer.addresses if a.version == version)
+        elif answer.status.temporary:
+            failed.append(answer)
+    if failed:
+        findings.append(
+            make_finding(
                 "mx-target-temporary-failure",
                 name,
                 f"looking up {name} failed temporarily ("
                 + "; ".join(f"{a.rdtype}: {_why(a)}" for a in failed)
                 + ")",
             )
-        if not addresses:
-            if not failed:
-                trail.note(
-                    "mx-target-unresolvable",
-                    name,
-                    f"the mail host {name} has no "
-                    + " or ".join(f.rdtype for f in policy.address_families)
-                    + " record",
-                )
-            continue
-        found = _in_scope(name, addresses, policy, trail, trusted)
-        if found:
-            hosts.append(MailHost(name, pref, found, port))
-    return hosts, any_temporary
+        )
+    elif not addresses:
+        findings.append(
+            make_finding(
+                "mx-target-unresolvable",
+                name,
+                f"the mail host {name} has no "
+                + " or ".join(a.rdtype for a in answers)
+                + " record",
+            )
+        )
+    exam = examine_addresses(name, addresses, policy, trusted=trusted)
+    return HostExam(
+        exam.addresses,
+        (*findings, *exam.findings),
+        bool(failed) and not addresses,
+        exam.local,
+        tuple(answers),
+    )
 
 
-def _in_scope(
-    name: str, addresses: Sequence[IPAddress], policy: RoutingPolicy, trail: _Trail, trusted: bool
-) -> tuple[IPAddress, ...]:
+def examine_addresses(
+    name: str, addresses: Sequence[IPAddress], policy: RoutingPolicy, *, trusted: bool = False
+) -> HostExam:
+    """A host's addresses judged: this host or not, in the scope or not, once each."""
     kept: list[IPAddress] = []
+    findings: list[Finding] = []
     for address in addresses:
         if address in kept:
             continue
         if trusted or policy.address_scope.allows(address):
             kept.append(address)
         else:
-            trail.note(
-                "address-out-of-scope",
-                f"{name} {address}",
-                f"{name} has the address {address}, outside the address scope "
-                f"{policy.address_scope.value!r}; it was skipped",
+            text = format_address(address)
+            findings.append(
+                make_finding(
+                    "address-out-of-scope",
+                    f"{name} {text}",
+                    f"{name} has the address {text}, outside the address scope "
+                    f"{policy.address_scope.value!r}; it was skipped",
+                )
             )
-    return tuple(kept)
+    local = any(is_local_address(a, policy.local_addresses) for a in addresses)
+    return HostExam(tuple(kept), tuple(findings), False, local)
 
 
 def _no_hosts(
@@ -530,10 +665,11 @@ def _cap_addresses(hosts: list[MailHost], policy: RoutingPolicy, trail: _Trail) 
     for host in hosts:
         for address in host.addresses:
             if address in seen:
+                text = format_address(address)
                 trail.note(
                     "duplicate-address",
-                    str(address),
-                    f"{address} belongs to more than one mail host; it is tried once",
+                    text,
+                    f"{text} belongs to more than one mail host; it is tried once",
                 )
             seen.add(address)
         room = policy.max_addresses - total

@@ -9,8 +9,8 @@ from typing import Any
 
 import attrs
 
-from mxroute._errors import InvalidDomain, InvalidPolicy
-from mxroute._names import IPAddress, to_a_label
+from mxroute._errors import InvalidDomain, InvalidInput, InvalidPolicy
+from mxroute._names import IPAddress, format_address, parse_host_port, parse_ip, to_a_label
 
 __all__ = [
     "DEFAULT_MAX_ADDRESSES",
@@ -19,7 +19,10 @@ __all__ = [
     "AddressScope",
     "NextHop",
     "RoutingPolicy",
-    "embedded_ipv4",
+    "address_allowed",
+    "carried_ipv4",
+    "is_local_address",
+    "judged_addresses",
 ]
 
 DEFAULT_MAX_HOSTS = 50
@@ -56,56 +59,137 @@ class AddressScope(enum.Enum):
     """Which addresses learned from DNS a route may contain."""
 
     ROUTABLE = "routable"
-    """Refuse loopback, unspecified, link-local, multicast and reserved addresses.
+    """Refuse loopback, unspecified, link-local, multicast and reserved addresses,
+    and 0.0.0.0/8 ("this network", RFC 6890: never a destination).
 
     Private ranges and documentation ranges (192.0.2.0/24, 2001:db8::/32) are
     allowed. This is the default.
     """
     GLOBAL = "global"
-    """Also refuse private and every other non-global range: for public-facing
-    validation, where a hostile domain must not point you at your own network."""
+    """Also refuse private and every other non-global range, and the deprecated
+    site-local fec0::/10 (RFC 3879): for public-facing validation, where a
+    hostile domain must not point you at your own network."""
     ANY = "any"
     """Allow every address."""
 
     def allows(self, address: IPAddress) -> bool:
         """True if the scope allows connecting to ``address``.
 
-        An IPv6 address that carries an IPv4 address is judged as that IPv4
-        address (see :func:`embedded_ipv4`): ``::ffff:127.0.0.1`` is refused,
-        and a DNS64 address such as ``64:ff9b::c000:201`` is allowed as
-        192.0.2.1 is.
+        An IPv6 address that carries IPv4 addresses is judged by what it
+        carries (see :func:`judged_addresses`): ``::ffff:127.0.0.1`` and the
+        6to4 address ``2002:7f00:1::1`` are refused as 127.0.0.1 is, and a
+        DNS64 address such as ``64:ff9b::c000:201`` is allowed as 192.0.2.1 is.
         """
-        if self is AddressScope.ANY:
-            return True
-        address = embedded_ipv4(address)
-        if (
-            address.is_loopback
-            or address.is_unspecified
-            or address.is_link_local
-            or address.is_multicast
-            or address.is_reserved
-        ):
-            return False
-        return self is AddressScope.ROUTABLE or address.is_global
+        return address_allowed(address, self)
 
 
-_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+"""RFC 6890: "this network", a source address only, never a destination."""
+_DOCUMENTATION = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_LOW_32 = 0xFFFFFFFF
 
 
-def embedded_ipv4(address: IPAddress) -> IPAddress:
-    """The IPv4 address an IPv6 address stands for, else the address itself.
+def carried_ipv4(address: IPAddress) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries, the one it reaches first.
 
-    An IPv4-mapped address (``::ffff:192.0.2.1``, RFC 4291) and an address of
-    the NAT64 well-known prefix (``64:ff9b::192.0.2.1``, RFC 6052, what DNS64
-    synthesizes on IPv6-only networks) reach the IPv4 address they carry, so
-    scopes judge that address.
+    * IPv4-mapped ``::ffff:192.0.2.1`` (RFC 4291): the last 32 bits;
+    * IPv4-compatible ``::192.0.2.1`` (RFC 4291, deprecated; not ``::`` or
+      ``::1``): the last 32 bits;
+    * NAT64 ``64:ff9b::c000:201`` and the local-use ``64:ff9b:1::/48``
+      (RFC 6052, RFC 8215): the last 32 bits, where DNS64 with a /96 prefix
+      puts them;
+    * 6to4 ``2002:c000:201::1`` (RFC 3056): bits 16 to 47;
+    * Teredo ``2001:0::/32`` (RFC 4380): the client (the last 32 bits,
+      inverted), then the server (bits 32 to 63).
+
+    An IPv4 address, and an IPv6 address of no such form, carry nothing: ``()``.
     """
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
-        if address in _NAT64_WELL_KNOWN:
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return address
+    if address.version == 4:
+        return ()
+    assert isinstance(address, ipaddress.IPv6Address)
+    value = int(address)
+    if address.ipv4_mapped is not None:
+        return (address.ipv4_mapped,)
+    if (value >> 32 == 0 and value > 1) or any(address in prefix for prefix in _NAT64):
+        return (ipaddress.IPv4Address(value & _LOW_32),)
+    if address.sixtofour is not None:
+        return (address.sixtofour,)
+    if address.teredo is not None:
+        server, client = address.teredo
+        return (client, server)
+    return ()
+
+
+def judged_addresses(address: IPAddress) -> tuple[IPAddress, ...]:
+    """The addresses a scope judges for ``address``: those it carries, else itself.
+
+    An embedded-IPv4 form (see :func:`carried_ipv4`) is a way to reach the
+    IPv4 addresses it carries, so they are what is judged, all of them: a
+    Teredo address is refused when its client *or* its server is, since a
+    relay talks to both to deliver. Its IPv6 prefix says nothing about where
+    the packets end up (and Python's verdict on those prefixes differs from
+    version to version), so it is not judged.
+    """
+    return carried_ipv4(address) or (address,)
+
+
+def address_allowed(
+    address: IPAddress, scope: AddressScope, *, documentation: bool = False
+) -> bool:
+    """The one judgement of an address's scope: routing, literals and the audit use it.
+
+    Args:
+        address: The address to judge (see :func:`judged_addresses`).
+        scope: The scope to judge it by.
+        documentation: Also accept the documentation ranges (192.0.2.0/24,
+            198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) under
+            :attr:`AddressScope.GLOBAL`; the audit does, so examples audit clean.
+    """
+    if scope is AddressScope.ANY:
+        return True
+    return all(_plain_allowed(a, scope, documentation) for a in judged_addresses(address))
+
+
+def _plain_allowed(address: IPAddress, scope: AddressScope, documentation: bool) -> bool:
+    if (
+        address.is_loopback
+        or address.is_unspecified
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address in _THIS_NETWORK
+    ):
+        return False
+    if scope is AddressScope.ROUTABLE:
+        return True
+    if documentation and any(address in network for network in _DOCUMENTATION):
+        return True
+    site_local = isinstance(address, ipaddress.IPv6Address) and address.is_site_local
+    return address.is_global and not site_local
+
+
+def is_local_address(address: IPAddress, local_addresses: frozenset[IPAddress]) -> bool:
+    """True when ``address`` is this host: one of ``local_addresses`` in any spelling.
+
+    An address and the IPv4 address it reaches (see :func:`carried_ipv4`:
+    ``::ffff:192.0.2.7`` and ``64:ff9b::c000:207`` reach 192.0.2.7) are the
+    same host, whichever of the two is listed. A Teredo server is only a
+    helper on the way: an address whose Teredo server is this host is not
+    this host.
+    """
+    if not local_addresses:
+        return False
+    mine = {_reached(a) for a in local_addresses}
+    return _reached(address) in mine
+
+
+def _reached(address: IPAddress) -> IPAddress:
+    carried = carried_ipv4(address)
+    return carried[0] if carried else address
 
 
 @attrs.frozen
@@ -145,46 +229,30 @@ class NextHop:
         """
         if not isinstance(text, str) or not text.strip():
             raise InvalidPolicy("invalid-next-hop", "a next hop must be a non-empty string", "")
-        raw = text.strip()
-        port = 25
-        if raw.startswith("["):
-            end = raw.find("]")
-            if end < 0:
-                raise _hop_error(text, "a '[' has no closing ']'")
-            inner, tail = raw[1:end], raw[end + 1 :]
-            bracketed = True
-        else:
-            inner, tail = raw, ""
-            if raw.count(":") == 1:
-                inner, tail = raw.split(":")
-                tail = ":" + tail
-            elif ":" in raw:
-                raise _hop_error(text, "write an IPv6 address in brackets: [ipv6:2001:db8::1]")
-            bracketed = False
-        if tail:
-            if not tail.startswith(":") or not tail[1:].isdigit():
-                raise _hop_error(text, f"{tail!r} is not ':' followed by a port number")
-            port = int(tail[1:])
-            if not 1 <= port <= 65535:
-                raise _hop_error(text, f"port {port} is outside 1..65535")
-        candidate = inner[5:] if inner[:5].lower() == "ipv6:" else inner
         try:
-            address: IPAddress | None = ipaddress.ip_address(candidate)
-        except ValueError:
-            address = None
+            parsed = parse_host_port(text.strip())
+        except InvalidInput as exc:
+            raise _hop_error(text, str(exc)) from None
+        port = 25 if parsed.port is None else parsed.port
+        address = parsed.address
         if address is not None:
-            if not bracketed:
+            if not parsed.bracketed:
+                if address.version == 6:
+                    raise _hop_error(text, "write an IPv6 address in brackets: [ipv6:2001:db8::1]")
                 raise _hop_error(text, "write an IP address in brackets, e.g. [192.0.2.7]")
-            return cls(str(address), port, False, address)
+            return cls(format_address(address), port, False, address)
+        if not parsed.bracketed and ":" in parsed.host:
+            raise _hop_error(text, "write an IPv6 address in brackets: [ipv6:2001:db8::1]")
         try:
-            host = to_a_label(inner)
+            host = to_a_label(parsed.host)
         except InvalidDomain as exc:
             raise _hop_error(text, str(exc)) from None
-        return cls(host, port, not bracketed, None)
+        return cls(host, port, not parsed.bracketed, None)
 
     def __str__(self) -> str:
         if self.address is not None:
-            host = f"[ipv6:{self.address}]" if self.address.version == 6 else f"[{self.address}]"
+            text = format_address(self.address)  # Postfix writes the tag in lowercase
+            host = f"[ipv6:{text}]" if self.address.version == 6 else f"[{text}]"
         else:
             host = self.host if self.mx_lookup else f"[{self.host}]"
         return host if self.port == 25 else f"{host}:{self.port}"
@@ -259,14 +327,17 @@ def _local_addresses(values: Iterable[IPAddress | str]) -> frozenset[IPAddress]:
         values = (values,)
     out = set()
     for value in values:
-        try:
-            out.add(ipaddress.ip_address(value))
-        except ValueError:
+        if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+            out.add(value)
+            continue
+        address = parse_ip(value) if isinstance(value, str) else None
+        if address is None:
             raise InvalidPolicy(
                 "invalid-local-address",
                 f"local_addresses: {value!r} is not an IP address",
                 str(value),
-            ) from None
+            )
+        out.add(address)
     return frozenset(out)
 
 
@@ -324,7 +395,9 @@ class RoutingPolicy:
             matches that domain; ``.example.org`` matches its subdomains.
             The most specific key wins, and the map wins over ``relayhost``.
         local_names: This host's names, for MX-to-self pruning (RFC 5321 §5.1).
-        local_addresses: This host's addresses, for the same.
+        local_addresses: This host's addresses, for the same, and to refuse an
+            address literal that is this host. An address matches in every
+            spelling (``::ffff:192.0.2.7`` is 192.0.2.7; see :func:`is_local_address`).
         address_families: The families to use, in the order to try them.
             Default: IPv6 first, then IPv4. Leave one out to never query it.
         allow_ip_literal_mx: Use MX exchanges that are IP addresses written
@@ -374,7 +447,7 @@ class RoutingPolicy:
             "relayhost": None if self.relayhost is None else str(self.relayhost),
             "transport_map": {k: str(v) for k, v in sorted(self.transport_map.items())},
             "local_names": sorted(self.local_names),
-            "local_addresses": sorted(str(a) for a in self.local_addresses),
+            "local_addresses": sorted(format_address(a) for a in self.local_addresses),
             "address_families": [f.value for f in self.address_families],
             "allow_ip_literal_mx": self.allow_ip_literal_mx,
             "address_scope": self.address_scope.value,

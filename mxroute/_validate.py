@@ -34,7 +34,6 @@ Normalisation, decided once:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,15 +43,20 @@ from mxroute._errors import InvalidAddress, InvalidDomain, InvalidInput, Invalid
 from mxroute._findings import Finding, make_finding
 from mxroute._model import MXRecord
 from mxroute._names import (
+    ADDRESS_REASONS,
+    ATEXT,
+    DOMAIN_REASONS,
     MAX_ADDRESS_OCTETS,
     MAX_INPUT_CHARACTERS,
     MAX_LOCAL_PART_OCTETS,
     IPAddress,
+    check_local_part,
+    format_address,
     format_literal,
-    is_ip_literal_name,
     parse_literal,
     to_a_label,
 )
+from mxroute._planner import cap_hosts, examine_exchange, examine_mx_set
 from mxroute._policy import DEFAULT_MAX_HOSTS
 
 __all__ = [
@@ -64,47 +68,9 @@ __all__ = [
     "validate_domain",
 ]
 
-ADDRESS_REASONS: dict[str, str] = {
-    "empty": "nothing was given (an empty string, or not a string at all)",
-    "whitespace": "the address starts or ends with whitespace",
-    "no-at-sign": "there is no '@'",
-    "empty-local-part": "there is nothing before the '@' (or only \"\")",
-    "invalid-local-part": "the local part is neither a dot-atom nor a quoted string, "
-    "or has a character that is not allowed",
-    "local-part-too-long": "the local part is longer than 64 octets (UTF-8, as normalised)",
-    "quoted-local-part-not-allowed": "the local part needs quotes and allow_quoted is False",
-    "smtputf8-not-allowed": "the local part is not ASCII and allow_smtputf8 is False",
-    "literal-not-allowed": "the domain is an address literal and allow_literal is False",
-    "invalid-literal": "an address literal that is not [IPv4] or [IPv6:...]",
-    "invalid-domain": "the domain is not usable; .domain_reason has its own code",
-    "address-too-long": "the address is longer than 254 octets (UTF-8, as normalised), "
-    f"or the input is longer than {MAX_INPUT_CHARACTERS} characters",
-}
-"""Every ``.reason`` of the :class:`~mxroute.InvalidAddress` that
-:func:`validate_address` raises, with its meaning."""
-
-DOMAIN_REASONS: dict[str, str] = {
-    "empty": "nothing was given",
-    "too-long": "the name is longer than 253 characters (255 octets on the wire)",
-    "empty-label": "two dots in a row, a leading dot (or, in an address, a trailing dot)",
-    "label-too-long": "a label is longer than 63 octets",
-    "invalid-character": "a label has a character other than letters, digits and '-'",
-    "hyphen-at-label-edge": "a label starts or ends with '-'",
-    "invalid-idna": "an internationalised name that IDNA 2008 / UTS 46 rejects",
-    "numeric-tld": "the last label is all digits (an IP address is not a domain)",
-}
-"""Every ``.reason`` of the :class:`~mxroute.InvalidDomain` that
-:func:`validate_domain` raises (and every ``.domain_reason`` of an address)."""
-
-_ATEXT = "-A-Za-z0-9!#$%&'*+/=?^_`{|}~"  # '-' first, so it is literal inside [...]
 _LDH = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_FAST_ADDRESS = re.compile(rf"([{_ATEXT}]+(?:\.[{_ATEXT}]+)*)@((?:{_LDH}\.)*{_LDH})\Z")
+_FAST_ADDRESS = re.compile(rf"([{ATEXT}]+(?:\.[{ATEXT}]+)*)@((?:{_LDH}\.)*{_LDH})\Z")
 """A plain ASCII address: dot-atom local part, LDH domain. Most input takes this path."""
-_ASCII_DOT_ATOM = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*\Z")
-_DOT_ATOM = re.compile(rf"[{_ATEXT}\x80-\U0010ffff]+(?:\.[{_ATEXT}\x80-\U0010ffff]+)*\Z")
-_QUOTED = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\x80-\U0010ffff]|\\[\x20-\x7e])*"\Z')
-_QUOTED_PAIR = re.compile(r"\\([\x20-\x7e])")
-_NOT_ATEXT = re.compile(rf"[^{_ATEXT}.\x80-\U0010ffff]")
 
 
 @attrs.frozen
@@ -144,7 +110,7 @@ class Address:
             "local_part": self.local_part,
             "domain": self.domain,
             "unicode_domain": self.unicode_domain,
-            "literal": None if self.literal is None else str(self.literal),
+            "literal": None if self.literal is None else format_address(self.literal),
             "normalized": self.normalized,
             "smtputf8": self.smtputf8,
         }
@@ -227,7 +193,7 @@ def _validate_slowly(
         raise _error(
             "no-at-sign", text, "an address needs an '@' between the local part and domain"
         )
-    local = _check_local_part(local, text, allow_smtputf8, allow_quoted)
+    local = check_local_part(local, text, allow_smtputf8=allow_smtputf8, allow_quoted=allow_quoted)
     literal: IPAddress | None = None
     if domain.startswith("["):
         if not allow_literal:
@@ -252,117 +218,6 @@ def _validate_slowly(
             "(RFC 5321 §4.5.3.1.3)",
         )
     return Address(local, a_label, unicode_domain, literal, normalized, not local.isascii())
-
-
-def _check_local_part(local: str, text: str, allow_smtputf8: bool, allow_quoted: bool) -> str:
-    """Check a local part; return it normalised (unquoted when it can be)."""
-    if not local:
-        raise _error("empty-local-part", text, "there is nothing before the '@'")
-    if local[0] == '"' and len(local) > 1:
-        if not _QUOTED.match(local):
-            raise _error(
-                "invalid-local-part",
-                text,
-                "a quoted local part must end with '\"' right before the '@', and may contain "
-                "'\"' and '\\' only escaped with a backslash, and no control characters",
-            )
-        content = local[1:-1]
-        if "\\" in content:
-            content = _QUOTED_PAIR.sub(r"\1", content)
-        if not content:
-            raise _error("empty-local-part", text, 'the local part "" is empty')
-        _check_unicode(content, text)
-        if _DOT_ATOM.match(content):
-            local = content
-        else:
-            if not allow_quoted:
-                raise _error(
-                    "quoted-local-part-not-allowed",
-                    text,
-                    "a local part that needs quotes is not accepted here",
-                )
-            local = '"' + content.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    elif local.isascii() and _ASCII_DOT_ATOM.match(local):
-        pass
-    elif _DOT_ATOM.match(local):
-        _check_unicode(local, text)
-    else:
-        raise _error("invalid-local-part", text, _dot_atom_problem(local))
-    if local.isascii():
-        octets = len(local)
-    else:
-        if not allow_smtputf8:
-            raise _error(
-                "smtputf8-not-allowed",
-                text,
-                "the local part has non-ASCII characters, which are not accepted here",
-            )
-        octets = len(local.encode("utf-8"))
-    if octets > MAX_LOCAL_PART_OCTETS:
-        raise _error(
-            "local-part-too-long",
-            text,
-            f"the local part has {octets} octets, at most {MAX_LOCAL_PART_OCTETS} are allowed",
-        )
-    if len(local) == 10 and local.lower() == "postmaster":
-        return "postmaster"  # the one case-insensitive local part (RFC 5321 §4.5.1)
-    return local
-
-
-def _dot_atom_problem(local: str) -> str:
-    """Say what keeps an unquoted local part from being a dot-atom."""
-    if local.startswith("."):
-        return "the local part starts with a dot"
-    if local.endswith("."):
-        return "the local part ends with a dot"
-    if ".." in local:
-        return "the local part has two dots in a row"
-    bad = _NOT_ATEXT.search(local)
-    char = bad.group() if bad else local[0]
-    return (
-        f"the local part contains {_describe(char)}, which is allowed only in a quoted "
-        'local part such as "john smith"@example.com'
-    )
-
-
-def _describe(char: str) -> str:
-    if char == " ":
-        return "a space"
-    if char.isprintable():
-        return repr(char)
-    return f"the character U+{ord(char):04X}"
-
-
-def _check_unicode(local: str, text: str) -> None:
-    """Refuse non-ASCII characters that cannot be safely shown or compared.
-
-    Letters, marks, numbers, punctuation and symbols are allowed; spaces,
-    separators, control and format characters, surrogates, private-use and
-    unassigned code points are not, and nor is a combining mark at the start
-    of the local part or right after a dot.
-    """
-    if local.isascii():
-        return
-    previous = "."
-    for char in local:
-        if char >= "\x80":
-            category = unicodedata.category(char)
-            kind = category[0]
-            if kind == "M" and previous == ".":
-                raise _error(
-                    "invalid-local-part",
-                    text,
-                    f"the local part has the combining mark U+{ord(char):04X} with nothing "
-                    "before it to combine with",
-                )
-            if kind not in "LMNPS":
-                raise _error(
-                    "invalid-local-part",
-                    text,
-                    f"the local part contains the character U+{ord(char):04X} (Unicode "
-                    f"category {category}), which is not allowed in an address",
-                )
-        previous = char
 
 
 def _check_domain(domain: str, text: str) -> str:
@@ -460,74 +315,23 @@ def check_mx_records(
         )
     parsed = [r if isinstance(r, MXRecord) else MXRecord.parse(r) for r in records]
     where = domain or "the domain"
-    findings: list[Finding] = []
-
-    def note(code: str, subject: str, message: str) -> None:
-        finding = make_finding(code, subject, message)
-        if finding not in findings:
-            findings.append(finding)
-
-    if not parsed:
-        note(
-            "implicit-mx",
-            domain,
-            f"{where} has no MX records; mail goes to its own A/AAAA records",
-        )
-        return tuple(findings)
-    nulls = [r for r in parsed if r.is_null]
-    real = [r for r in parsed if not r.is_null]
-    for record in nulls:
-        if record.preference != 0:
-            note(
-                "null-mx-nonzero-preference",
-                record.to_text(),
-                f"{where} publishes the null MX as '{record.to_text()}' instead of '0 .'",
-            )
-    if nulls and not real:
-        note("null-mx", domain, f"{where} publishes a null MX (RFC 7505): it accepts no mail")
-    elif nulls:
-        note(
-            "null-mx-mixed",
-            domain,
-            f"{where} publishes a null MX beside {len(real)} other MX record(s); "
-            "the null MX is ignored",
-        )
-    preferences: dict[str, list[int]] = {}
-    for record in real:
-        preferences.setdefault(record.exchange, []).append(record.preference)
-    for exchange, listed in preferences.items():
-        if len(listed) > 1:
-            note(
-                "duplicate-mx-host",
-                exchange,
-                f"{exchange} is listed {len(listed)} times (preferences "
-                f"{', '.join(map(str, listed))}); preference {min(listed)} is used",
-            )
-    if len(preferences) == 1:
-        (only,) = preferences
-        note("single-mx", domain, f"{where} has a single MX host, {only}")
-    if len(preferences) > max_hosts:
-        note(
-            "max-hosts-exceeded",
-            domain,
-            f"{where} lists {len(preferences)} MX hosts; only the first {max_hosts} are used "
-            "(RoutingPolicy.max_hosts)",
-        )
-    for exchange in sorted(preferences, key=lambda name: (min(preferences[name]), name)):
-        if is_ip_literal_name(exchange) is not None:
-            note(
-                "mx-target-ip-literal",
-                exchange,
-                f"the MX exchange {exchange} is an IP address, not a host name",
-            )
+    ordered, findings = examine_mx_set(parsed, subject=domain, where=where)
+    findings += cap_hosts(ordered, max_hosts, subject=domain, where=where)[1]
+    for record in ordered:
+        exchange = record.exchange
+        address, literal = examine_exchange(exchange, skipped=False)
+        findings += literal
+        if address is not None:
             continue
         try:
             to_a_label(exchange)
         except InvalidDomain as exc:
-            note(
-                "mx-target-invalid-name",
-                exchange,
-                f"the MX exchange {exchange} is not a valid host name: {exc}",
+            findings.append(
+                make_finding(
+                    "mx-target-invalid-name",
+                    exchange,
+                    f"the MX exchange {exchange} is not a valid host name: {exc}",
+                )
             )
     findings.sort(key=lambda finding: finding.severity.rank)
     return tuple(findings)

@@ -228,6 +228,19 @@ class TestAddresses:
         report = audit("example.com", good, RoutingPolicy(address_scope="any"))
         assert codes(report) == ["mx-address-non-global"]
 
+    @pytest.mark.parametrize("address", ["2002:a01:203::1", "2001:0:4136:e378:8000:63bf:f5fe:fefc"])
+    def test_a_tunnel_address_carrying_a_private_address_is_non_global(self, good, address):
+        good.add("mx2.example.com", "AAAA", address)
+        report = audit("example.com", good)
+        assert codes(report) == ["mx-address-non-global"]
+        assert finding(report, "mx-address-non-global").subject == f"mx2.example.com {address}"
+
+    def test_a_mapped_address_is_written_the_same_on_every_python(self, good):
+        good.add("mx2.example.com", "AAAA", "::ffff:a01:203")
+        assert finding(audit("example.com", good), "mx-address-non-global").subject == (
+            "mx2.example.com ::ffff:10.1.2.3"
+        )
+
     def test_documentation_ranges_are_accepted(self, good):
         report = audit("example.com", good)
         assert "mx-address-non-global" not in codes(report)

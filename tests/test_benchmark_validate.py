@@ -14,6 +14,7 @@ SCRIPT = Path(__file__).parent.parent / "benchmarks" / "validate_vs_email_valida
 DOCUMENTED_CLASSES = {
     "local-part-length",
     "local-part-nfc",
+    "mapped-literal-text",
     "role-mailbox-case",
     "special-use-or-dotless-domain",
 }

@@ -9,8 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import mxroute
 from mxroute import InvalidAddress, InvalidDomain, MXRouteError, TargetKind, parse_target
-from mxroute._names import format_literal, is_ip_literal_name, parse_literal, to_a_label
+from mxroute._names import (
+    format_address,
+    format_literal,
+    normalize_host,
+    parse_host_port,
+    parse_ip,
+    parse_literal,
+    to_a_label,
+)
 
 
 class TestToALabel:
@@ -103,8 +112,45 @@ class TestLiterals:
          ("mx1.example.com", None), ("1.example.com", None)],
     )  # fmt: skip
     def test_ip_literal_exchange_names(self, name, expected):
-        got = is_ip_literal_name(name)
+        got = parse_ip(name)
         assert (None if got is None else str(got)) == expected
+
+    @pytest.mark.parametrize(
+        "text", ["[IPv6:2001:db8::1]", "ipv6:2001:db8::1", "IPV6:2001:DB8::1", "[2001:db8::1]"]
+    )
+    def test_parse_ip_reads_every_spelling_of_an_address(self, text):
+        assert parse_ip(text) == ipaddress.ip_address("2001:db8::1")
+
+    @pytest.mark.parametrize("text", ["", "[]", "fe80::1%eth0", "[IPv6:IPv6:2001:db8::1]", "1."])
+    def test_parse_ip_refuses_what_is_no_destination(self, text):
+        assert parse_ip(text) is None
+
+    def test_format_address_writes_a_mapped_address_in_dotted_decimal(self):
+        assert format_address(ipaddress.ip_address("::ffff:c000:201")) == "::ffff:192.0.2.1"
+        assert format_address(ipaddress.ip_address("2001:DB8::1")) == "2001:db8::1"
+        assert format_literal(ipaddress.ip_address("::ffff:c000:201")) == (
+            "[IPv6:::ffff:192.0.2.1]"
+        )
+
+    def test_normalize_host_gives_a_literal_its_canonical_spelling(self):
+        assert normalize_host("[ipv6:2001:DB8::1]") == "[IPv6:2001:db8::1]"
+        assert normalize_host("MX1.Example.") == "mx1.example"
+
+    @pytest.mark.parametrize(
+        ("text", "host", "port", "bracketed"),
+        [("relay.example", "relay.example", None, False), ("relay:587", "relay", 587, False),
+         ("[ipv6:2001:db8::1]:25", "ipv6:2001:db8::1", 25, True), ("2001:db8::1", "2001:db8::1",
+         None, False), ("[192.0.2.1]", "192.0.2.1", None, True)],
+    )  # fmt: skip
+    def test_parse_host_port(self, text, host, port, bracketed):
+        got = parse_host_port(text)
+        assert (got.host, got.port, got.bracketed) == (host, port, bracketed)
+
+    @pytest.mark.parametrize("text", ["[x", "x:", "x:y", "[x]1", "x:0", "x:65536", "x:\u00b2"])
+    def test_parse_host_port_refuses(self, text):
+        with pytest.raises(mxroute.InvalidInput) as info:
+            parse_host_port(text.encode().decode("unicode_escape"))
+        assert info.value.reason == "invalid-host-port"
 
 
 class TestParseTarget:

@@ -79,6 +79,37 @@ class TestRule1AddressLiterals:
         r = route(fake, "root@[127.0.0.1]", address_scope="any")
         assert r.hosts[0].addresses == (ipaddress.ip_address("127.0.0.1"),)
 
+    def test_the_host_name_is_the_literal_spelled_as_the_domain(self, fake):
+        r = route(fake, "[IPv6:2001:DB8::1]")
+        assert names(r) == [r.domain] == ["[IPv6:2001:db8::1]"]
+        mapped = route(fake, "a@[ipv6:::FFFF:c000:201]")
+        assert names(mapped) == [mapped.domain] == ["[IPv6:::ffff:192.0.2.1]"]
+
+    def test_a_mapped_address_is_written_the_same_on_every_python(self, fake):
+        data = route(fake, "a@[IPv6:::ffff:c000:201]").to_dict()
+        assert data["hosts"][0]["addresses"] == ["::ffff:192.0.2.1"]
+
+    @pytest.mark.parametrize(
+        ("target", "local"),
+        [
+            ("user@[192.0.2.7]", "192.0.2.7"),
+            ("user@[IPv6:2001:db8::7]", "2001:db8::7"),
+            ("user@[IPv6:::ffff:192.0.2.7]", "192.0.2.7"),
+            ("user@[192.0.2.7]", "::ffff:192.0.2.7"),
+            ("user@[127.0.0.1]", "127.0.0.1"),
+        ],
+    )
+    def test_a_literal_that_is_this_host_is_a_mail_loop(self, fake, target, local):
+        with pytest.raises(MailLoop) as info:
+            route(fake, target, local_addresses=[local])
+        assert (info.value.reply_code, info.value.enhanced_status) == (554, "5.4.6")
+        assert fake.queries == []
+
+    @pytest.mark.parametrize("literal", ["[IPv6:2002:7f00:1::1]", "[0.1.2.3]", "[IPv6:::7f00:1]"])
+    def test_a_literal_carrying_a_non_destination_is_refused(self, fake, literal):
+        with pytest.raises(NoMailHosts):
+            route(fake, f"root@{literal}")
+
     @pytest.mark.parametrize("text", ["a@[300.1.1.1]", "a@[2001:db8::1]", "a@[IPv6:192.0.2.1]"])
     def test_malformed_literal_is_invalid_address(self, fake, text):
         with pytest.raises(mxroute.InvalidAddress) as info:
@@ -104,6 +135,11 @@ class TestRule2Overrides:
         assert r.kind is RouteKind.RELAY
         assert names(r) == ["relay.example.net"]
         assert all(rdtype != "MX" for _, rdtype in two_mx.queries)
+
+    def test_ipv6_relayhost_host_name_is_the_canonical_literal(self, fake):
+        r = route(fake, "example.com", relayhost="[ipv6:2001:DB8::7]:2525")
+        assert names(r) == ["[IPv6:2001:db8::7]"]
+        assert r.next_hop == "[ipv6:2001:db8::7]:2525"
 
     def test_ip_relayhost_needs_no_dns_and_is_trusted(self, fake):
         r = route(fake, "x@example.com", relayhost="[127.0.0.1]:10025")
@@ -324,6 +360,34 @@ class TestRule8MXToSelf:
         assert (err.temporary, err.reply_code, err.enhanced_status) == (False, 554, "5.4.6")
         assert "loop" in str(err)
 
+    @pytest.mark.parametrize("spelling", ["::ffff:192.0.2.50", "64:ff9b::c000:232"])
+    def test_local_address_in_an_ipv6_spelling_is_this_host(self, fake, spelling):
+        fake.add("example.com", "MX", "10 a.example.com.", "20 me.example.org.")
+        fake.add("a.example.com", "A", "192.0.2.1")
+        fake.add("me.example.org", "AAAA", spelling)
+        r = route(fake, "example.com", local_addresses=["192.0.2.50"])
+        assert names(r) == ["a.example.com"]
+        assert "local-host-pruned" in codes(r.findings)
+
+    def test_local_address_spelled_mapped_matches_a_plain_a_record(self, three):
+        r = route(three, "example.com", local_addresses=["::ffff:192.0.2.50"])
+        assert names(r) == ["a.example.com"]
+
+    def test_implicit_mx_with_a_mapped_local_address_is_mail_loop(self, fake):
+        fake.add("example.com", "AAAA", "::ffff:192.0.2.1")
+        with pytest.raises(MailLoop):
+            route(fake, "example.com", local_addresses=["192.0.2.1"])
+
+    def test_a_local_address_outside_the_scope_is_still_this_host(self, fake):
+        fake.add(
+            "example.com", "MX", "10 a.example.com.", "20 me.example.org.", "30 c.example.com."
+        )
+        fake.add("a.example.com", "A", "8.8.8.8")
+        fake.add("me.example.org", "A", "10.0.0.50")
+        fake.add("c.example.com", "A", "8.8.4.4")
+        r = route(fake, "example.com", local_addresses=["10.0.0.50"], address_scope="global")
+        assert names(r) == ["a.example.com"]
+
     def test_implicit_mx_to_self_is_mail_loop(self, fake):
         fake.add("example.com", "A", "192.0.2.1")
         with pytest.raises(MailLoop):
@@ -386,6 +450,25 @@ class TestRule9Addresses:
         r = route(fake, "example.com")
         assert r.hosts[0].addresses == (ipaddress.ip_address("64:ff9b::c000:219"),)
         assert codes(r.findings).count("address-out-of-scope") == 1
+
+    @pytest.mark.parametrize(
+        ("address", "scope"),
+        [
+            ("0.1.2.3", "routable"),
+            ("2002:7f00:1::1", "routable"),
+            ("2001:0:4136:e378:8000:63bf:80ff:fffe", "routable"),  # Teredo of 127.0.0.1
+            ("2002:a9fe:a9fe::1", "global"),
+            ("2002:a01:203::1", "global"),
+            ("2001:0:4136:e378:8000:63bf:f5fe:fefc", "global"),  # Teredo of 10.1.1.3
+            ("fec0::1", "global"),
+        ],
+    )
+    def test_embedded_and_reserved_forms_are_out_of_scope(self, fake, address, scope):
+        fake.add("example.com", "MX", "10 mx.example.com.")
+        fake.add("mx.example.com", "AAAA" if ":" in address else "A", address)
+        with pytest.raises(NoMailHosts) as info:
+            route(fake, "example.com", address_scope=scope)
+        assert "address-out-of-scope" in codes(info.value.findings)
 
     def test_global_scope_refuses_private_addresses(self, fake):
         fake.add("example.com", "MX", "10 mx.example.com.")

@@ -6,8 +6,11 @@ import ipaddress
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mxroute import AddressFamily, AddressScope, InvalidPolicy, NextHop, RoutingPolicy
+from mxroute._policy import is_local_address
 
 
 class TestNextHop:
@@ -120,6 +123,20 @@ class TestRoutingPolicy:
             ("64:ff9b::7f00:1", False, False),  # DNS64 for 127.0.0.1
             ("2001:db8::1", True, False),
             ("2a00:1450::1", True, True),
+            ("0.1.2.3", False, False),  # 0.0.0.0/8 is "this network" (RFC 6890)
+            ("fec0::1", True, False),  # site-local, deprecated (RFC 3879)
+            ("::127.0.0.1", False, False),  # IPv4-compatible
+            ("::8.8.8.8", True, True),
+            ("64:ff9b:1::7f00:1", False, False),  # NAT64 local-use prefix (RFC 8215)
+            ("64:ff9b:1::808:808", True, True),
+            ("2002:7f00:1::1", False, False),  # 6to4 of 127.0.0.1
+            ("2002:a9fe:a9fe::1", False, False),  # 6to4 of 169.254.169.254
+            ("2002:a01:203::1", True, False),  # 6to4 of 10.1.2.3
+            ("2002:808:808::1", True, True),  # 6to4 of 8.8.8.8
+            ("2001:0:4136:e378:8000:63bf:80ff:fffe", False, False),  # Teredo, client 127.0.0.1
+            ("2001:0:7f00:1:8000:63bf:f7f7:f7f7", False, False),  # Teredo, server 127.0.0.1
+            ("2001:0:4136:e378:8000:63bf:f5fe:fefc", True, False),  # Teredo, client 10.1.1.3
+            ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", True, True),  # Teredo, client 8.8.8.8
         ],
     )
     def test_address_scopes(self, address, routable, global_):
@@ -128,7 +145,60 @@ class TestRoutingPolicy:
         assert AddressScope.GLOBAL.allows(ip) is global_
         assert AddressScope.ANY.allows(ip) is True
 
+    def test_local_addresses_are_written_the_same_on_every_python(self):
+        data = RoutingPolicy(local_addresses=["::ffff:c000:207"]).to_dict()
+        assert data["local_addresses"] == ["::ffff:192.0.2.7"]
+
+    @pytest.mark.parametrize("value", ["fe80::1%eth0", "[192.0.2.7", 3232235777])
+    def test_a_local_address_must_be_an_address(self, value):
+        with pytest.raises(InvalidPolicy) as info:
+            RoutingPolicy(local_addresses=[value])
+        assert info.value.reason == "invalid-local-address"
+
     def test_to_dict(self):
         data = RoutingPolicy(relayhost="[192.0.2.1]:26").to_dict()
         assert data["relayhost"] == "[192.0.2.1]:26"
         assert data["address_families"] == ["ipv6", "ipv4"]
+
+
+def spellings(v4: ipaddress.IPv4Address) -> dict[str, ipaddress.IPv6Address]:
+    """Every IPv6 form that carries ``v4`` as the address it reaches."""
+    value = int(v4)
+    return {
+        "mapped": ipaddress.IPv6Address(0xFFFF << 32 | value),
+        "compatible": ipaddress.IPv6Address(value),
+        "nat64": ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b::")) | value),
+        "nat64-local": ipaddress.IPv6Address(int(ipaddress.IPv6Address("64:ff9b:1::")) | value),
+        "6to4": ipaddress.IPv6Address(0x2002 << 112 | value << 80 | 1),
+        # Teredo with a public server (65.54.227.120): the client is what it reaches.
+        "teredo": ipaddress.IPv6Address(
+            0x20010000 << 96 | 0x4136E378 << 64 | 0x8000_63BF << 32 | (value ^ 0xFFFFFFFF)
+        ),
+    }
+
+
+class TestEverySpellingIsOneAddress:
+    """One judgement: an embedded form is judged, and matched, as the IPv4 it carries."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.ip_addresses(v=4).filter(lambda a: int(a) > 1))
+    def test_scopes_judge_the_carried_address(self, v4):
+        for form, address in spellings(v4).items():
+            for scope in AddressScope:
+                assert scope.allows(address) is scope.allows(v4), (form, str(address), scope)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.ip_addresses(v=4).filter(lambda a: int(a) > 1))
+    def test_every_spelling_of_a_local_address_is_this_host(self, v4):
+        for form, address in spellings(v4).items():
+            assert is_local_address(address, frozenset({v4})), form
+            assert is_local_address(v4, frozenset({address})), form
+
+    @given(st.ip_addresses(v=4), st.ip_addresses(v=4))
+    def test_a_teredo_server_is_judged_but_is_not_this_host(self, server, client):
+        value = 0x20010000 << 96 | int(server) << 64 | (int(client) ^ 0xFFFFFFFF)
+        teredo = ipaddress.IPv6Address(value)
+        for scope in AddressScope:
+            assert scope.allows(teredo) is (scope.allows(server) and scope.allows(client))
+        if server != client:
+            assert not is_local_address(teredo, frozenset({server}))

@@ -67,7 +67,7 @@ class TestValidAddresses:
             ('"Ünï code"@example.com', '"Ünï code"@example.com'),
             ("postmaster@[192.0.2.1]", "postmaster@[192.0.2.1]"),
             ("postmaster@[IPv6:2001:DB8:0:0::1]", "postmaster@[IPv6:2001:db8::1]"),
-            ("postmaster@[ipv6:::ffff:192.0.2.1]", "postmaster@[IPv6:::ffff:c000:201]"),
+            ("postmaster@[ipv6:::ffff:192.0.2.1]", "postmaster@[IPv6:::ffff:192.0.2.1]"),
             ("a" * 64 + "@example.com", "a" * 64 + "@example.com"),
             ('"' + "a" * 64 + '"@example.com', "a" * 64 + "@example.com"),
             ("a@" + LONGEST_DOMAIN[1:], "a@" + LONGEST_DOMAIN[1:]),  # 254 octets
@@ -119,6 +119,12 @@ class TestValidAddresses:
             "smtputf8": False,
         }
         assert validate_address("é@bücher.example").to_dict()["unicode_domain"] == "bücher.example"
+
+    def test_a_mapped_literal_is_written_the_same_on_every_python(self) -> None:
+        data = validate_address("a@[IPv6:::ffff:c000:201]").to_dict()
+        assert data["literal"] == "::ffff:192.0.2.1"
+        assert data["normalized"] == "a@[IPv6:::ffff:192.0.2.1]"
+        assert validate_address(data["normalized"]).normalized == data["normalized"]
 
     def test_address_is_frozen_and_hashable(self) -> None:
         address = validate_address("alice@example.com")
@@ -397,6 +403,24 @@ class TestCheckMXRecords:
         # mx-target-invalid-name is a rule the planner does not check.
         static_codes = STATIC_CODES - {"null-mx", "mx-target-invalid-name"}
         assert static - {"null-mx"} == planner_codes & static_codes
+
+    @pytest.mark.parametrize(
+        "records",
+        [
+            ["30 mx1.example.com.", "10 mx1.example.com.", "20 mx2.example.com."],
+            ["0 .", "10 mx1.example.com."],
+            ["5 mx1.example.com.", "7 mx1.example.com.", "6 mx1.example.com."],
+        ],
+    )
+    def test_findings_match_the_planner_word_for_word(self, records: list[str]) -> None:
+        fake = mxroute.InMemoryResolver()
+        fake.add("example.com", "MX", *records)
+        fake.add("mx1.example.com", "A", "192.0.2.10")
+        fake.add("mx2.example.com", "A", "192.0.2.20")
+        routed = mxroute.Router(resolver=fake).resolve("example.com").findings
+        static = check_mx_records(records, domain="example.com")
+        assert static
+        assert set(static) <= set(routed)
 
 
 class TestDocumentation:

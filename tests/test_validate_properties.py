@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import idna
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import mxroute
 from mxroute import (
     ADDRESS_REASONS,
     DOMAIN_REASONS,
@@ -257,3 +259,46 @@ class TestFastPaths:
     def test_plain_names_are_lowercased(self, name: str) -> None:
         assert to_a_label(name) == name.lower()
         assert to_a_label(name + ".") == name.lower()
+
+
+def routing_reason(text: str) -> str | None:
+    """Parse for routing; return None when accepted, else the reason."""
+    try:
+        parse_target(text)
+    except InvalidAddress as exc:
+        return exc.reason
+    return None
+
+
+local_parts = st.one_of(
+    any_text.filter(lambda t: "@" not in t),
+    emailish.filter(lambda t: "@" not in t),
+    st.builds(lambda a, b: f"{a}{b}", dot_atom, st.sampled_from(["\u200b", "\u0301", "\ud800"])),
+)
+
+
+class TestOneLocalPartGrammar:
+    """Routing and validation read local parts with one grammar."""
+
+    @SETTINGS
+    @given(local_parts)
+    @example("a\u200b")  # a zero-width space: a format character
+    @example("\u0301a")  # a combining mark with nothing to combine with
+    @example('""')
+    @example('"a\ud800"')
+    def test_routing_and_validation_agree(self, local: str) -> None:
+        text = f"{local}@example.com"
+        routed, validated = routing_reason(text), address_reason(text)
+        if validated == "whitespace":  # validation refuses it before reading the local part
+            assert routed is not None
+        else:
+            assert routed == validated
+
+    def test_resolve_refuses_what_validation_refuses(self) -> None:
+        fake = mxroute.InMemoryResolver()
+        fake.add("example.com", "MX", "10 mx.example.com.")
+        fake.add("mx.example.com", "A", "192.0.2.1")
+        with pytest.raises(InvalidAddress) as info:
+            mxroute.resolve("a\u200b@example.com", resolver=fake)
+        assert info.value.reason == "invalid-local-part"
+        assert fake.queries == []
