@@ -12,15 +12,15 @@ import random
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
-    Awaitable,
     Callable,
     Generator,
     Iterable,
     Iterator,
     Sequence,
 )
-from typing import TypeVar, cast
+from typing import TypeVar
 
+from mxroute import _adapters as adapters
 from mxroute import _bulk as bulk
 from mxroute._bulk import DEFAULT_CONCURRENCY, BulkResult, T
 from mxroute._dns import Answer, AnyResolver, Resolver
@@ -188,7 +188,7 @@ def drive(
         TypeError: The resolver has no synchronous ``query``.
     """
     if not isinstance(resolver, Resolver):
-        raise TypeError(f"{type(resolver).__name__} has no query(); use {async_api} with it")
+        raise adapters.no_query(resolver, async_api)
     try:
         batch = next(plan)
         while True:
@@ -228,15 +228,10 @@ def _ask(resolver: Resolver, batch: Batch) -> Sequence[Answer]:
 
 
 async def _ask_async(resolver: AnyResolver, batch: Batch) -> Sequence[Answer]:
-    query_async: Callable[[str, str], Awaitable[Answer]] | None = getattr(
-        resolver, "query_async", None
-    )
-    if query_async is not None:
-        if len(batch) == 1:
-            return [await query_async(*batch[0])]
-        return await asyncio.gather(*(query_async(n, t) for n, t in batch))
-    query = cast(Resolver, resolver).query
-    return await asyncio.gather(*(asyncio.to_thread(query, n, t) for n, t in batch))
+    query_async = adapters.async_query(resolver)
+    if len(batch) == 1:
+        return [await query_async(*batch[0])]
+    return await asyncio.gather(*(query_async(n, t) for n, t in batch))
 
 
 def resolve(

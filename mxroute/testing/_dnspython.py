@@ -18,6 +18,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
+from mxroute import _adapters as adapters
 from mxroute._dns import Answer, AnswerStatus, AsyncResolver, RData, Resolver
 from mxroute._errors import InvalidInput
 from mxroute._model import MXRecord
@@ -185,7 +186,8 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
 
     Args:
         resolver: Any mxroute resolver: sync dnspython calls need ``query``;
-            async ones use ``query_async`` when it has one, else ``query``.
+            async ones use ``query_async`` when it has one, else ``query`` in
+            a worker thread (so a slow resolver never blocks the event loop).
 
     Yields:
         ``resolver``.
@@ -196,6 +198,7 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
     saved_async = async_cls.__dict__["resolve"]
     saved_default = dns.resolver.default_resolver
     saved_async_default = dns.asyncresolver.default_resolver
+    query_async = adapters.async_query(resolver)  # a sync-only one runs in worker threads
 
     def resolve(
         self: dns.resolver.Resolver,
@@ -210,13 +213,9 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
         search: bool | None = None,
     ) -> dns.resolver.Answer:
         question = _Question(qname, rdtype, rdclass)
-        if not isinstance(resolver, Resolver):
-            raise TypeError(
-                f"{type(resolver).__name__} has no synchronous query(); "
-                "it can only answer dns.asyncresolver"
-            )
+        query = adapters.sync_query(resolver, "dns.asyncresolver")
         start = time.monotonic()
-        answer = resolver.query(question.name, question.type_text)
+        answer = query(question.name, question.type_text)
         elapsed = time.monotonic() - start
         return _result(resolver, question, answer, raise_on_no_answer, elapsed)
 
@@ -235,10 +234,7 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
     ) -> dns.resolver.Answer:
         question = _Question(qname, rdtype, rdclass)
         start = time.monotonic()
-        if isinstance(resolver, AsyncResolver):
-            answer = await resolver.query_async(question.name, question.type_text)
-        else:
-            answer = resolver.query(question.name, question.type_text)
+        answer = await query_async(question.name, question.type_text)
         elapsed = time.monotonic() - start
         return _result(resolver, question, answer, raise_on_no_answer, elapsed)
 
