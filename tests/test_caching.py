@@ -215,12 +215,12 @@ class TestNegativeCaching:
 
     def test_records_without_ttl_are_kept_for_min_ttl_only(self, clock):
         inner = NoTTLResolver(AnswerStatus.RECORDS)
-        assert cache_over(inner, clock).lifetime(inner.query("a.example", "A")) == 0
+        assert cache_over(inner, clock).cache_duration(inner.query("a.example", "A")) == 0
         cache = cache_over(inner, clock, min_ttl=10)
         cache.query("a.example", "A")
         clock.advance(9)
         cache.query("a.example", "A")
-        assert len(inner.queries) == 2  # one from lifetime() above, one through the cache
+        assert len(inner.queries) == 2  # one from cache_duration() above, one through the cache
 
     def test_max_negative_ttl_caps_negative_answers(self, clock):
         fake = InMemoryResolver(negative_ttl=86400)
@@ -455,19 +455,26 @@ class Gated:
         self.agate: asyncio.Event | None = None
         self.started = 0
         self.raise_error: Exception | None = None
+        self.replies: dict[tuple[str, str], object] = {}
+        """What to return instead of the fake's answer, per question (a contract breach)."""
 
     def query(self, name: str, rdtype: str) -> Answer:
         self.started += 1
         assert self.gate.wait(WAIT)
-        if self.raise_error is not None:
-            raise self.raise_error
-        return self.fake.query(name, rdtype)
+        return self._reply(name, rdtype)
 
     async def query_async(self, name: str, rdtype: str) -> Answer:
         self.started += 1
         if self.agate is None:
             self.agate = asyncio.Event()
         await self.agate.wait()
+        return self._reply(name, rdtype)
+
+    def _reply(self, name: str, rdtype: str) -> Answer:
+        if self.raise_error is not None:
+            raise self.raise_error
+        if (name, rdtype) in self.replies:
+            return self.replies[name, rdtype]  # type: ignore[return-value]
         return self.fake.query(name, rdtype)
 
 
@@ -540,6 +547,20 @@ class TestSingleFlightThreads:
         assert [a.status for a in out[0]] == [AnswerStatus.RECORDS] * 2
 
 
+async def thread_then_task(
+    cache: CachingResolver, inner: Gated
+) -> tuple[asyncio.Future[Answer], asyncio.Future[Answer]]:
+    """Ask example.com MX in a worker thread (the leader, held by ``inner``'s
+    gate), then in a task that waits for it; return both once the task waits."""
+    in_thread = asyncio.ensure_future(asyncio.to_thread(cache.query, "example.com", "MX"))
+    while inner.started < 1:
+        await asyncio.sleep(0.001)
+    task = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+    while cache.stats.coalesced < 1:
+        await asyncio.sleep(0)
+    return in_thread, task
+
+
 @pytest.mark.asyncio
 class TestSingleFlightAsync:
     async def test_concurrent_tasks_await_one_query(self, zone):
@@ -604,12 +625,7 @@ class TestSingleFlightAsync:
     async def test_a_task_waits_for_a_query_sent_by_a_thread(self, zone):
         inner = Gated(zone)
         cache = CachingResolver(inner)
-        in_thread = asyncio.ensure_future(asyncio.to_thread(cache.query, "example.com", "MX"))
-        while inner.started < 1:
-            await asyncio.sleep(0.001)
-        task = asyncio.ensure_future(cache.query_async("example.com", "MX"))
-        while cache.stats.coalesced < 1:
-            await asyncio.sleep(0)
+        in_thread, task = await thread_then_task(cache, inner)
         inner.gate.set()
         assert (await task) is (await in_thread)
         assert inner.started == 1
@@ -623,6 +639,7 @@ class TestSingleFlightAsync:
             await asyncio.sleep(0)
         answer = cache.query("example.com", "MX")  # same thread as the task's query
         assert answer.status is AnswerStatus.RECORDS
+        assert (cache.stats.misses, cache.stats.coalesced) == (2, 0)  # asked, not waited
         assert inner.agate is not None
         inner.agate.set()
         await task
@@ -663,3 +680,226 @@ class TestTwoLoopsOneThread:
             assert paused.run_until_complete(first).status is AnswerStatus.RECORDS
         finally:
             paused.close()
+
+
+BAD_REPLIES = [
+    pytest.param(None, id="None"),
+    pytest.param("10 mx.example.com.", id="text"),
+    pytest.param([], id="list"),
+]
+"""Values a broken resolver might return instead of an Answer."""
+
+
+def ask_in_threads(cache: CachingResolver, inner: Gated, calls) -> list[object]:
+    """Run each call in its own thread once all have asked, open the gate, and
+    return what each returned or raised; fails the test if any thread hangs."""
+    outcomes: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        try:
+            outcomes[index] = calls[index]()
+        except Exception as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    until(lambda: cache.stats.misses + cache.stats.coalesced >= len(calls), "all threads to ask")
+    inner.gate.set()
+    deadline = time.monotonic() + WAIT
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    hung = sum(t.is_alive() for t in threads)
+    assert hung == 0, f"{hung} of {len(threads)} callers hang"
+    return outcomes
+
+
+BATCH = [Question("example.com", "MX"), Question("mx.example.com", "A")]
+
+
+def batch_with_waiters(cache: CachingResolver, inner: Gated, *waiting: Question) -> list[object]:
+    """``query_batch(BATCH)`` in one thread and ``query`` of each waiting question
+    in one more thread each: see :func:`ask_in_threads`."""
+    calls = [lambda: cache.query_batch(BATCH)]
+    calls += [lambda q=q: cache.query(*q) for q in waiting]
+    return ask_in_threads(cache, inner, calls)
+
+
+def assert_invalid_answer(outcome: object, resolver: str) -> None:
+    assert isinstance(outcome, InvalidInput), outcome
+    assert outcome.reason == "invalid-resolver-answer"
+    assert resolver in str(outcome)
+
+
+class TestLeaderFailureThreads:
+    @pytest.mark.parametrize("bad", BAD_REPLIES)
+    def test_a_malformed_answer_fails_the_leader_and_every_waiter(self, zone, bad):
+        inner = Gated(zone)
+        inner.replies["example.com", "MX"] = bad
+        cache = CachingResolver(inner)
+        ask = lambda: cache.query("example.com", "MX")  # noqa: E731
+        outcomes = ask_in_threads(cache, inner, [ask] * 4)
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "Gated.query()")
+        assert len({id(o) for o in outcomes}) == 1  # the very same error
+        assert (inner.started, cache.stats.entries) == (1, 0)
+
+    def test_after_a_malformed_answer_the_next_call_asks_again(self, zone):
+        inner = Gated(zone)
+        inner.replies["example.com", "MX"] = None
+        cache = CachingResolver(inner)
+        ask_in_threads(cache, inner, [lambda: cache.query("example.com", "MX")] * 2)
+        del inner.replies["example.com", "MX"]
+        assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS
+        assert inner.started == 2
+        assert cache.stats.entries == 1
+
+    def test_after_an_exception_the_next_call_asks_again(self, zone):
+        inner = Gated(zone)
+        inner.raise_error = RuntimeError("backend exploded")
+        cache = CachingResolver(inner)
+        outcomes = ask_in_threads(cache, inner, [lambda: cache.query("example.com", "MX")] * 3)
+        assert all(o is outcomes[0] for o in outcomes)
+        inner.raise_error = None
+        assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS
+        assert inner.started == 2
+
+    @pytest.mark.parametrize("bad", BAD_REPLIES)
+    def test_a_malformed_answer_inside_a_sequential_batch_fails_its_waiters(self, zone, bad):
+        inner = Gated(zone)
+        inner.replies["mx.example.com", "A"] = bad
+        cache = CachingResolver(inner)
+        outcomes = batch_with_waiters(cache, inner, Question("mx.example.com", "A"))
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "Gated.query()")
+        assert cache.stats.entries <= 1  # the good MX answer may be kept, never the bad one
+        del inner.replies["mx.example.com", "A"]
+        assert cache.query("mx.example.com", "A").status is AnswerStatus.RECORDS
+
+
+class ShortBatch(Gated):
+    """A batch resolver whose ``query_batch`` returns ``size(n)`` answers for n questions
+    (or raises ``raise_error``, or returns ``reply`` itself, when they are set)."""
+
+    def __init__(self, fake: InMemoryResolver, size) -> None:
+        super().__init__(fake)
+        self.size = size
+        self.reply: object = ...
+
+    def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
+        self.started += 1
+        assert self.gate.wait(WAIT)
+        if self.raise_error is not None:
+            raise self.raise_error
+        if self.reply is not ...:
+            return self.reply  # type: ignore[return-value]
+        answers = [self.fake.query(n, t) for n, t in questions]
+        return (answers * 2)[: self.size(len(answers))]
+
+
+class TestBrokenBatch:
+    @pytest.mark.parametrize(
+        "size", [lambda n: n - 1, lambda n: 0, lambda n: n + 1], ids=["short", "empty", "long"]
+    )
+    def test_a_reply_of_the_wrong_length_fails_the_caller_and_every_waiter(self, zone, size):
+        inner = ShortBatch(zone, size)
+        cache = CachingResolver(inner)
+        outcomes = batch_with_waiters(cache, inner, *BATCH)
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "ShortBatch.query_batch()")
+        assert "for 2 questions" in str(outcomes[0])
+        assert cache.stats.entries == 0
+        inner.size = lambda n: n
+        assert [a.status for a in cache.query_batch(BATCH)] == [AnswerStatus.RECORDS] * 2
+        assert inner.started == 2
+
+    def test_a_reply_that_is_no_list_fails_the_caller_and_every_waiter(self, zone):
+        inner = ShortBatch(zone, lambda n: n)
+        inner.reply = None
+        cache = CachingResolver(inner)
+        outcomes = batch_with_waiters(cache, inner, Question("mx.example.com", "A"))
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "ShortBatch.query_batch()")
+
+    def test_an_exception_from_the_batch_fails_every_waiter(self, zone):
+        inner = ShortBatch(zone, lambda n: n)
+        inner.raise_error = RuntimeError("batch exploded")
+        cache = CachingResolver(inner)
+        outcomes = batch_with_waiters(cache, inner, Question("mx.example.com", "A"))
+        assert outcomes == [inner.raise_error] * 2
+        assert cache.stats.entries == 0
+
+
+@pytest.mark.asyncio
+class TestLeaderFailureAsync:
+    async def gather_all(self, cache: CachingResolver, inner: Gated, count: int) -> list[object]:
+        tasks = [
+            asyncio.ensure_future(cache.query_async("example.com", "MX")) for _ in range(count)
+        ]
+        while cache.stats.misses + cache.stats.coalesced < count:
+            await asyncio.sleep(0)
+        assert inner.agate is not None
+        inner.agate.set()
+        try:
+            return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), WAIT)
+        except asyncio.TimeoutError:
+            hung = sum(not t.done() for t in tasks)
+            raise AssertionError(f"{hung} of {count} tasks hang") from None
+
+    @pytest.mark.parametrize("bad", BAD_REPLIES)
+    async def test_a_malformed_answer_fails_the_leader_and_every_waiting_task(self, zone, bad):
+        inner = Gated(zone)
+        inner.replies["example.com", "MX"] = bad
+        cache = CachingResolver(inner)
+        outcomes = await self.gather_all(cache, inner, 5)
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "Gated.query_async()")
+        assert all(o is outcomes[0] for o in outcomes)
+        del inner.replies["example.com", "MX"]
+        assert (await cache.query_async("example.com", "MX")).status is AnswerStatus.RECORDS
+        assert inner.started == 2
+
+    async def test_an_exception_reaches_every_waiting_task_and_the_next_call_asks_again(self, zone):
+        inner = Gated(zone)
+        inner.raise_error = RuntimeError("backend exploded")
+        cache = CachingResolver(inner)
+        outcomes = await self.gather_all(cache, inner, 4)
+        assert all(o is inner.raise_error for o in outcomes)
+        assert cache.stats.entries == 0
+        inner.raise_error = None
+        assert (await cache.query_async("example.com", "MX")).status is AnswerStatus.RECORDS
+        assert inner.started == 2
+
+    async def test_a_sync_only_resolver_returning_none_fails_every_task(self, zone):
+        inner = NoneAnswers()
+        cache = CachingResolver(inner)
+        tasks = [asyncio.ensure_future(cache.query_async("a.example", "A")) for _ in range(3)]
+        while cache.stats.misses + cache.stats.coalesced < 3:
+            await asyncio.sleep(0)
+        inner.gate.set()
+        outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), WAIT)
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "NoneAnswers.query()")
+
+    async def test_a_task_waiting_for_a_thread_gets_the_threads_error(self, zone):
+        inner = Gated(zone)
+        inner.replies["example.com", "MX"] = None
+        cache = CachingResolver(inner)
+        in_thread, task = await thread_then_task(cache, inner)
+        inner.gate.set()
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(in_thread, task, return_exceptions=True), WAIT
+        )
+        assert outcomes[0] is outcomes[1]
+        assert_invalid_answer(outcomes[0], "Gated.query()")
+
+
+class NoneAnswers:
+    """A sync-only resolver that breaks its contract: it returns None once ``gate`` opens."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        assert self.gate.wait(WAIT)
+        return None  # type: ignore[return-value]
