@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
+import pickle
 import random
 import threading
 import time
@@ -56,6 +58,17 @@ def zone() -> InMemoryResolver:
 
 def cache_over(fake, clock: FakeClock, **settings) -> CachingResolver:
     return CachingResolver(fake, clock=clock, **settings)
+
+
+def pickle_round_trip(value):
+    return pickle.loads(pickle.dumps(value))
+
+
+DUPLICATES = [
+    pytest.param(pickle_round_trip, id="pickle"),
+    pytest.param(copy.deepcopy, id="deepcopy"),
+]
+"""The two ways of copying a resolver for another process or thread."""
 
 
 def until(condition, what: str) -> None:
@@ -463,6 +476,10 @@ class Gated:
         assert self.gate.wait(WAIT)
         return self._reply(name, rdtype)
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """A copy (pickled or deep-copied) has its own gate, open."""
+        return (open_gated, (self.fake,))
+
     async def query_async(self, name: str, rdtype: str) -> Answer:
         self.started += 1
         if self.agate is None:
@@ -476,6 +493,12 @@ class Gated:
         if (name, rdtype) in self.replies:
             return self.replies[name, rdtype]  # type: ignore[return-value]
         return self.fake.query(name, rdtype)
+
+
+def open_gated(fake: InMemoryResolver) -> Gated:
+    gated = Gated(fake)
+    gated.gate.set()
+    return gated
 
 
 class TestSingleFlightThreads:
@@ -903,3 +926,140 @@ class NoneAnswers:
     def query(self, name: str, rdtype: str) -> Answer:
         assert self.gate.wait(WAIT)
         return None  # type: ignore[return-value]
+
+
+class Closable:
+    """A resolver over a fake that counts its ``close()`` calls (and ``aclose()``
+    calls, when ``with_aclose``)."""
+
+    def __init__(self, fake: InMemoryResolver) -> None:
+        self.fake = fake
+        self.closed = 0
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        return self.fake.query(name, rdtype)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class AsyncClosable(Closable):
+    def __init__(self, fake: InMemoryResolver) -> None:
+        super().__init__(fake)
+        self.aclosed = 0
+
+    async def aclose(self) -> None:
+        self.aclosed += 1
+
+
+class TestLifecycle:
+    def test_with_closes_the_wrapped_resolver_on_exit(self, zone):
+        inner = Closable(zone)
+        with CachingResolver(inner) as cache:
+            assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS
+            assert inner.closed == 0
+        assert inner.closed == 1
+
+    def test_with_closes_the_wrapped_resolver_when_the_block_raises(self, zone):
+        inner = Closable(zone)
+        with pytest.raises(RuntimeError), CachingResolver(inner):
+            raise RuntimeError("in the block")
+        assert inner.closed == 1
+
+    def test_close_forwards_to_the_wrapped_resolver(self, zone):
+        inner = Closable(zone)
+        cache = CachingResolver(inner)
+        cache.close()
+        assert inner.closed == 1
+        assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS  # still usable
+
+    def test_close_of_a_resolver_without_close_does_nothing(self, zone):
+        with CachingResolver(zone) as cache:
+            cache.query("example.com", "MX")
+        cache.close()
+
+    def test_closing_a_cache_over_a_recorder_closes_the_resolver_below(self, zone):
+        inner = Closable(zone)
+        with CachingResolver(mxroute.RecordingResolver(inner)):
+            pass
+        assert inner.closed == 1
+
+
+@pytest.mark.asyncio
+class TestAsyncLifecycle:
+    async def test_async_with_awaits_the_wrapped_aclose(self, zone):
+        inner = AsyncClosable(zone)
+        async with CachingResolver(inner) as cache:
+            await cache.query_async("example.com", "MX")
+        assert (inner.aclosed, inner.closed) == (1, 0)
+
+    async def test_aclose_falls_back_to_close(self, zone):
+        inner = Closable(zone)
+        async with CachingResolver(inner):
+            pass
+        assert inner.closed == 1
+
+    async def test_aclose_of_a_resolver_without_either_does_nothing(self, zone):
+        cache = CachingResolver(zone)
+        await cache.aclose()
+        assert (await cache.query_async("example.com", "MX")).status is AnswerStatus.RECORDS
+
+
+def _answer_in_worker(cache: CachingResolver) -> tuple[list[str], CacheStats]:
+    """Run in a worker process: ask twice, return the records and the stats."""
+    cache.query("example.com", "MX")
+    answer = cache.query("example.com", "MX")
+    return [r.to_text() for r in answer.mx_records], cache.stats
+
+
+class TestPickle:
+    def settings(self, cache: CachingResolver) -> tuple[object, ...]:
+        return (
+            cache.max_entries,
+            cache.failure_ttl,
+            cache.min_ttl,
+            cache.max_ttl,
+            cache.max_negative_ttl,
+        )
+
+    @pytest.mark.parametrize("duplicate", DUPLICATES)
+    def test_a_copy_has_the_settings_starts_empty_and_answers(self, zone, duplicate):
+        cache = CachingResolver(zone, max_entries=7, failure_ttl=2, min_ttl=1, max_ttl=99)
+        cache.query("example.com", "MX")
+        copy_ = duplicate(cache)
+        assert self.settings(copy_) == self.settings(cache)
+        assert copy_.stats == CacheStats(hits=0, misses=0, coalesced=0, evictions=0, entries=0)
+        assert copy_.resolver is not zone
+        assert copy_.query("example.com", "MX").records == zone.query("example.com", "MX").records
+        assert copy_.stats.misses == 1
+        assert cache.stats.entries == 1  # the original keeps its answers
+
+    @pytest.mark.parametrize("duplicate", DUPLICATES)
+    def test_a_copy_taken_while_a_query_is_in_flight_does_not_wait_for_it(self, zone, duplicate):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        leader = threading.Thread(target=cache.query, args=("example.com", "MX"), daemon=True)
+        leader.start()
+        until(lambda: inner.started == 1, "the leader to send its query")
+        copy_ = duplicate(cache)  # its Gated copy has its gate open
+        assert copy_.query("example.com", "MX").status is AnswerStatus.RECORDS
+        assert copy_.stats.coalesced == 0
+        inner.gate.set()
+        leader.join(WAIT)
+        assert cache.stats.misses == 1
+
+    def test_the_clock_goes_with_the_copy(self, zone):
+        cache = CachingResolver(zone)
+        assert pickle_round_trip(cache)._clock is time.monotonic
+
+    def test_a_cache_works_in_a_process_pool(self, zone):
+        import concurrent.futures
+        import multiprocessing
+
+        cache = CachingResolver(zone)
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            records, stats = pool.submit(_answer_in_worker, cache).result(timeout=60)
+        assert records == ["10 mx.example.com."]
+        assert (stats.hits, stats.misses) == (1, 1)
+        assert cache.stats.misses == 0  # the worker filled its own copy

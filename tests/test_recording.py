@@ -110,6 +110,11 @@ class TestLifecycle:
         asyncio.run(main())
         assert inner.closed == 1
 
+    def test_closing_a_recorder_over_a_cache_closes_the_resolver_below(self, fake):
+        inner = Closing(fake)
+        RecordingResolver(mxroute.CachingResolver(inner)).close()
+        assert inner.closed == 1
+
 
 class TestCopies:
     @pytest.mark.parametrize(

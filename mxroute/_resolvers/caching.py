@@ -39,7 +39,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -152,7 +152,7 @@ _Decision = tuple[_Action, Answer | None, _Flight | None]
 or ``(BYPASS, None, None)``."""
 
 
-class CachingResolver:
+class CachingResolver(adapters.Wrapper):
     """A cache in front of any resolver: TTL-aware, negative caching, single-flight.
 
     >>> from mxroute import CachingResolver, InMemoryResolver
@@ -185,6 +185,12 @@ class CachingResolver:
     its contract: the caller and every waiter get one :class:`~mxroute.InvalidInput`
     (``.reason`` ``"invalid-resolver-answer"``) naming the resolver's method
     and the question.
+
+    It is a context manager (``with`` and ``async with``): :meth:`close` and
+    :meth:`aclose` close the wrapped resolver. A pickled or deep-copied cache
+    (for a :class:`~concurrent.futures.ProcessPoolExecutor`, say) has the
+    same settings and a copy of the wrapped resolver, and starts empty: an
+    entry's expiry is a reading of this process's monotonic clock.
 
     Args:
         resolver: The resolver to cache.
@@ -286,6 +292,36 @@ class CachingResolver:
             return 0.0 if status in _NEGATIVE else self.min_ttl
         cap = self.max_negative_ttl if status in _NEGATIVE else self.max_ttl
         return min(max(float(ttl), self.min_ttl), cap)
+
+    # Named here, not only inherited, so that the API reference lists them.
+    close = adapters.Wrapper.close
+    aclose = adapters.Wrapper.aclose
+
+    @property
+    def wrapped(self) -> AnyResolver:
+        """The wrapped resolver (the same as :attr:`resolver`); :meth:`close`,
+        :meth:`aclose`, ``with`` and ``async with`` close it."""
+        return self._resolver
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle and :func:`copy.deepcopy` support: the settings and the wrapped resolver.
+
+        The copy starts empty, with new counters, lock and in-flight table:
+        an entry's expiry is a reading of this process's monotonic clock,
+        which means nothing in another process, and a worker of a
+        :class:`~concurrent.futures.ProcessPoolExecutor` fills its own cache.
+        The wrapped resolver and ``clock`` must pickle (the default
+        :func:`time.monotonic` does; a lambda does not).
+        """
+        settings = {
+            "max_entries": self.max_entries,
+            "failure_ttl": self.failure_ttl,
+            "min_ttl": self.min_ttl,
+            "max_ttl": self.max_ttl,
+            "max_negative_ttl": self.max_negative_ttl,
+            "clock": self._clock,
+        }
+        return (_restore, (type(self), self._resolver, settings))
 
     # -- the resolver protocols ---------------------------------------------
 
@@ -504,6 +540,13 @@ class CachingResolver:
             flight.future.set_exception(exc)
         else:
             flight.future.set_exception(_Abandoned())
+
+
+def _restore(
+    cls: type[CachingResolver], resolver: AnyResolver, settings: dict[str, Any]
+) -> CachingResolver:
+    """Unpickle a :class:`CachingResolver` (see ``CachingResolver.__reduce__``)."""
+    return cls(resolver, **settings)
 
 
 def _short(value: object) -> str:
