@@ -306,6 +306,8 @@ class TestSettings:
             {"max_entries": 1.5},
             {"min_ttl": -1},
             {"max_ttl": float("nan")},
+            {"max_negative_ttl": float("inf")},
+            {"min_ttl": True},
             {"failure_ttl": "5"},
             {"min_ttl": 100, "max_ttl": 50},
         ],
