@@ -8,6 +8,8 @@ mxroute itself never patch dnspython.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import dns.asyncresolver
@@ -236,6 +238,15 @@ class WaitsForTicks:
         if self.ticks < 3:
             return Answer(name, rdtype, AnswerStatus.TIMEOUT, detail="the event loop was blocked")
         return Answer(name, rdtype, AnswerStatus.RECORDS, records=["192.0.2.9"], ttl=5)
+
+
+class TestImport:
+    def test_importing_mxroute_testing_does_not_load_the_async_resolver(self):
+        code = "import sys, mxroute.testing; print('dns.asyncresolver' in sys.modules)"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "False"
 
 
 class TestRestore:

@@ -6,9 +6,8 @@ import contextlib
 import ipaddress
 import time
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import dns.asyncresolver
 import dns.flags
 import dns.message
 import dns.name
@@ -22,6 +21,9 @@ from mxroute import _adapters as adapters
 from mxroute._dns import Answer, AnswerStatus, AsyncResolver, RData, Resolver
 from mxroute._errors import InvalidInput
 from mxroute._model import MXRecord
+
+if TYPE_CHECKING:
+    import dns.asyncresolver
 
 __all__ = ["patch_dnspython"]
 
@@ -192,6 +194,8 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
     Yields:
         ``resolver``.
     """
+    import dns.asyncresolver  # here, so that importing mxroute.testing does not load it
+
     sync_cls = dns.resolver.Resolver
     async_cls = dns.asyncresolver.Resolver
     saved_sync = sync_cls.__dict__["resolve"]
