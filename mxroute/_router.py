@@ -47,8 +47,9 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
+from mxroute import _adapters as adapters
 from mxroute import _bulk as bulk
 from mxroute._bulk import DEFAULT_CONCURRENCY, BulkResult, T
 from mxroute._checks import seconds
@@ -363,7 +364,7 @@ def run_plan(
         TemporaryRouteError: The deadline passed.
     """
     if not isinstance(resolver, Resolver):
-        raise TypeError(f"{type(resolver).__name__} has no query(); use {async_api} with it")
+        raise adapters.no_query(resolver, async_api)
     try:
         batch = next(plan)
         while True:
@@ -467,15 +468,10 @@ def _ask_in_time(resolver: Resolver, batch: Batch, deadline: Deadline) -> Sequen
 async def _ask_async(resolver: AnyResolver, batch: Batch) -> Sequence[Answer]:
     import asyncio
 
-    query_async: Callable[[str, str], Awaitable[Answer]] | None = getattr(
-        resolver, "query_async", None
-    )
-    if query_async is not None:
-        if len(batch) == 1:
-            return [await query_async(*batch[0])]
-        return await asyncio.gather(*(query_async(n, t) for n, t in batch))
-    query = cast(Resolver, resolver).query
-    return await asyncio.gather(*(asyncio.to_thread(query, n, t) for n, t in batch))
+    query_async = adapters.async_query(resolver)
+    if len(batch) == 1:
+        return [await query_async(*batch[0])]
+    return await asyncio.gather(*(query_async(n, t) for n, t in batch))
 
 
 def resolve(

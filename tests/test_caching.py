@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
+import pickle
 import random
 import threading
 import time
@@ -56,6 +58,17 @@ def zone() -> InMemoryResolver:
 
 def cache_over(fake, clock: FakeClock, **settings) -> CachingResolver:
     return CachingResolver(fake, clock=clock, **settings)
+
+
+def pickle_round_trip(value):
+    return pickle.loads(pickle.dumps(value))
+
+
+DUPLICATES = [
+    pytest.param(pickle_round_trip, id="pickle"),
+    pytest.param(copy.deepcopy, id="deepcopy"),
+]
+"""The two ways of copying a resolver for another process or thread."""
 
 
 def until(condition, what: str) -> None:
@@ -215,12 +228,12 @@ class TestNegativeCaching:
 
     def test_records_without_ttl_are_kept_for_min_ttl_only(self, clock):
         inner = NoTTLResolver(AnswerStatus.RECORDS)
-        assert cache_over(inner, clock).lifetime(inner.query("a.example", "A")) == 0
+        assert cache_over(inner, clock).cache_duration(inner.query("a.example", "A")) == 0
         cache = cache_over(inner, clock, min_ttl=10)
         cache.query("a.example", "A")
         clock.advance(9)
         cache.query("a.example", "A")
-        assert len(inner.queries) == 2  # one from lifetime() above, one through the cache
+        assert len(inner.queries) == 2  # one from cache_duration() above, one through the cache
 
     def test_max_negative_ttl_caps_negative_answers(self, clock):
         fake = InMemoryResolver(negative_ttl=86400)
@@ -293,6 +306,8 @@ class TestSettings:
             {"max_entries": 1.5},
             {"min_ttl": -1},
             {"max_ttl": float("nan")},
+            {"max_negative_ttl": float("inf")},
+            {"min_ttl": True},
             {"failure_ttl": "5"},
             {"min_ttl": 100, "max_ttl": 50},
         ],
@@ -455,20 +470,37 @@ class Gated:
         self.agate: asyncio.Event | None = None
         self.started = 0
         self.raise_error: Exception | None = None
+        self.replies: dict[tuple[str, str], object] = {}
+        """What to return instead of the fake's answer, per question (a contract breach)."""
 
     def query(self, name: str, rdtype: str) -> Answer:
         self.started += 1
         assert self.gate.wait(WAIT)
-        if self.raise_error is not None:
-            raise self.raise_error
-        return self.fake.query(name, rdtype)
+        return self._reply(name, rdtype)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """A copy (pickled or deep-copied) has its own gate, open."""
+        return (open_gated, (self.fake,))
 
     async def query_async(self, name: str, rdtype: str) -> Answer:
         self.started += 1
         if self.agate is None:
             self.agate = asyncio.Event()
         await self.agate.wait()
+        return self._reply(name, rdtype)
+
+    def _reply(self, name: str, rdtype: str) -> Answer:
+        if self.raise_error is not None:
+            raise self.raise_error
+        if (name, rdtype) in self.replies:
+            return self.replies[name, rdtype]  # type: ignore[return-value]
         return self.fake.query(name, rdtype)
+
+
+def open_gated(fake: InMemoryResolver) -> Gated:
+    gated = Gated(fake)
+    gated.gate.set()
+    return gated
 
 
 class TestSingleFlightThreads:
@@ -540,6 +572,20 @@ class TestSingleFlightThreads:
         assert [a.status for a in out[0]] == [AnswerStatus.RECORDS] * 2
 
 
+async def thread_then_task(
+    cache: CachingResolver, inner: Gated
+) -> tuple[asyncio.Future[Answer], asyncio.Future[Answer]]:
+    """Ask example.com MX in a worker thread (the leader, held by ``inner``'s
+    gate), then in a task that waits for it; return both once the task waits."""
+    in_thread = asyncio.ensure_future(asyncio.to_thread(cache.query, "example.com", "MX"))
+    while inner.started < 1:
+        await asyncio.sleep(0.001)
+    task = asyncio.ensure_future(cache.query_async("example.com", "MX"))
+    while cache.stats.coalesced < 1:
+        await asyncio.sleep(0)
+    return in_thread, task
+
+
 @pytest.mark.asyncio
 class TestSingleFlightAsync:
     async def test_concurrent_tasks_await_one_query(self, zone):
@@ -604,12 +650,7 @@ class TestSingleFlightAsync:
     async def test_a_task_waits_for_a_query_sent_by_a_thread(self, zone):
         inner = Gated(zone)
         cache = CachingResolver(inner)
-        in_thread = asyncio.ensure_future(asyncio.to_thread(cache.query, "example.com", "MX"))
-        while inner.started < 1:
-            await asyncio.sleep(0.001)
-        task = asyncio.ensure_future(cache.query_async("example.com", "MX"))
-        while cache.stats.coalesced < 1:
-            await asyncio.sleep(0)
+        in_thread, task = await thread_then_task(cache, inner)
         inner.gate.set()
         assert (await task) is (await in_thread)
         assert inner.started == 1
@@ -623,6 +664,7 @@ class TestSingleFlightAsync:
             await asyncio.sleep(0)
         answer = cache.query("example.com", "MX")  # same thread as the task's query
         assert answer.status is AnswerStatus.RECORDS
+        assert (cache.stats.misses, cache.stats.coalesced) == (2, 0)  # asked, not waited
         assert inner.agate is not None
         inner.agate.set()
         await task
@@ -663,3 +705,363 @@ class TestTwoLoopsOneThread:
             assert paused.run_until_complete(first).status is AnswerStatus.RECORDS
         finally:
             paused.close()
+
+
+BAD_REPLIES = [
+    pytest.param(None, id="None"),
+    pytest.param("10 mx.example.com.", id="text"),
+    pytest.param([], id="list"),
+]
+"""Values a broken resolver might return instead of an Answer."""
+
+
+def ask_in_threads(cache: CachingResolver, inner: Gated, calls) -> list[object]:
+    """Run each call in its own thread once all have asked, open the gate, and
+    return what each returned or raised; fails the test if any thread hangs."""
+    outcomes: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        try:
+            outcomes[index] = calls[index]()
+        except Exception as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    until(lambda: cache.stats.misses + cache.stats.coalesced >= len(calls), "all threads to ask")
+    inner.gate.set()
+    deadline = time.monotonic() + WAIT
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    hung = sum(t.is_alive() for t in threads)
+    assert hung == 0, f"{hung} of {len(threads)} callers hang"
+    return outcomes
+
+
+BATCH = [Question("example.com", "MX"), Question("mx.example.com", "A")]
+
+
+def batch_with_waiters(cache: CachingResolver, inner: Gated, *waiting: Question) -> list[object]:
+    """``query_batch(BATCH)`` in one thread and ``query`` of each waiting question
+    in one more thread each: see :func:`ask_in_threads`."""
+    calls = [lambda: cache.query_batch(BATCH)]
+    calls += [lambda q=q: cache.query(*q) for q in waiting]
+    return ask_in_threads(cache, inner, calls)
+
+
+def assert_invalid_answer(outcome: object, resolver: str) -> None:
+    assert isinstance(outcome, InvalidInput), outcome
+    assert outcome.reason == "invalid-resolver-answer"
+    assert resolver in str(outcome)
+
+
+class TestLeaderFailureThreads:
+    @pytest.mark.parametrize("bad", BAD_REPLIES)
+    def test_a_malformed_answer_fails_the_leader_and_every_waiter(self, zone, bad):
+        inner = Gated(zone)
+        inner.replies["example.com", "MX"] = bad
+        cache = CachingResolver(inner)
+        ask = lambda: cache.query("example.com", "MX")  # noqa: E731
+        outcomes = ask_in_threads(cache, inner, [ask] * 4)
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "Gated.query()")
+        assert len({id(o) for o in outcomes}) == 1  # the very same error
+        assert (inner.started, cache.stats.entries) == (1, 0)
+
+    def test_after_a_malformed_answer_the_next_call_asks_again(self, zone):
+        inner = Gated(zone)
+        inner.replies["example.com", "MX"] = None
+        cache = CachingResolver(inner)
+        ask_in_threads(cache, inner, [lambda: cache.query("example.com", "MX")] * 2)
+        del inner.replies["example.com", "MX"]
+        assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS
+        assert inner.started == 2
+        assert cache.stats.entries == 1
+
+    def test_after_an_exception_the_next_call_asks_again(self, zone):
+        inner = Gated(zone)
+        inner.raise_error = RuntimeError("backend exploded")
+        cache = CachingResolver(inner)
+        outcomes = ask_in_threads(cache, inner, [lambda: cache.query("example.com", "MX")] * 3)
+        assert all(o is outcomes[0] for o in outcomes)
+        inner.raise_error = None
+        assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS
+        assert inner.started == 2
+
+    @pytest.mark.parametrize("bad", BAD_REPLIES)
+    def test_a_malformed_answer_inside_a_sequential_batch_fails_its_waiters(self, zone, bad):
+        inner = Gated(zone)
+        inner.replies["mx.example.com", "A"] = bad
+        cache = CachingResolver(inner)
+        outcomes = batch_with_waiters(cache, inner, Question("mx.example.com", "A"))
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "Gated.query()")
+        assert cache.stats.entries <= 1  # the good MX answer may be kept, never the bad one
+        del inner.replies["mx.example.com", "A"]
+        assert cache.query("mx.example.com", "A").status is AnswerStatus.RECORDS
+
+
+class ShortBatch(Gated):
+    """A batch resolver whose ``query_batch`` returns ``size(n)`` answers for n questions
+    (or raises ``raise_error``, or returns ``reply`` itself, when they are set)."""
+
+    def __init__(self, fake: InMemoryResolver, size) -> None:
+        super().__init__(fake)
+        self.size = size
+        self.reply: object = ...
+
+    def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
+        self.started += 1
+        assert self.gate.wait(WAIT)
+        if self.raise_error is not None:
+            raise self.raise_error
+        if self.reply is not ...:
+            return self.reply  # type: ignore[return-value]
+        answers = [self.fake.query(n, t) for n, t in questions]
+        return (answers * 2)[: self.size(len(answers))]
+
+
+class TestBrokenBatch:
+    @pytest.mark.parametrize(
+        "size", [lambda n: n - 1, lambda n: 0, lambda n: n + 1], ids=["short", "empty", "long"]
+    )
+    def test_a_reply_of_the_wrong_length_fails_the_caller_and_every_waiter(self, zone, size):
+        inner = ShortBatch(zone, size)
+        cache = CachingResolver(inner)
+        outcomes = batch_with_waiters(cache, inner, *BATCH)
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "ShortBatch.query_batch()")
+        assert "for 2 questions" in str(outcomes[0])
+        assert cache.stats.entries == 0
+        inner.size = lambda n: n
+        assert [a.status for a in cache.query_batch(BATCH)] == [AnswerStatus.RECORDS] * 2
+        assert inner.started == 2
+
+    def test_a_reply_that_is_no_list_fails_the_caller_and_every_waiter(self, zone):
+        inner = ShortBatch(zone, lambda n: n)
+        inner.reply = None
+        cache = CachingResolver(inner)
+        outcomes = batch_with_waiters(cache, inner, Question("mx.example.com", "A"))
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "ShortBatch.query_batch()")
+
+    def test_an_exception_from_the_batch_fails_every_waiter(self, zone):
+        inner = ShortBatch(zone, lambda n: n)
+        inner.raise_error = RuntimeError("batch exploded")
+        cache = CachingResolver(inner)
+        outcomes = batch_with_waiters(cache, inner, Question("mx.example.com", "A"))
+        assert outcomes == [inner.raise_error] * 2
+        assert cache.stats.entries == 0
+
+
+@pytest.mark.asyncio
+class TestLeaderFailureAsync:
+    async def gather_all(self, cache: CachingResolver, inner: Gated, count: int) -> list[object]:
+        tasks = [
+            asyncio.ensure_future(cache.query_async("example.com", "MX")) for _ in range(count)
+        ]
+        while cache.stats.misses + cache.stats.coalesced < count:
+            await asyncio.sleep(0)
+        assert inner.agate is not None
+        inner.agate.set()
+        try:
+            return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), WAIT)
+        except asyncio.TimeoutError:
+            hung = sum(not t.done() for t in tasks)
+            raise AssertionError(f"{hung} of {count} tasks hang") from None
+
+    @pytest.mark.parametrize("bad", BAD_REPLIES)
+    async def test_a_malformed_answer_fails_the_leader_and_every_waiting_task(self, zone, bad):
+        inner = Gated(zone)
+        inner.replies["example.com", "MX"] = bad
+        cache = CachingResolver(inner)
+        outcomes = await self.gather_all(cache, inner, 5)
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "Gated.query_async()")
+        assert all(o is outcomes[0] for o in outcomes)
+        del inner.replies["example.com", "MX"]
+        assert (await cache.query_async("example.com", "MX")).status is AnswerStatus.RECORDS
+        assert inner.started == 2
+
+    async def test_an_exception_reaches_every_waiting_task_and_the_next_call_asks_again(self, zone):
+        inner = Gated(zone)
+        inner.raise_error = RuntimeError("backend exploded")
+        cache = CachingResolver(inner)
+        outcomes = await self.gather_all(cache, inner, 4)
+        assert all(o is inner.raise_error for o in outcomes)
+        assert cache.stats.entries == 0
+        inner.raise_error = None
+        assert (await cache.query_async("example.com", "MX")).status is AnswerStatus.RECORDS
+        assert inner.started == 2
+
+    async def test_a_sync_only_resolver_returning_none_fails_every_task(self, zone):
+        inner = NoneAnswers()
+        cache = CachingResolver(inner)
+        tasks = [asyncio.ensure_future(cache.query_async("a.example", "A")) for _ in range(3)]
+        while cache.stats.misses + cache.stats.coalesced < 3:
+            await asyncio.sleep(0)
+        inner.gate.set()
+        outcomes = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), WAIT)
+        for outcome in outcomes:
+            assert_invalid_answer(outcome, "NoneAnswers.query()")
+
+    async def test_a_task_waiting_for_a_thread_gets_the_threads_error(self, zone):
+        inner = Gated(zone)
+        inner.replies["example.com", "MX"] = None
+        cache = CachingResolver(inner)
+        in_thread, task = await thread_then_task(cache, inner)
+        inner.gate.set()
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(in_thread, task, return_exceptions=True), WAIT
+        )
+        assert outcomes[0] is outcomes[1]
+        assert_invalid_answer(outcomes[0], "Gated.query()")
+
+
+class NoneAnswers:
+    """A sync-only resolver that breaks its contract: it returns None once ``gate`` opens."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        assert self.gate.wait(WAIT)
+        return None  # type: ignore[return-value]
+
+
+class Closable:
+    """A resolver over a fake that counts its ``close()`` calls (and ``aclose()``
+    calls, when ``with_aclose``)."""
+
+    def __init__(self, fake: InMemoryResolver) -> None:
+        self.fake = fake
+        self.closed = 0
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        return self.fake.query(name, rdtype)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class AsyncClosable(Closable):
+    def __init__(self, fake: InMemoryResolver) -> None:
+        super().__init__(fake)
+        self.aclosed = 0
+
+    async def aclose(self) -> None:
+        self.aclosed += 1
+
+
+class TestLifecycle:
+    def test_with_closes_the_wrapped_resolver_on_exit(self, zone):
+        inner = Closable(zone)
+        with CachingResolver(inner) as cache:
+            assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS
+            assert inner.closed == 0
+        assert inner.closed == 1
+
+    def test_with_closes_the_wrapped_resolver_when_the_block_raises(self, zone):
+        inner = Closable(zone)
+        with pytest.raises(RuntimeError), CachingResolver(inner):
+            raise RuntimeError("in the block")
+        assert inner.closed == 1
+
+    def test_close_forwards_to_the_wrapped_resolver(self, zone):
+        inner = Closable(zone)
+        cache = CachingResolver(inner)
+        cache.close()
+        assert inner.closed == 1
+        assert cache.query("example.com", "MX").status is AnswerStatus.RECORDS  # still usable
+
+    def test_close_of_a_resolver_without_close_does_nothing(self, zone):
+        with CachingResolver(zone) as cache:
+            cache.query("example.com", "MX")
+        cache.close()
+
+    def test_closing_a_cache_over_a_recorder_closes_the_resolver_below(self, zone):
+        inner = Closable(zone)
+        with CachingResolver(mxroute.RecordingResolver(inner)):
+            pass
+        assert inner.closed == 1
+
+
+@pytest.mark.asyncio
+class TestAsyncLifecycle:
+    async def test_async_with_awaits_the_wrapped_aclose(self, zone):
+        inner = AsyncClosable(zone)
+        async with CachingResolver(inner) as cache:
+            await cache.query_async("example.com", "MX")
+        assert (inner.aclosed, inner.closed) == (1, 0)
+
+    async def test_aclose_falls_back_to_close(self, zone):
+        inner = Closable(zone)
+        async with CachingResolver(inner):
+            pass
+        assert inner.closed == 1
+
+    async def test_aclose_of_a_resolver_without_either_does_nothing(self, zone):
+        cache = CachingResolver(zone)
+        await cache.aclose()
+        assert (await cache.query_async("example.com", "MX")).status is AnswerStatus.RECORDS
+
+
+def _answer_in_worker(cache: CachingResolver) -> tuple[list[str], CacheStats]:
+    """Run in a worker process: ask twice, return the records and the stats."""
+    cache.query("example.com", "MX")
+    answer = cache.query("example.com", "MX")
+    return [r.to_text() for r in answer.mx_records], cache.stats
+
+
+class TestPickle:
+    def settings(self, cache: CachingResolver) -> tuple[object, ...]:
+        return (
+            cache.max_entries,
+            cache.failure_ttl,
+            cache.min_ttl,
+            cache.max_ttl,
+            cache.max_negative_ttl,
+        )
+
+    @pytest.mark.parametrize("duplicate", DUPLICATES)
+    def test_a_copy_has_the_settings_starts_empty_and_answers(self, zone, duplicate):
+        cache = CachingResolver(zone, max_entries=7, failure_ttl=2, min_ttl=1, max_ttl=99)
+        cache.query("example.com", "MX")
+        copy_ = duplicate(cache)
+        assert self.settings(copy_) == self.settings(cache)
+        assert copy_.stats == CacheStats(hits=0, misses=0, coalesced=0, evictions=0, entries=0)
+        assert copy_.resolver is not zone
+        assert copy_.query("example.com", "MX").records == zone.query("example.com", "MX").records
+        assert copy_.stats.misses == 1
+        assert cache.stats.entries == 1  # the original keeps its answers
+
+    @pytest.mark.parametrize("duplicate", DUPLICATES)
+    def test_a_copy_taken_while_a_query_is_in_flight_does_not_wait_for_it(self, zone, duplicate):
+        inner = Gated(zone)
+        cache = CachingResolver(inner)
+        leader = threading.Thread(target=cache.query, args=("example.com", "MX"), daemon=True)
+        leader.start()
+        until(lambda: inner.started == 1, "the leader to send its query")
+        copy_ = duplicate(cache)  # its Gated copy has its gate open
+        assert copy_.query("example.com", "MX").status is AnswerStatus.RECORDS
+        assert copy_.stats.coalesced == 0
+        inner.gate.set()
+        leader.join(WAIT)
+        assert cache.stats.misses == 1
+
+    def test_the_clock_goes_with_the_copy(self, zone):
+        cache = CachingResolver(zone)
+        assert pickle_round_trip(cache)._clock is time.monotonic
+
+    def test_a_cache_works_in_a_process_pool(self, zone):
+        import concurrent.futures
+        import multiprocessing
+
+        cache = CachingResolver(zone)
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            records, stats = pool.submit(_answer_in_worker, cache).result(timeout=60)
+        assert records == ["10 mx.example.com."]
+        assert (stats.hits, stats.misses) == (1, 1)
+        assert cache.stats.misses == 0  # the worker filled its own copy

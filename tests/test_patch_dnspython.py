@@ -8,6 +8,9 @@ mxroute itself never patch dnspython.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
 from ipaddress import IPv4Address
 
 import dns.asyncresolver
@@ -35,6 +38,9 @@ mx2      A     192.0.2.2
 www      CNAME @
 alias    CNAME gone
 """
+
+WAIT = 5.0
+"""Seconds a test waits for another task before it fails (never reached when it passes)."""
 
 
 @pytest.fixture
@@ -184,7 +190,7 @@ class TestAsync:
         fake = AsyncOnly()
         with patch_dnspython(fake):
             answer = asyncio.run(dns.asyncresolver.resolve("example.org"))
-            with pytest.raises(TypeError, match="no synchronous query"):
+            with pytest.raises(TypeError, match="has no query"):
                 dns.resolver.resolve("example.org")
         assert answer[0].address == "192.0.2.9"
         assert fake.asked == [("example.org", "A")]
@@ -196,6 +202,54 @@ class TestAsync:
 
         with patch_dnspython(SyncOnly()), pytest.raises(dns.resolver.NXDOMAIN):
             asyncio.run(dns.asyncresolver.resolve("example.org"))
+
+    def test_a_slow_sync_only_resolver_does_not_block_the_event_loop(self):
+        slow = WaitsForTicks()
+
+        async def main():
+            async def ticker():
+                while True:
+                    slow.ticks += 1
+                    await asyncio.sleep(0)
+
+            ticking = asyncio.ensure_future(ticker())
+            try:
+                return await dns.asyncresolver.resolve("example.org")
+            finally:
+                ticking.cancel()
+
+        with patch_dnspython(slow):
+            answer = asyncio.run(main())
+        assert answer[0].address == "192.0.2.9"
+        assert slow.ticks_seen >= 3  # the other task ran while the query waited
+
+
+class WaitsForTicks:
+    """A sync-only resolver that answers only once another task of the event
+    loop has ticked three times: if its query ran on the loop, no task could
+    tick, and it would give up after ``WAIT`` seconds with a TIMEOUT."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.ticks_seen = 0
+
+    def query(self, name: str, rdtype: str) -> Answer:
+        deadline = time.monotonic() + WAIT
+        while self.ticks < 3 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        self.ticks_seen = self.ticks
+        if self.ticks < 3:
+            return Answer(name, rdtype, AnswerStatus.TIMEOUT, detail="the event loop was blocked")
+        return Answer(name, rdtype, AnswerStatus.RECORDS, records=[IPv4Address("192.0.2.9")], ttl=5)
+
+
+class TestImport:
+    def test_importing_mxroute_testing_does_not_load_the_async_resolver(self):
+        code = "import sys, mxroute.testing; print('dns.asyncresolver' in sys.modules)"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "False"
 
 
 class TestRestore:

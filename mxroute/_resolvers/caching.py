@@ -11,6 +11,8 @@ What is cached, and for how long:
 * SERVFAIL, REFUSED and TIMEOUT: for ``failure_ttl`` seconds only (a few
   seconds by default, 0 to disable), never for a TTL; RFC 2308 §7 allows at
   most five minutes.
+* An exception, or a value that is not an :class:`~mxroute.Answer` (or a
+  ``query_batch`` reply of the wrong length): never cached.
 
 A cached answer reports the TTL it has left, so a route built from cached
 answers expires when its data does. The A and AAAA answers carried in an MX
@@ -21,38 +23,46 @@ additional data ranks below an answer (RFC 2181 §5.4.1).
 The cache is an LRU bounded by ``max_entries``. It is safe to share between
 threads and between asyncio tasks (even on several event loops), and it sends
 at most one query per question at a time: callers asking a question that is
-already in flight wait for that query's answer (single-flight).
+already in flight wait for that query's outcome (single-flight). What a
+caller does is decided in one place, :meth:`CachingResolver._decide`: answer
+from the cache (hit), send the query (lead), wait for the query in flight
+(wait), or ask directly when waiting could never end (bypass).
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
+import enum
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from mxroute._dns import (
-    Answer,
-    AnswerStatus,
-    AsyncResolver,
-    BatchResolver,
-    Question,
-    Resolver,
-)
+from mxroute import _adapters as adapters
+from mxroute._checks import integer, seconds
+from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
 from mxroute._errors import InvalidInput
 from mxroute._names import normalize_host
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["CacheStats", "CachingResolver"]
 
 _NEGATIVE = frozenset({AnswerStatus.NXDOMAIN, AnswerStatus.NODATA})
 _FAILURE_TTL_LIMIT = 300.0
 """RFC 2308 §7.1 and §7.2: a server failure or a dead server is cached for at most five minutes."""
+
+_SETTING = "invalid-cache-setting"
+"""The ``reason`` of every bad setting."""
+
+INVALID_ANSWER = "invalid-resolver-answer"
+"""The ``reason`` of the error for a wrapped resolver that broke its contract."""
 
 
 def _key(name: str, rdtype: str) -> Question:
@@ -120,19 +130,29 @@ class _Flight:
         self.loop = loop
 
 
-def _check_seconds(name: str, value: object, *, limit: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise InvalidInput(
-            "invalid-cache-setting", f"{name} must be a number of seconds >= 0, not {value!r}"
-        )
-    if limit is not None and value > limit:
-        raise InvalidInput(
-            "invalid-cache-setting", f"{name} must be at most {limit:g} seconds, not {value!r}"
-        )
-    return float(value)
+class _Action(enum.Enum):
+    """What a caller asking one question does (see :meth:`CachingResolver._decide`)."""
+
+    HIT = "hit"
+    """The cache has a live answer: return it."""
+    LEAD = "lead"
+    """Nobody is asking: send the query, then store the answer and hand it to the waiters."""
+    WAIT = "wait"
+    """Another caller's query is in flight: wait for its outcome."""
+    BYPASS = "bypass"
+    """A query is in flight on this very thread, from a caller that cannot go on
+    while this one waits (a paused event loop of this thread): ask the wrapped
+    resolver directly, and neither wait nor store."""
 
 
-class CachingResolver:
+_HIT, _LEAD, _WAIT, _BYPASS = _Action.HIT, _Action.LEAD, _Action.WAIT, _Action.BYPASS
+
+_Decision = tuple[_Action, Answer | None, _Flight | None]
+"""``(HIT, answer, None)``, ``(LEAD, None, flight)``, ``(WAIT, None, flight)``
+or ``(BYPASS, None, None)``."""
+
+
+class CachingResolver(adapters.Wrapper):
     """A cache in front of any resolver: TTL-aware, negative caching, single-flight.
 
     >>> from mxroute import CachingResolver, InMemoryResolver
@@ -158,6 +178,20 @@ class CachingResolver:
       wrapped resolver's ``query_batch`` in one batch, or one after the other
       through ``query``.
 
+    When the query that other callers wait for fails, they all get the same
+    exception, nothing is cached, and the next call asks again. A wrapped
+    resolver that returns something other than an :class:`~mxroute.Answer`
+    (or a ``query_batch`` reply with one answer too few or too many) has broken
+    its contract: the caller and every waiter get one :class:`~mxroute.InvalidInput`
+    (``.reason`` ``"invalid-resolver-answer"``) naming the resolver's method
+    and the question.
+
+    It is a context manager (``with`` and ``async with``): :meth:`close` and
+    :meth:`aclose` close the wrapped resolver. A pickled or deep-copied cache
+    (for a :class:`~concurrent.futures.ProcessPoolExecutor`, say) has the
+    same settings and a copy of the wrapped resolver, and starts empty: an
+    entry's expiry is a reading of this process's monotonic clock.
+
     Args:
         resolver: The resolver to cache.
         max_entries: The most answers kept; the least recently used go first.
@@ -179,7 +213,7 @@ class CachingResolver:
 
     def __init__(
         self,
-        resolver: Resolver | AsyncResolver,
+        resolver: AnyResolver,
         *,
         max_entries: int = 10_000,
         failure_ttl: float = 5.0,
@@ -188,25 +222,24 @@ class CachingResolver:
         max_negative_ttl: float = 10_800.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
-            raise InvalidInput(
-                "invalid-cache-setting", f"max_entries must be an integer >= 1, not {max_entries!r}"
-            )
-        if not isinstance(resolver, (Resolver, AsyncResolver)):
-            raise TypeError(f"{type(resolver).__name__} has neither query() nor query_async()")
-        self._resolver = resolver
-        self._sync = resolver if isinstance(resolver, Resolver) else None
-        self._async = resolver if isinstance(resolver, AsyncResolver) else None
-        self._batch = resolver if isinstance(resolver, BatchResolver) else None
-        self.max_entries = max_entries
-        self.failure_ttl = _check_seconds("failure_ttl", failure_ttl, limit=_FAILURE_TTL_LIMIT)
-        self.min_ttl = _check_seconds("min_ttl", min_ttl)
-        self.max_ttl = _check_seconds("max_ttl", max_ttl)
-        self.max_negative_ttl = _check_seconds("max_negative_ttl", max_negative_ttl)
+        self.max_entries = integer(max_entries, "max_entries", low=1, reason=_SETTING)
+        self.failure_ttl = seconds(
+            failure_ttl, "failure_ttl", allow_zero=True, high=_FAILURE_TTL_LIMIT, reason=_SETTING
+        )
+        self.min_ttl = seconds(min_ttl, "min_ttl", allow_zero=True, reason=_SETTING)
+        self.max_ttl = seconds(max_ttl, "max_ttl", allow_zero=True, reason=_SETTING)
+        self.max_negative_ttl = seconds(
+            max_negative_ttl, "max_negative_ttl", allow_zero=True, reason=_SETTING
+        )
         if self.min_ttl > self.max_ttl or self.min_ttl > self.max_negative_ttl:
-            raise InvalidInput(
-                "invalid-cache-setting", "min_ttl must not exceed max_ttl nor max_negative_ttl"
-            )
+            raise InvalidInput(_SETTING, "min_ttl must not exceed max_ttl nor max_negative_ttl")
+        self._resolver = resolver
+        self._ask_async = adapters.async_query(resolver)  # TypeError for a non-resolver
+        self._async_method = "query_async" if hasattr(resolver, "query_async") else "query"
+        self._query: adapters.SyncQuery | None = getattr(resolver, "query", None)
+        self._query_batch: Callable[[Sequence[Question]], Sequence[Answer]] | None = getattr(
+            resolver, "query_batch", None
+        )
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[Question, _Entry] = OrderedDict()
@@ -219,7 +252,7 @@ class CachingResolver:
     # -- public helpers ----------------------------------------------------
 
     @property
-    def resolver(self) -> Resolver | AsyncResolver:
+    def resolver(self) -> AnyResolver:
         """The wrapped resolver."""
         return self._resolver
 
@@ -244,7 +277,7 @@ class CachingResolver:
         with self._lock:
             self._entries.clear()
 
-    def lifetime(self, answer: Answer) -> float:
+    def cache_duration(self, answer: Answer) -> float:
         """Seconds this cache keeps ``answer``; 0 when it does not keep it.
 
         Args:
@@ -260,6 +293,36 @@ class CachingResolver:
         cap = self.max_negative_ttl if status in _NEGATIVE else self.max_ttl
         return min(max(float(ttl), self.min_ttl), cap)
 
+    # Named here, not only inherited, so that the API reference lists them.
+    close = adapters.Wrapper.close
+    aclose = adapters.Wrapper.aclose
+
+    @property
+    def wrapped(self) -> AnyResolver:
+        """The wrapped resolver (the same as :attr:`resolver`); :meth:`close`,
+        :meth:`aclose`, ``with`` and ``async with`` close it."""
+        return self._resolver
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle and :func:`copy.deepcopy` support: the settings and the wrapped resolver.
+
+        The copy starts empty, with new counters, lock and in-flight table:
+        an entry's expiry is a reading of this process's monotonic clock,
+        which means nothing in another process, and a worker of a
+        :class:`~concurrent.futures.ProcessPoolExecutor` fills its own cache.
+        The wrapped resolver and ``clock`` must pickle (the default
+        :func:`time.monotonic` does; a lambda does not).
+        """
+        settings = {
+            "max_entries": self.max_entries,
+            "failure_ttl": self.failure_ttl,
+            "min_ttl": self.min_ttl,
+            "max_ttl": self.max_ttl,
+            "max_negative_ttl": self.max_negative_ttl,
+            "clock": self._clock,
+        }
+        return (_restore, (type(self), self._resolver, settings))
+
     # -- the resolver protocols ---------------------------------------------
 
     def query(self, name: str, rdtype: str) -> Answer:
@@ -267,64 +330,50 @@ class CachingResolver:
 
         Raises:
             TypeError: The wrapped resolver has no synchronous ``query``.
+            InvalidInput: The wrapped resolver returned no
+                :class:`~mxroute.Answer` (``"invalid-resolver-answer"``).
         """
-        inner = self._sync
-        if inner is None:
-            raise TypeError(
-                f"{type(self._resolver).__name__} has no query(); use query_async() with it"
-            )
+        query = self._query
+        if query is None:
+            raise adapters.no_query(self._resolver, "query_async()")
         key = _key(name, rdtype)
         while True:
-            now = self._clock()
-            entry, flight, leader = self._begin(key, now, None)
-            if entry is not None:
-                return _aged(entry, now)
-            assert flight is not None
-            if leader:
-                try:
-                    answer = inner.query(key.name, key.rdtype)
-                except BaseException as exc:
-                    self._fail(key, flight, exc)
-                    raise
-                return self._finish(key, flight, answer)
-            if flight.thread == threading.get_ident():
-                # Only a coroutine of an event loop of this thread can be sending
-                # it, and it cannot finish while this thread blocks: do not wait.
-                return inner.query(key.name, key.rdtype)
-            try:
-                return flight.future.result()
-            except _Abandoned:
-                continue
+            action, answer, flight = self._decide(key, self._clock(), None)
+            if answer is not None:
+                return answer
+            if action is not _WAIT:
+                return self._lead(key, flight, query)
+            answer = _outcome(flight)
+            if answer is not None:
+                return answer
 
     async def query_async(self, name: str, rdtype: str) -> Answer:
         """Answer one question in asyncio, from the cache or with one query.
 
         Concurrent tasks asking the same question await the same query; when
         the task that sent it is cancelled, the others ask again.
+
+        Raises:
+            InvalidInput: The wrapped resolver returned no
+                :class:`~mxroute.Answer` (``"invalid-resolver-answer"``).
         """
+        import asyncio
+
         key = _key(name, rdtype)
         loop = asyncio.get_running_loop()
         while True:
-            now = self._clock()
-            entry, flight, leader = self._begin(key, now, loop)
-            if entry is not None:
-                return _aged(entry, now)
-            assert flight is not None
-            if leader:
+            action, answer, flight = self._decide(key, self._clock(), loop)
+            if answer is None and action is _WAIT:
+                answer = await _wait(flight)
+            elif answer is None:
                 try:
-                    answer = await self._ask_async(key)
+                    got: object = await self._ask_async(key.name, key.rdtype)
                 except BaseException as exc:
                     self._fail(key, flight, exc)
                     raise
-                return self._finish(key, flight, answer)
-            if flight.loop is not loop and flight.thread == threading.get_ident():
-                # Sent from another event loop of this thread, which does not
-                # run while this one does: waiting could last forever.
-                return await self._ask_async(key)
-            try:
-                return await _wait(flight.future)
-            except _Abandoned:
-                continue
+                return self._settle(key, flight, got, self._async_method)
+            if answer is not None:
+                return answer
 
     def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
         """Answer every question: cached ones at once, the others in one batch.
@@ -334,102 +383,156 @@ class CachingResolver:
 
         Raises:
             TypeError: The wrapped resolver has no synchronous ``query``.
+            InvalidInput: The wrapped resolver returned no
+                :class:`~mxroute.Answer`, or ``query_batch`` a reply of
+                another length than the questions sent
+                (``"invalid-resolver-answer"``).
         """
-        inner = self._sync
-        if inner is None:
-            raise TypeError(
-                f"{type(self._resolver).__name__} has no query(); use query_async() with it"
-            )
-        me = threading.get_ident()
+        query = self._query
+        if query is None:
+            raise adapters.no_query(self._resolver, "query_async()")
         keys = [_key(n, t) for n, t in questions]
         results: dict[Question, Answer] = {}
-        mine: dict[Question, _Flight | None] = {}
+        asks: dict[Question, _Flight | None] = {}  # LEAD (its flight) or BYPASS (None)
         waits: dict[Question, _Flight] = {}
         now = self._clock()
         for key in keys:
-            if key in results or key in mine or key in waits:
+            if key in results or key in asks or key in waits:
                 continue
-            entry, flight, leader = self._begin(key, now, None)
-            if entry is not None:
-                results[key] = _aged(entry, now)
-            elif leader:
-                mine[key] = flight
-            else:
+            action, answer, flight = self._decide(key, now, None)
+            if answer is not None:
+                results[key] = answer
+            elif action is _WAIT:
                 assert flight is not None
-                if flight.thread == me:
-                    mine[key] = None  # see query(): never wait on this thread
-                else:
-                    waits[key] = flight
-        if mine:
-            asked = list(mine)
-            try:
-                if len(asked) > 1 and self._batch is not None:
-                    answers = self._batch.query_batch(asked)
-                else:
-                    answers = [inner.query(k.name, k.rdtype) for k in asked]
-            except BaseException as exc:
-                for key, own in mine.items():
-                    if own is not None:
-                        self._fail(key, own, exc)
-                raise
-            for key, answer in zip(asked, answers, strict=True):
-                own = mine[key]
-                results[key] = answer if own is None else self._finish(key, own, answer)
+                waits[key] = flight
+            else:
+                asks[key] = flight
+        if asks:
+            results.update(self._ask_batch(asks, query))
         for key, flight in waits.items():
-            try:
-                results[key] = flight.future.result()
-            except _Abandoned:
-                results[key] = self.query(key.name, key.rdtype)
+            answer = _outcome(flight)
+            results[key] = answer if answer is not None else self.query(key.name, key.rdtype)
         return [results[key] for key in keys]
 
     # -- internals -----------------------------------------------------------
 
-    async def _ask_async(self, key: Question) -> Answer:
-        if self._async is not None:
-            return await self._async.query_async(key.name, key.rdtype)
-        assert self._sync is not None
-        return await asyncio.to_thread(self._sync.query, key.name, key.rdtype)
-
-    def _begin(
+    def _decide(
         self, key: Question, now: float, loop: asyncio.AbstractEventLoop | None
-    ) -> tuple[_Entry | None, _Flight | None, bool]:
-        """Look ``key`` up: (entry, None, False) on a hit, else the flight to
-        wait for and whether this caller (on ``loop``) must send the query."""
+    ) -> _Decision:
+        """What the caller asking ``key`` at ``now`` (from ``loop``, or None
+        for a synchronous call) does: the one place that decides it.
+
+        Returns:
+            ``(HIT, answer, None)``: the cached answer, aged to ``now``;
+            ``(LEAD, None, flight)``: send the query, settle ``flight``;
+            ``(WAIT, None, flight)``: wait for ``flight``;
+            ``(BYPASS, None, None)``: send the query, settle nothing. Waiting
+            for a query sent from this very thread can only end if it was
+            sent by a coroutine of the same running event loop (which runs
+            while this caller awaits); a synchronous caller would block the
+            loop it waits for, and another loop of this thread is paused.
+        """
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None:
-                if entry.expires > now:
-                    self._entries.move_to_end(key)
-                    self._hits += 1
-                    return entry, None, False
-                del self._entries[key]
-            flight = self._flights.get(key)
-            if flight is not None:
+            if entry is not None and entry.expires > now:
+                self._entries.move_to_end(key)
+                self._hits += 1
+            else:
+                if entry is not None:
+                    del self._entries[key]
+                me = threading.get_ident()
+                flight = self._flights.get(key)
+                if flight is None:
+                    flight = self._flights[key] = _Flight(me, loop)
+                    self._misses += 1
+                    return _LEAD, None, flight
+                if flight.thread == me and (loop is None or flight.loop is not loop):
+                    self._misses += 1
+                    return _BYPASS, None, None
                 self._coalesced += 1
-                return None, flight, False
-            flight = self._flights[key] = _Flight(threading.get_ident(), loop)
-            self._misses += 1
-            return None, flight, True
+                return _WAIT, None, flight
+        return _HIT, _aged(entry, now), None  # aged outside the lock
 
-    def _finish(self, key: Question, flight: _Flight, answer: Answer) -> Answer:
-        """Store the answer the leader got, and hand it to every waiter."""
-        keep = self.lifetime(answer)
+    def _ask_batch(
+        self, asks: dict[Question, _Flight | None], query: adapters.SyncQuery
+    ) -> dict[Question, Answer]:
+        """Send the questions of ``asks`` (in one ``query_batch`` when there are
+        several and the wrapped resolver has it) and settle their flights.
+
+        Whatever goes wrong, no flight of ``asks`` is left unsettled: those not
+        settled yet get the error.
+        """
+        answers: dict[Question, Answer] = {}
+        pending = dict(asks)
+        asked = list(asks)
+        try:
+            if len(asked) > 1 and self._query_batch is not None:
+                got: object = self._query_batch(asked)
+                if not isinstance(got, Sequence) or len(got) != len(asked):
+                    count = f"{len(got)} answers" if isinstance(got, Sequence) else repr(got)
+                    raise self._invalid(
+                        "query_batch", f"returned {count} for {len(asked)} questions", asked[0]
+                    )
+                for key, answer in zip(asked, got, strict=True):
+                    answers[key] = self._settle(key, pending.pop(key), answer, "query_batch")
+            else:
+                for key in asked:
+                    answers[key] = self._lead(key, pending.pop(key), query)
+        except BaseException as exc:
+            for key, flight in pending.items():
+                self._fail(key, flight, exc)
+            raise
+        return answers
+
+    def _lead(self, key: Question, flight: _Flight | None, query: adapters.SyncQuery) -> Answer:
+        """Send the query for ``key`` and settle ``flight`` with its outcome."""
+        try:
+            got: object = query(key.name, key.rdtype)
+        except BaseException as exc:
+            self._fail(key, flight, exc)
+            raise
+        return self._settle(key, flight, got, "query")
+
+    def _invalid(self, method: str, what: str, key: Question) -> InvalidInput:
+        """The error for a wrapped resolver that broke its contract."""
+        return InvalidInput(
+            INVALID_ANSWER,
+            f"{type(self._resolver).__name__}.{method}() {what} "
+            f"(asked {key.name} {key.rdtype}); a resolver must return an Answer per question",
+        )
+
+    def _settle(self, key: Question, flight: _Flight | None, got: object, method: str) -> Answer:
+        """Check what the wrapped resolver returned; store it and hand it to the
+        waiters (when this caller leads ``flight``), or fail them all."""
+        if not isinstance(got, Answer):
+            error = self._invalid(method, f"returned {_short(got)}, not an Answer", key)
+            self._fail(key, flight, error)
+            raise error
+        if flight is None:
+            return got
+        try:
+            keep = self.cache_duration(got)
+            stored = self._clock() if keep > 0 else 0.0
+        except BaseException as exc:
+            self._fail(key, flight, exc)
+            raise
         with self._lock:
             if self._flights.get(key) is flight:
                 del self._flights[key]
             if keep > 0:
-                now = self._clock()
-                self._entries[key] = _Entry(answer, now, now + keep)
+                self._entries[key] = _Entry(got, stored, stored + keep)
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
                     self._evictions += 1
-        flight.future.set_result(answer)
-        return answer
+        flight.future.set_result(got)
+        return got
 
-    def _fail(self, key: Question, flight: _Flight, exc: BaseException) -> None:
-        """The leader's query raised: nothing is cached; waiters get the error
-        (or ask again when the leader was cancelled)."""
+    def _fail(self, key: Question, flight: _Flight | None, exc: BaseException) -> None:
+        """The leader's query failed: nothing is cached; waiters get the error
+        (or ask again when the leader was cancelled or interrupted)."""
+        if flight is None:
+            return
         with self._lock:
             if self._flights.get(key) is flight:
                 del self._flights[key]
@@ -437,6 +540,19 @@ class CachingResolver:
             flight.future.set_exception(exc)
         else:
             flight.future.set_exception(_Abandoned())
+
+
+def _restore(
+    cls: type[CachingResolver], resolver: AnyResolver, settings: dict[str, Any]
+) -> CachingResolver:
+    """Unpickle a :class:`CachingResolver` (see ``CachingResolver.__reduce__``)."""
+    return cls(resolver, **settings)
+
+
+def _short(value: object) -> str:
+    """A repr of ``value`` short enough for an error message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _aged(entry: _Entry, now: float) -> Answer:
@@ -463,11 +579,25 @@ def _aged(entry: _Entry, now: float) -> Answer:
     return attrs.evolve(answer, ttl=left)
 
 
-async def _wait(future: concurrent.futures.Future[Answer]) -> Answer:
-    """Await a query sent by another caller, possibly on another thread or loop.
+def _outcome(flight: _Flight | None) -> Answer | None:
+    """Wait for a query sent by another caller: its answer, or None when
+    that caller was cancelled or interrupted (ask again). Its exception is raised."""
+    assert flight is not None
+    try:
+        return flight.future.result()
+    except _Abandoned:
+        return None
+
+
+async def _wait(flight: _Flight | None) -> Answer | None:
+    """:func:`_outcome` in asyncio: the query may be sent on another thread or loop.
 
     The caller's cancellation never cancels the shared query.
     """
+    import asyncio
+
+    assert flight is not None
+    future = flight.future
     loop = asyncio.get_running_loop()
     waiter: asyncio.Future[Answer] = loop.create_future()
     thread = threading.get_ident()
@@ -489,4 +619,7 @@ async def _wait(future: concurrent.futures.Future[Answer]) -> Answer:
                 loop.call_soon_threadsafe(transfer, done)
 
     future.add_done_callback(on_done)
-    return await waiter
+    try:
+        return await waiter
+    except _Abandoned:
+        return None

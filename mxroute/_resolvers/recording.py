@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from mxroute._dns import Answer, AsyncResolver, Resolver
+from mxroute import _adapters as adapters
+from mxroute._dns import Answer, AnyResolver
 
 __all__ = ["RecordingResolver"]
 
 
-class RecordingResolver:
+class RecordingResolver(adapters.Wrapper):
     """Wraps a resolver and records each answer it gives, in the order given.
 
     Each :class:`~mxroute.Answer` names its question (``name``, ``rdtype``),
@@ -36,11 +35,20 @@ class RecordingResolver:
     :meth:`query` (:class:`TypeError`). Concurrent questions are recorded in
     the order their answers arrive.
 
+    It is a context manager (``with`` and ``async with``): :meth:`close` and
+    :meth:`aclose` close the wrapped resolver. It pickles and deep-copies
+    with its wrapped resolver and the answers recorded so far (a trace is
+    data, valid anywhere).
+
     Args:
         inner: The resolver that answers.
+
+    Raises:
+        TypeError: ``inner`` has neither ``query`` nor ``query_async``.
     """
 
-    def __init__(self, inner: Resolver | AsyncResolver) -> None:
+    def __init__(self, inner: AnyResolver) -> None:
+        adapters.async_query(inner)  # a TypeError now rather than at the first query
         self.inner = inner
         self.answers: list[Answer] = []
         """Every answer given, in order."""
@@ -51,19 +59,21 @@ class RecordingResolver:
         Raises:
             TypeError: The wrapped resolver has no synchronous ``query``.
         """
-        inner = self.inner
-        if not isinstance(inner, Resolver):
-            raise TypeError(f"{type(inner).__name__} has no query(); use query_async()")
-        answer = inner.query(name, rdtype)
+        answer = adapters.sync_query(self.inner, "query_async()")(name, rdtype)
         self.answers.append(answer)
         return answer
 
     async def query_async(self, name: str, rdtype: str) -> Answer:
         """Ask the wrapped resolver in asyncio and record its answer."""
-        inner = self.inner
-        if isinstance(inner, AsyncResolver):
-            answer = await inner.query_async(name, rdtype)
-        else:
-            answer = await asyncio.to_thread(inner.query, name, rdtype)
+        answer = await adapters.async_query(self.inner)(name, rdtype)
         self.answers.append(answer)
         return answer
+
+    # Named here, not only inherited, so that the API reference lists them.
+    close = adapters.Wrapper.close
+    aclose = adapters.Wrapper.aclose
+
+    @property
+    def wrapped(self) -> AnyResolver:
+        """The wrapped resolver: :attr:`inner`."""
+        return self.inner

@@ -6,9 +6,8 @@ import contextlib
 import ipaddress
 import time
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import dns.asyncresolver
 import dns.flags
 import dns.message
 import dns.name
@@ -18,9 +17,13 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 
+from mxroute import _adapters as adapters
 from mxroute._dns import Answer, AnswerStatus, AsyncResolver, RData, Resolver
 from mxroute._errors import InvalidInput
 from mxroute._model import MXRecord
+
+if TYPE_CHECKING:
+    import dns.asyncresolver
 
 __all__ = ["patch_dnspython"]
 
@@ -185,17 +188,21 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
 
     Args:
         resolver: Any mxroute resolver: sync dnspython calls need ``query``;
-            async ones use ``query_async`` when it has one, else ``query``.
+            async ones use ``query_async`` when it has one, else ``query`` in
+            a worker thread (so a slow resolver never blocks the event loop).
 
     Yields:
         ``resolver``.
     """
+    import dns.asyncresolver  # here, so that importing mxroute.testing does not load it
+
     sync_cls = dns.resolver.Resolver
     async_cls = dns.asyncresolver.Resolver
     saved_sync = sync_cls.__dict__["resolve"]
     saved_async = async_cls.__dict__["resolve"]
     saved_default = dns.resolver.default_resolver
     saved_async_default = dns.asyncresolver.default_resolver
+    query_async = adapters.async_query(resolver)  # a sync-only one runs in worker threads
 
     def resolve(
         self: dns.resolver.Resolver,
@@ -210,13 +217,9 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
         search: bool | None = None,
     ) -> dns.resolver.Answer:
         question = _Question(qname, rdtype, rdclass)
-        if not isinstance(resolver, Resolver):
-            raise TypeError(
-                f"{type(resolver).__name__} has no synchronous query(); "
-                "it can only answer dns.asyncresolver"
-            )
+        query = adapters.sync_query(resolver, "dns.asyncresolver")
         start = time.monotonic()
-        answer = resolver.query(question.name, question.type_text)
+        answer = query(question.name, question.type_text)
         elapsed = time.monotonic() - start
         return _result(resolver, question, answer, raise_on_no_answer, elapsed)
 
@@ -235,10 +238,7 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
     ) -> dns.resolver.Answer:
         question = _Question(qname, rdtype, rdclass)
         start = time.monotonic()
-        if isinstance(resolver, AsyncResolver):
-            answer = await resolver.query_async(question.name, question.type_text)
-        else:
-            answer = resolver.query(question.name, question.type_text)
+        answer = await query_async(question.name, question.type_text)
         elapsed = time.monotonic() - start
         return _result(resolver, question, answer, raise_on_no_answer, elapsed)
 

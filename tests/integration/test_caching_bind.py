@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+import threading
 
 import pytest
 
 import mxroute
-from mxroute import AnswerStatus, CachingResolver
+from mxroute import AnswerStatus, CachingResolver, Question
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +101,36 @@ class TestCacheOverBind:
         # hosts: no question reached BIND twice
         assert inner.asked.count(("two-mx.mxtest", "MX")) == 1
         assert len(inner.asked) == len(set(inner.asked))
+
+
+def pool_threads() -> set[threading.Thread]:
+    """The live threads of DNSResolver batch pools (they are named ``mxroute-dns...``)."""
+    return {t for t in threading.enumerate() if t.name.startswith("mxroute-dns")}
+
+
+BATCH = [Question("two-mx.mxtest", "MX"), Question("mx1.two-mx.mxtest", "A")]
+
+
+class TestLifecycleOverBind:
+    def test_with_closes_the_dns_resolvers_thread_pool(self, bind):
+        before = pool_threads()
+        with CachingResolver(
+            mxroute.DNSResolver([bind.address], port=bind.port, tcp=True, timeout=2.0)
+        ) as cache:
+            answers = cache.query_batch(BATCH)
+            assert [a.status for a in answers] == [AnswerStatus.RECORDS] * 2
+            started = pool_threads() - before  # the batch ran on a pool of its own
+            assert started
+        assert not any(t.is_alive() for t in started)
+
+    @pytest.mark.asyncio
+    async def test_async_with_closes_the_dns_resolver(self, bind):
+        before = pool_threads()
+        inner = mxroute.DNSResolver([bind.address], port=bind.port, tcp=True, timeout=2.0)
+        inner.query_batch(BATCH)
+        started = pool_threads() - before
+        assert started
+        async with CachingResolver(inner) as cache:
+            answer = await cache.query_async("two-mx.mxtest", "MX")
+            assert answer.status is AnswerStatus.RECORDS
+        assert not any(t.is_alive() for t in started)
