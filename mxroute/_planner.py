@@ -275,12 +275,12 @@ def _mx_route(
     ordered, findings = cap_hosts(ordered, policy.max_hosts, subject=canonical)  # rule 10
     for finding in findings:
         trail.add(finding)
-    glue = {a.question: a for a in answer.additional if a.status is AnswerStatus.RECORDS}
+    from_additional = {a.question: a for a in answer.additional if a.status is AnswerStatus.RECORDS}
     names = [r.exchange for r in ordered]
     hosts, local, any_temporary = yield from _resolve_hosts(  # rule 9
         domain,
         names,
-        glue,
+        from_additional,
         policy,
         trail,
         port=port,
@@ -470,7 +470,7 @@ def _loop(domain: str, host: str, trail: _Trail) -> None:
 def _resolve_hosts(
     domain: str,
     names: Sequence[str],
-    glue: dict[Question, Answer],
+    from_additional: dict[Question, Answer],
     policy: RoutingPolicy,
     trail: _Trail,
     *,
@@ -494,9 +494,9 @@ def _resolve_hosts(
             continue
         for family in policy.address_families:
             question = Question(name, family.rdtype)
-            if question not in glue:
+            if question not in from_additional:
                 questions.append(question)
-    answers: dict[Question, Answer] = dict(glue)
+    answers: dict[Question, Answer] = dict(from_additional)
     if questions:
         received = yield tuple(questions)
         answers.update(zip(questions, received, strict=True))
