@@ -9,7 +9,7 @@ import pytest
 
 import mxroute
 from tests.bindserver import BindServer, SilentServer
-from tests.integration.servers import RecordingResolver
+from tests.doubles import RecordingResolver
 
 pytestmark = pytest.mark.integration
 
