@@ -26,6 +26,9 @@ questions as the baseline), and prints one Markdown table:
     starts, sent from a blocking socket each, the responses parsed only.
 (d) bytes per entry of a full ``CachingResolver``, against a plain dict of
     the same answers.
+(e) the time ``import mxroute`` takes in a fresh interpreter, against
+    ``import email_validator`` and ``import dns.resolver``
+    (``benchmarks/import_time.py``, which also runs alone).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from typing import NamedTuple
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
+import import_time  # noqa: E402
 import workload  # noqa: E402
 from latency_proxy import LatencyProxy, sequential_round_trips  # noqa: E402
 
@@ -64,11 +68,12 @@ class Sizes(NamedTuple):
     cpu_domains: int  # domains routed in (c)
     cpu_repeats: int  # the best of this many runs counts in (c)
     cache_entries: int  # answers put in the cache in (d)
+    import_runs: int  # fresh interpreters per import in (e); the median counts
 
 
-FULL = Sizes(0.02, 3, 10_000, 500, 500, 25, 200, 5, 20_000)
-QUICK = Sizes(0.02, 3, 2_000, 200, 200, 10, 100, 3, 5_000)
-SMOKE = Sizes(0.005, 1, 60, 20, 20, 3, 20, 1, 200)
+FULL = Sizes(0.02, 3, 10_000, 500, 500, 25, 200, 5, 20_000, 15)
+QUICK = Sizes(0.02, 3, 2_000, 200, 200, 10, 100, 3, 5_000, 7)
+SMOKE = Sizes(0.005, 1, 60, 20, 20, 3, 20, 1, 200, 1)
 
 
 ROUND_TRIP = [0.0]
@@ -492,6 +497,25 @@ def bench_memory(sizes: Sizes) -> list[Row]:
 # -- the table -------------------------------------------------------------------------
 
 
+# -- (e) import time -----------------------------------------------------------------
+
+
+def bench_import_time(sizes: Sizes) -> list[Row]:
+    subject, *baselines = import_time.measure_all(sizes.import_runs)
+    loads = ", ".join(subject.watched) or "none"
+    return [
+        Row(
+            "(e) import time",
+            f"import mxroute vs import {baseline.module}, median of {sizes.import_runs} "
+            f"fresh interpreters (mxroute loads {loads} of {', '.join(import_time.WATCHED)})",
+            _fmt(subject.seconds * 1000, " ms"),
+            _fmt(baseline.seconds * 1000, " ms"),
+            subject.seconds / baseline.seconds,
+        )
+        for baseline in baselines
+    ]
+
+
 def table(rows: Sequence[Row]) -> Iterator[str]:
     yield "| benchmark | case | mxroute | baseline | ratio |"
     yield "|---|---|---:|---:|---:|"
@@ -504,7 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, figures meaningless")
     parser.add_argument(
-        "--only", default="abcd", help="run only these benchmarks, e.g. --only ab (default abcd)"
+        "--only", default="abcde", help="run only these benchmarks, e.g. --only ab (default abcde)"
     )
     args = parser.parse_args(argv)
     sizes = SMOKE if args.smoke else QUICK if args.quick else FULL
@@ -521,6 +545,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += bench_cpu(bind, sizes)
     if "d" in args.only:
         rows += bench_memory(sizes)
+    if "e" in args.only:
+        rows += bench_import_time(sizes)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(

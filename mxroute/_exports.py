@@ -17,6 +17,13 @@ def adopt(namespace: dict[str, Any], names: Iterable[str]) -> None:
     module = namespace["__name__"]
     for name in names:
         obj = namespace[name]
-        adoptable = inspect.isclass(obj) or inspect.isfunction(obj)
-        if adoptable and obj.__module__.startswith("mxroute._"):
+        if is_class_or_function(obj) and obj.__module__.startswith("mxroute._"):
             obj.__module__ = module
+
+
+def is_class_or_function(obj: object) -> bool:
+    """Whether *obj* is a class or function, not a typing alias such as ``tuple[...]``.
+
+    Python 3.10's :func:`inspect.isclass` says such an alias is a class.
+    """
+    return not hasattr(obj, "__origin__") and (inspect.isclass(obj) or inspect.isfunction(obj))

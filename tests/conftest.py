@@ -1,16 +1,32 @@
-"""Shared fixtures, and the guard that keeps every test on loopback."""
+"""Shared fixtures, the one Hypothesis profile, and the guard that keeps tests on loopback."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import random
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import mxroute
+
+# The one Hypothesis profile of the suite (no test sets its own): no deadline,
+# since the machine is shared and timing is not what the properties check;
+# fewer examples locally; in CI (CI set) more, and derandomized, so that a
+# failure there is the same on every run and can be repeated at home with CI=1.
+IN_CI = bool(os.environ.get("CI"))
+settings.register_profile(
+    "mxroute",
+    deadline=None,
+    max_examples=200 if IN_CI else 100,
+    derandomize=IN_CI,
+    print_blob=True,
+)
+settings.load_profile("mxroute")
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", ""}
 
@@ -63,9 +79,13 @@ def _loopback_only() -> Iterator[None]:
 
 
 @pytest.fixture
-def fake() -> mxroute.InMemoryResolver:
-    """An empty in-memory resolver."""
-    return mxroute.InMemoryResolver()
+def fake(fake_dns: mxroute.InMemoryResolver) -> mxroute.InMemoryResolver:
+    """The shipped ``fake_dns`` fixture (``mxroute.testing.plugin``), by its short name here.
+
+    The same object as ``fake_dns`` in a test that asks for both, so the
+    suite exercises the fixture its users get rather than a copy.
+    """
+    return fake_dns
 
 
 @pytest.fixture

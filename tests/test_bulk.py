@@ -20,6 +20,7 @@ from mxroute import (
     NullMX,
     Router,
 )
+from tests.doubles import AsyncOnly
 
 N_DOMAINS = 40
 
@@ -53,27 +54,6 @@ def summary(results) -> dict[str, object]:
 
 async def collect(aiterator: AsyncIterator) -> list:
     return [item async for item in aiterator]
-
-
-class CountingResolver:
-    """Async resolver over a fake that counts MX queries in flight at once."""
-
-    def __init__(self, fake: InMemoryResolver) -> None:
-        self.fake = fake
-        self.in_flight = 0
-        self.max_in_flight = 0
-
-    async def query_async(self, name: str, rdtype: str) -> Answer:
-        if rdtype != "MX":
-            return self.fake.query(name, rdtype)
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            for _ in range(3):  # let every other worker start its query
-                await asyncio.sleep(0)
-            return self.fake.query(name, rdtype)
-        finally:
-            self.in_flight -= 1
 
 
 class Recorder:
@@ -119,16 +99,16 @@ class TestResolveMany:
         )
 
     async def test_concurrency_bounds_the_routes_in_flight(self, many):
-        counter = CountingResolver(many)
+        counter = AsyncOnly(many, yields=3, rdtypes={"MX"})
         router = Router(resolver=counter)
         results = await collect(router.resolve_many(domains(), concurrency=4))
         assert len(results) == N_DOMAINS
-        assert counter.max_in_flight == 4
+        assert counter.most_in_flight == 4
 
     async def test_concurrency_one_routes_one_at_a_time(self, many):
-        counter = CountingResolver(many)
+        counter = AsyncOnly(many, yields=3, rdtypes={"MX"})
         await collect(Router(resolver=counter).resolve_many(domains(), concurrency=1))
-        assert counter.max_in_flight == 1
+        assert counter.most_in_flight == 1
 
     async def test_targets_are_pulled_lazily(self, many):
         source = Recorder(100_000)

@@ -23,22 +23,10 @@ from mxroute import (
     InvalidInput,
     Question,
 )
+from tests.doubles import AsyncOnly, Batching, FakeClock
 
 WAIT = 10.0
 """Seconds a test waits for another thread before it fails (never reached when it passes)."""
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -361,24 +349,9 @@ class TestStats:
             stats.hits = 5  # type: ignore[misc]
 
 
-class BatchRecorder:
-    """A batch-capable resolver over a fake: records each batch it was sent."""
-
-    def __init__(self, fake: InMemoryResolver) -> None:
-        self.fake = fake
-        self.batches: list[list[Question]] = []
-
-    def query(self, name: str, rdtype: str) -> Answer:
-        return self.fake.query(name, rdtype)
-
-    def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
-        self.batches.append(list(questions))
-        return [self.fake.query(n, t) for n, t in questions]
-
-
 class TestBatch:
     def test_only_uncached_questions_go_to_the_wrapped_batch(self, zone, clock):
-        inner = BatchRecorder(zone)
+        inner = Batching(zone)
         cache = cache_over(inner, clock)
         cache.query("mx.example.com", "A")
         questions = [
@@ -403,7 +376,7 @@ class TestBatch:
         assert len(zone.queries) == 2
 
     def test_router_uses_the_cache_for_the_address_batch(self, zone, clock):
-        inner = BatchRecorder(zone)
+        inner = Batching(zone)
         router = mxroute.Router(resolver=cache_over(inner, clock), rng=random.Random(1))
         first = router.resolve("example.com")
         clock.advance(10)
@@ -444,16 +417,6 @@ class TestAsync:
         await router.resolve_async("alice@example.com")
         await router.resolve_async("bob@example.com")
         assert len(zone.queries) == 3
-
-
-class AsyncOnly:
-    """An async-only resolver over a fake."""
-
-    def __init__(self, fake: InMemoryResolver) -> None:
-        self.fake = fake
-
-    async def query_async(self, name: str, rdtype: str) -> Answer:
-        return self.fake.query(name, rdtype)
 
 
 class Gated:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -17,6 +16,7 @@ import pytest
 import mxroute
 from mxroute import InMemoryResolver
 from mxroute.cli import EX_FAILURE, EX_INTERRUPTED, EX_OK, EX_PIPE, EX_TEMPFAIL, EX_USAGE, main
+from tests.doubles import AsyncOnly
 
 ROOT = Path(__file__).resolve().parent.parent
 ZONE = ROOT / "examples" / "example.zone"
@@ -372,12 +372,12 @@ class TestStdin:
     def test_at_most_concurrency_targets_are_in_flight(
         self, zone, capsys, monkeypatch, concurrency, most
     ):
-        counting = _Counting(zone)
+        counting = AsyncOnly(zone, yields=2)
         monkeypatch.setattr(sys, "stdin", _Lines("blog.example\n" * 20))
         argv = ["route", "--concurrency", concurrency, "-"]
         assert main(argv, resolver=counting) == EX_OK
         assert len(capsys.readouterr().out.splitlines()) == 3 * 20
-        assert counting.peak == most  # an implicit MX asks A and AAAA at once
+        assert counting.most_in_flight == most  # an implicit MX asks A and AAAA at once
 
     def test_concurrency_must_be_positive(self, zone):
         assert main(["route", "--concurrency", "0", "x.example"], resolver=zone) == EX_USAGE
@@ -529,23 +529,6 @@ class TestDocumentedExamples:
 
     def test_there_are_examples(self):
         assert len(_console_examples()) >= 5
-
-
-class _Counting:
-    """An async resolver that counts the questions in flight at once."""
-
-    def __init__(self, inner: InMemoryResolver) -> None:
-        self.inner = inner
-        self.active = 0
-        self.peak = 0
-
-    async def query_async(self, name, rdtype):
-        self.active += 1
-        self.peak = max(self.peak, self.active)
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        self.active -= 1
-        return self.inner.query(name, rdtype)
 
 
 class _Lines:

@@ -290,3 +290,26 @@ def run_page_outside_root(path: Path) -> None:
             source = "\n" * (block.line - 1) + block.code + "\n"
             with system_dns_replaced(block.system_dns):
                 exec(compile(source, str(path), "exec"), module.__dict__)
+
+
+MARKDOWN_LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+class TestReadmeOnThePackageIndex:
+    """README.md is also the project's page on the package index, far from the repository."""
+
+    readme = ROOT / "README.md"
+
+    def test_the_first_command_installs_from_the_index(self):
+        first = blocks_of(self.readme)[0]
+        assert (first.language, first.code.strip()) == ("sh", "pip install mxroute")
+
+    def test_the_next_commands_are_the_demo_and_the_suite(self):
+        commands = [line.split()[0] for line in blocks_of(self.readme)[1].code.splitlines()]
+        assert commands == ["scripts/demo", "scripts/test"]
+        assert all((ROOT / command).is_file() for command in commands)
+
+    def test_every_link_is_absolute(self):
+        targets = MARKDOWN_LINK.findall(self.readme.read_text(encoding="utf-8"))
+        assert targets
+        assert [t for t in targets if not t.startswith("https://")] == []

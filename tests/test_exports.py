@@ -9,12 +9,12 @@ pytest plugin.
 
 from __future__ import annotations
 
-import inspect
 import pickle
 import pkgutil
 
 import mxroute
 import mxroute.testing
+from mxroute._exports import is_class_or_function
 
 EXPECTED = {
     "FINDING_CODES", "AddressFamily", "AddressScope", "Answer", "AnswerStatus",
@@ -70,14 +70,14 @@ def test_every_public_name_exists_and_has_a_docstring():
     for module, names in ((mxroute, mxroute.__all__), (mxroute.testing, TESTING)):
         for name in names:
             obj = getattr(module, name)
-            if inspect.isclass(obj) or inspect.isfunction(obj):
+            if is_class_or_function(obj):
                 assert (obj.__doc__ or "").strip(), f"{module.__name__}.{name}"
 
 
 def test_public_classes_and_functions_name_the_public_module():
     for name in mxroute.__all__:
         obj = getattr(mxroute, name)
-        if inspect.isclass(obj) or inspect.isfunction(obj):
+        if is_class_or_function(obj):
             assert obj.__module__ == "mxroute", name
     assert mxroute.NullMX.__module__ == "mxroute"
 

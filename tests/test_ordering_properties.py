@@ -7,7 +7,7 @@ import itertools
 import random
 from collections import Counter
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mxroute import InMemoryResolver, Router
@@ -36,7 +36,6 @@ def lowest(mx: list[tuple[int, int]]) -> dict[str, int]:
     return best
 
 
-@settings(max_examples=150, deadline=None)
 @given(mx=mx_sets, seed=st.integers(0, 2**32))
 def test_preference_order_always_holds(mx, seed):
     route = Router(resolver=build(mx), rng=random.Random(seed)).resolve("example.com")
@@ -44,7 +43,6 @@ def test_preference_order_always_holds(mx, seed):
     assert prefs == sorted(prefs)
 
 
-@settings(max_examples=150, deadline=None)
 @given(mx=mx_sets, seed=st.integers(0, 2**32))
 def test_each_host_once_at_its_lowest_preference(mx, seed):
     route = Router(resolver=build(mx), rng=random.Random(seed)).resolve("example.com")
@@ -52,7 +50,6 @@ def test_each_host_once_at_its_lowest_preference(mx, seed):
     assert len(route.hosts) == len(lowest(mx))
 
 
-@settings(max_examples=100, deadline=None)
 @given(mx=mx_sets, seeds=st.tuples(st.integers(0, 2**32), st.integers(0, 2**32)))
 def test_equal_preference_groups_are_permutations_of_each_other(mx, seeds):
     fake = build(mx)
@@ -67,7 +64,6 @@ def test_equal_preference_groups_are_permutations_of_each_other(mx, seeds):
     assert groups(a) == groups(b)
 
 
-@settings(max_examples=60, deadline=None)
 @given(mx=mx_sets, seed=st.integers(0, 2**32))
 def test_same_seed_gives_the_same_route(mx, seed):
     fake = build(mx)
@@ -76,7 +72,6 @@ def test_same_seed_gives_the_same_route(mx, seed):
     assert first == again
 
 
-@settings(max_examples=60, deadline=None)
 @given(mx=mx_sets, seed=st.integers(0, 2**32))
 def test_sync_and_async_agree(mx, seed):
     fake = build(mx)

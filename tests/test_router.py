@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import Sequence
 
 import pytest
 import trio
 
 import mxroute
-from mxroute import Answer, InMemoryResolver, Question, Router
+from mxroute import Answer, InMemoryResolver, Router
+from tests.doubles import AsyncOnly, Batching, SyncOnly
 
 
 @pytest.fixture
@@ -20,44 +20,6 @@ def world(fake: InMemoryResolver) -> InMemoryResolver:
     fake.add("a.example.com", "A", "192.0.2.1")
     fake.add("b.example.com", "AAAA", "2001:db8::2")
     return fake
-
-
-class SyncOnly:
-    """A resolver with only ``query``."""
-
-    def __init__(self, inner: InMemoryResolver) -> None:
-        self.inner = inner
-
-    def query(self, name: str, rdtype: str) -> Answer:
-        return self.inner.query(name, rdtype)
-
-
-class AsyncOnly:
-    """A resolver with only ``query_async``; counts the most questions in flight."""
-
-    def __init__(self, inner: InMemoryResolver) -> None:
-        self.inner = inner
-        self.in_flight = 0
-        self.most_in_flight = 0
-
-    async def query_async(self, name: str, rdtype: str) -> Answer:
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(0)
-        self.in_flight -= 1
-        return self.inner.query(name, rdtype)
-
-
-class Batching(SyncOnly):
-    """A resolver that records the batches it was handed."""
-
-    def __init__(self, inner: InMemoryResolver) -> None:
-        super().__init__(inner)
-        self.batches: list[tuple[Question, ...]] = []
-
-    def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
-        self.batches.append(tuple(questions))
-        return [self.inner.query(*q) for q in questions]
 
 
 class TestSyncDriver:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import idna
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import mxroute
@@ -61,8 +61,6 @@ literal = st.one_of(
     st.ip_addresses(v=6).map(lambda a: f"[IPv6:{a.exploded}]"),
 )
 
-SETTINGS = settings(max_examples=150, deadline=None)
-
 
 def address_reason(text: str, **options: bool) -> str | None:
     """Validate; return None when valid, else the reason (checking domain_reason)."""
@@ -85,7 +83,6 @@ def quote(content: str) -> str:
 
 
 class TestOnlyTypedErrors:
-    @SETTINGS
     @given(st.one_of(any_text, emailish))
     @example("\ud800@example.com")
     @example("a@\ud800.com")
@@ -95,7 +92,6 @@ class TestOnlyTypedErrors:
         strict = address_reason(text, allow_smtputf8=False, allow_quoted=False, allow_literal=False)
         assert strict in {None, *ADDRESS_REASONS}
 
-    @SETTINGS
     @given(st.one_of(any_text, emailish))
     @example("\ud800.example")
     def test_validate_domain(self, text: str) -> None:
@@ -106,7 +102,6 @@ class TestOnlyTypedErrors:
             reason = exc.reason
         assert reason in {None, *DOMAIN_REASONS}
 
-    @SETTINGS
     @given(st.one_of(any_text, emailish))
     @example("\ud800@example.com")
     def test_parse_target(self, text: str) -> None:
@@ -119,7 +114,6 @@ class TestOnlyTypedErrors:
 
 
 class TestRoundTrip:
-    @SETTINGS
     @given(emailish)
     def test_a_valid_address_round_trips(self, text: str) -> None:
         if address_reason(text) is not None:
@@ -129,7 +123,6 @@ class TestRoundTrip:
         assert again == address
         assert again.normalized == address.normalized
 
-    @SETTINGS
     @given(
         st.one_of(dot_atom, unicode_atom, quoted_content.map(quote)), st.one_of(ldh_domain, literal)
     )
@@ -144,7 +137,6 @@ class TestRoundTrip:
 
 
 class TestGeneratedValidAddresses:
-    @SETTINGS
     @given(dot_atom, ldh_domain)
     def test_dot_atom_addresses_are_accepted(self, local: str, domain: str) -> None:
         address = validate_address(f"{local}@{domain}")
@@ -153,7 +145,6 @@ class TestGeneratedValidAddresses:
         assert address.normalized == f"{local}@{domain.lower()}"
         assert not address.smtputf8
 
-    @SETTINGS
     @given(st.lists(unicode_atom, min_size=1, max_size=3).map(".".join), ldh_domain)
     def test_unicode_local_parts_are_accepted(self, local: str, domain: str) -> None:
         if len(local.encode("utf-8")) > 64:
@@ -162,7 +153,6 @@ class TestGeneratedValidAddresses:
         assert address.local_part == local
         assert address.smtputf8
 
-    @SETTINGS
     @given(quoted_content.filter(bool))
     def test_quoted_local_parts_keep_their_content(self, content: str) -> None:
         address = validate_address(f"{quote(content)}@example.com")
@@ -172,7 +162,6 @@ class TestGeneratedValidAddresses:
         else:
             assert local == content
 
-    @SETTINGS
     @given(literal)
     def test_literals_are_accepted(self, text: str) -> None:
         address = validate_address(f"postmaster@{text}")
@@ -188,7 +177,6 @@ unicode_label = st.text(
 
 
 class TestUnicodeDomains:
-    @SETTINGS
     @given(st.lists(st.one_of(unicode_label, ldh_label), min_size=1, max_size=3), tld)
     def test_unicode_domain_is_what_idna_decodes(self, labels: list[str], top: str) -> None:
         domain = ".".join([*labels, top])
@@ -224,7 +212,6 @@ def reference_a_label(text: str) -> str:
 class TestFastPaths:
     """The fast paths answer exactly as the general code would."""
 
-    @SETTINGS
     @given(st.one_of(ascii_emailish, st.builds("{}@{}".format, dot_atom, ldh_domain)))
     @example("a@1.2.3.4")
     @example("a@xn--bcher-kva.example")
@@ -240,7 +227,6 @@ class TestFastPaths:
         slow = outcome(lambda: _validate_slowly(text, True, True, True))
         assert fast == slow
 
-    @SETTINGS
     @given(st.one_of(ldh_domain, ascii_name))
     @example("a.xn--bcher-kva")
     @example("a.123")
@@ -254,7 +240,6 @@ class TestFastPaths:
 
         assert outcome(lambda: to_a_label(name)) == outcome(lambda: reference_a_label(name))
 
-    @SETTINGS
     @given(ldh_domain)
     def test_plain_names_are_lowercased(self, name: str) -> None:
         assert to_a_label(name) == name.lower()
@@ -280,7 +265,6 @@ local_parts = st.one_of(
 class TestOneLocalPartGrammar:
     """Routing and validation read local parts with one grammar."""
 
-    @SETTINGS
     @given(local_parts)
     @example("a\u200b")  # a zero-width space: a format character
     @example("\u0301a")  # a combining mark with nothing to combine with

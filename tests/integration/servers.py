@@ -1,10 +1,10 @@
-"""Test helpers for the integration tests: a scripted DNS server and a recording resolver.
+"""Test helpers for the integration tests: a scripted DNS server.
 
 :class:`ScriptedServer` is a real DNS server on 127.0.0.1 (UDP and TCP) whose
 answers a test writes with dnspython, for the outcomes BIND will not produce
 on demand (FORMERR, garbage, CNAME loops in one answer, referrals).
-:class:`RecordingResolver` wraps a resolver and records the questions it is
-asked, to count round trips.
+(The resolver that records the questions asked, to count round trips, is
+``tests.doubles.RecordingResolver``.)
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import pathlib
 import socket
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import dns.message
 
-import mxroute
 from tests.bindserver import ADDRESS
 
 ZONES = pathlib.Path(__file__).parent / "zones"
@@ -137,30 +136,3 @@ def _read(conn: socket.socket, count: int) -> bytes:
             raise OSError("connection closed")
         data += chunk
     return data
-
-
-class RecordingResolver:
-    """Wraps a resolver (all three protocols) and records every question asked.
-
-    A batch is recorded as one round trip in :attr:`batches`; each question
-    also goes to :attr:`questions`.
-    """
-
-    def __init__(self, inner: mxroute.DNSResolver) -> None:
-        self.inner = inner
-        self.questions: list[tuple[str, str]] = []
-        self.batches: list[list[tuple[str, str]]] = []
-
-    def query(self, name: str, rdtype: str) -> mxroute.Answer:
-        self.batches.append([(name, rdtype)])
-        self.questions.append((name, rdtype))
-        return self.inner.query(name, rdtype)
-
-    async def query_async(self, name: str, rdtype: str) -> mxroute.Answer:
-        self.questions.append((name, rdtype))
-        return await self.inner.query_async(name, rdtype)
-
-    def query_batch(self, questions: Sequence[mxroute.Question]) -> list[mxroute.Answer]:
-        self.batches.append([(q.name, q.rdtype) for q in questions])
-        self.questions.extend((q.name, q.rdtype) for q in questions)
-        return self.inner.query_batch(questions)

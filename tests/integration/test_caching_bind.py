@@ -9,49 +9,26 @@ import pytest
 
 import mxroute
 from mxroute import AnswerStatus, CachingResolver, Question
+from tests.doubles import FakeClock, RecordingResolver
 
 pytestmark = pytest.mark.integration
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Counting:
-    """Counts the questions that reach the DNSResolver."""
-
-    def __init__(self, inner: mxroute.DNSResolver) -> None:
-        self.inner = inner
-        self.asked: list[tuple[str, str]] = []
-
-    def query(self, name: str, rdtype: str) -> mxroute.Answer:
-        self.asked.append((name, rdtype))
-        return self.inner.query(name, rdtype)
-
-    async def query_async(self, name: str, rdtype: str) -> mxroute.Answer:
-        self.asked.append((name, rdtype))
-        return await self.inner.query_async(name, rdtype)
-
-
 class TestCacheOverBind:
     def test_ttl_from_bind_counts_down_and_expires(self, resolver):
-        clock = Clock()
-        inner = Counting(resolver)
+        clock = FakeClock(0.0)
+        inner = RecordingResolver(resolver)
         cache = CachingResolver(inner, clock=clock)
         assert cache.query("two-mx.mxtest", "MX").ttl == 300
         clock.now = 120
         assert cache.query("two-mx.mxtest", "MX").ttl == 180
         clock.now = 300
         assert cache.query("two-mx.mxtest", "MX").ttl == 300
-        assert inner.asked == [("two-mx.mxtest", "MX")] * 2
+        assert inner.questions == [("two-mx.mxtest", "MX")] * 2
 
     def test_nxdomain_from_bind_is_kept_for_the_soa_negative_ttl(self, resolver):
-        clock = Clock()
-        inner = Counting(resolver)
+        clock = FakeClock(0.0)
+        inner = RecordingResolver(resolver)
         cache = CachingResolver(inner, clock=clock)
         first = cache.query("no-such-name.mxtest", "MX")
         assert first.status is AnswerStatus.NXDOMAIN
@@ -60,18 +37,18 @@ class TestCacheOverBind:
         assert cache.query("no-such-name.mxtest", "MX").ttl == 1
         clock.now = 120
         cache.query("no-such-name.mxtest", "MX")
-        assert len(inner.asked) == 2
+        assert len(inner.questions) == 2
 
     def test_refused_from_bind_is_kept_for_failure_ttl_only(self, resolver):
-        clock = Clock()
-        inner = Counting(resolver)
+        clock = FakeClock(0.0)
+        inner = RecordingResolver(resolver)
         cache = CachingResolver(inner, clock=clock, failure_ttl=2)
         assert cache.query("refused.mxtest", "MX").status is AnswerStatus.REFUSED
         clock.now = 1.5
         cache.query("refused.mxtest", "MX")
         clock.now = 2
         cache.query("refused.mxtest", "MX")
-        assert len(inner.asked) == 2
+        assert len(inner.questions) == 2
 
     async def _routes(self, router, targets):
         return {t: r async for t, r in router.resolve_many(targets, concurrency=4)}
@@ -91,7 +68,7 @@ class TestCacheOverBind:
             }
 
     def test_resolve_many_sync_over_dns_resolver(self, resolver):
-        inner = Counting(resolver)
+        inner = RecordingResolver(resolver)
         router = mxroute.Router(resolver=CachingResolver(inner))
         targets = ["two-mx.mxtest", "alias.mxtest", "two-mx.mxtest"]
         results = list(router.resolve_many_sync(targets, concurrency=2))
@@ -99,8 +76,8 @@ class TestCacheOverBind:
         assert all(isinstance(r, mxroute.MailRoute) for _, r in results)
         # two-mx.mxtest twice (cached or coalesced), alias.mxtest leads to the same
         # hosts: no question reached BIND twice
-        assert inner.asked.count(("two-mx.mxtest", "MX")) == 1
-        assert len(inner.asked) == len(set(inner.asked))
+        assert inner.questions.count(("two-mx.mxtest", "MX")) == 1
+        assert len(inner.questions) == len(set(inner.questions))
 
 
 def pool_threads() -> set[threading.Thread]:

@@ -11,7 +11,7 @@ import pytest
 import mxroute
 from mxroute import AnswerStatus
 from tests.bindserver import BindServer
-from tests.integration.servers import RecordingResolver
+from tests.doubles import RecordingResolver
 
 pytestmark = pytest.mark.integration
 
