@@ -104,6 +104,7 @@ class Router:
         targets: Iterable[T] | AsyncIterable[T],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
+        ordered: bool = False,
     ) -> AsyncIterator[BulkResult[T]]:
         """Route many targets concurrently; yield ``(target, result)`` as each completes.
 
@@ -111,11 +112,16 @@ class Router:
         :class:`~mxroute.MXRouteError` that routing raised: a
         :class:`~mxroute.MailRouteError` for a failed route, an
         :class:`~mxroute.InvalidInput` for a target that is not valid input.
-        Neither stops the run. Results come in completion order, not input order.
+        Neither stops the run. Results come in completion order (one slow
+        target delays no other), or in input order with ``ordered=True``.
+        Any other exception, from the resolver or from ``targets`` (even a
+        :class:`BaseException` such as :class:`asyncio.CancelledError`),
+        stops the run and is raised.
 
         ``concurrency`` worker tasks pull targets from ``targets`` (a sync or
         an async iterable) lazily, so memory stays bounded for any number of
-        targets. Every route of the run shares one cache: this router's
+        targets; ``concurrency`` defaults to
+        :data:`mxroute.DEFAULT_CONCURRENCY`. Every route of the run shares one cache: this router's
         resolver when it is a :class:`~mxroute.CachingResolver`, else a new
         one wrapped around it for the run (see :mod:`mxroute._bulk`).
 
@@ -137,16 +143,23 @@ class Router:
         Raises:
             InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
         """
-        bulk.check_concurrency(concurrency)
-        return bulk.run(self._cached().resolve_async, targets, concurrency=concurrency)
+        return bulk.run(
+            self._cached().resolve_async, targets, concurrency=concurrency, ordered=ordered
+        )
 
     def resolve_many_sync(
-        self, targets: Iterable[T], *, concurrency: int = DEFAULT_CONCURRENCY
+        self,
+        targets: Iterable[T],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        ordered: bool = False,
     ) -> Iterator[BulkResult[T]]:
         """:meth:`resolve_many` as a plain iterator, for code without an event loop.
 
         It runs its own event loop while you wait for the next result, so it
-        must not be called from a coroutine.
+        must not be called from a coroutine. Takes the arguments of
+        :meth:`resolve_many`; an exception that stops the run is raised from
+        the iterator, and the loop is closed.
 
         >>> from mxroute import InMemoryResolver, Router
         >>> fake = InMemoryResolver()
@@ -158,7 +171,9 @@ class Router:
         Raises:
             InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
         """
-        return bulk.run_sync(self._cached().resolve_async, targets, concurrency=concurrency)
+        return bulk.run_sync(
+            self._cached().resolve_async, targets, concurrency=concurrency, ordered=ordered
+        )
 
     def _cached(self) -> Router:
         """This router if its resolver caches, else a copy over a new CachingResolver."""
