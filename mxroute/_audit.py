@@ -37,17 +37,8 @@ from __future__ import annotations
 
 import ipaddress
 import random
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Generator,
-    Iterable,
-    Iterator,
-    Sequence,
-)
-from typing import Any
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -57,7 +48,6 @@ from mxroute._errors import (
     InvalidDomain,
     MailLoop,
     MailRouteError,
-    MXRouteError,
     NoMailHosts,
     NoSuchDomain,
     NullMX,
@@ -68,9 +58,20 @@ from mxroute._model import MailRoute
 from mxroute._names import IPAddress, TargetKind, is_ip_literal_name, parse_target
 from mxroute._planner import Batch, plan_route
 from mxroute._policy import AddressScope, RoutingPolicy, embedded_ipv4
-from mxroute._resolvers.caching import CachingResolver
 from mxroute._router import Router, drive, drive_async
 from mxroute._validate import check_mx_records
+
+if TYPE_CHECKING:
+    from collections.abc import (
+        AsyncIterable,
+        AsyncIterator,
+        Awaitable,
+        Callable,
+        Iterable,
+        Iterator,
+    )
+
+    from mxroute._errors import MXRouteError
 
 __all__ = [
     "MAX_TTL",
@@ -504,6 +505,8 @@ def _audit_one(
 ) -> Callable[[str], Awaitable[AuditReport]]:
     """The coroutine function that audits one domain of a bulk run, over one
     cache shared by the run."""
+    from mxroute._resolvers.caching import CachingResolver
+
     router = Router(resolver=resolver, policy=policy)
     shared = router.resolver
     cached = shared if isinstance(shared, CachingResolver) else CachingResolver(shared)
