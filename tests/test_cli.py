@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import io
 import json
@@ -763,3 +764,17 @@ class _Slow:
 
 class _Lines(io.StringIO):
     """A stand-in for standard input (no file descriptor: read() is used)."""
+
+
+@pytest.mark.parametrize("module", ["cli.py", "_bulk.py"])
+def test_asyncio_is_imported_only_where_it_runs(module):
+    """``import mxroute`` must not load asyncio, so these modules import it in functions."""
+    tree = ast.parse((ROOT / "mxroute" / module).read_text(encoding="utf-8"))
+    top_level = [
+        alias.name if isinstance(node, ast.Import) else node.module
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert top_level
+    assert not [name for name in top_level if name and name.split(".")[0] == "asyncio"]
