@@ -21,7 +21,8 @@ def test_smoke_reports_a_peak_for_each_input_size_and_order():
         timeout=300,
         check=True,
     )
-    rows = json.loads(done.stdout)
+    figures = json.loads(done.stdout)
+    rows = figures["memory"]
     assert [(r["lines"], r["ordered"]) for r in rows] == [
         (0, None),
         (200, False),
@@ -33,3 +34,11 @@ def test_smoke_reports_a_peak_for_each_input_size_and_order():
         assert row["peak_rss_kib"] > 0
         assert row["over_floor"] > 0
         assert row["over_smallest"] > 0
+    runs = [r["run"] for r in figures["streaming"]]
+    assert runs == [
+        "mxroute route -",
+        "mxroute route --ordered -",
+        "Router.resolve_many_sync (baseline)",
+    ]
+    for row in figures["streaming"]:
+        assert 0 < row["fast_done_s"] <= row["all_done_s"]
