@@ -321,12 +321,11 @@ def _positive(text: str) -> int:
 def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
     import asyncio
 
-    work = _work(args)
-    resolver = _resolver(args, injected) if args.command != "validate" else None
+    resolver = None if args.command == "validate" else _resolver(args, injected)
     try:
-        bound = work(resolver)
+        work = _work(args, resolver)
         progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
-        return asyncio.run(_run_all(_targets(args.targets), bound, args, progress))
+        return asyncio.run(_run_all(_targets(args.targets), work, args, progress))
     finally:
         # The one place the resolver stack of the run is closed (what the
         # command made itself, never an injected resolver).
@@ -338,28 +337,21 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
 _Work = Callable[[str], Awaitable[_Outcome]]
 
 
-def _work(args: argparse.Namespace) -> Callable[[AnyResolver | None], _Work]:
-    """What to do with one target, once the resolver is known."""
-    if args.command == "validate":
+def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
+    """What the command does with one target (validate: no resolver)."""
+    if resolver is None:
 
         async def validate(target: str) -> _Outcome:
             return _validate(target)
 
-        return lambda _resolver: validate
-    policy = RoutingPolicy()
-    if args.command == "route":
-        try:
-            policy = RoutingPolicy(relayhost=args.relayhost)
-        except InvalidInput as exc:
-            raise _UsageError(f"--relayhost: {exc}") from None
-
-    def bind(resolver: AnyResolver | None) -> _Work:
-        assert resolver is not None
-        if args.command == "route":
-            return lambda t: _route(t, resolver, policy, args.seed, args.explain)
+        return validate
+    if args.command == "check":
         return lambda t: _check(t, resolver, args.seed)
-
-    return bind
+    try:
+        policy = RoutingPolicy(relayhost=args.relayhost)
+    except InvalidInput as exc:
+        raise _UsageError(f"--relayhost: {exc}") from None
+    return lambda t: _route(t, resolver, policy, args.seed, args.explain)
 
 
 async def _run_all(
@@ -394,7 +386,10 @@ async def _run_all(
                 raise outcome
             if progress is not None:
                 progress.clear()
-            _emit(json.dumps(outcome.data, ensure_ascii=False) if args.json else outcome.text)
+            if args.json:
+                _emit(json.dumps(outcome.data, ensure_ascii=False), "utf-8")
+            else:
+                _emit(outcome.text, None)
             counts[outcome.status] += 1
             if _fails_on(outcome, fail_on):
                 counts[_FAIL_ON] += 1
@@ -409,12 +404,13 @@ async def _run_all(
     return _exit_status(counts)
 
 
-def _emit(line: str) -> None:
+def _emit(line: str, encoding: str | None) -> None:
     """Write one output line and flush it, whatever standard output can encode.
 
-    JSON is always written as UTF-8 (a lone surrogate, which UTF-8 cannot
-    hold, becomes its JSON escape ``\udcff``); text is written in standard
-    output's encoding, with backslash escapes for what it cannot encode.
+    The line is written in ``encoding`` (JSON: always UTF-8; a lone
+    surrogate, which UTF-8 cannot hold, becomes its JSON escape ``\\udcff``),
+    else in standard output's encoding, with backslash escapes for what it
+    cannot encode.
     """
     stream = sys.stdout
     buffer = getattr(stream, "buffer", None)
@@ -422,9 +418,8 @@ def _emit(line: str) -> None:
     if buffer is None:  # a text-only stream (tests): nothing to encode
         stream.write(data)
     else:
-        encoding = "utf-8" if line.startswith("{") else (stream.encoding or "utf-8")
         stream.flush()
-        buffer.write(data.encode(encoding, "backslashreplace"))
+        buffer.write(data.encode(encoding or stream.encoding or "utf-8", "backslashreplace"))
     stream.flush()
 
 
