@@ -488,7 +488,7 @@ async def _stdin_lines() -> AsyncIterator[str]:
             chunk: bytes | BaseException
             try:
                 chunk = read()
-            except (OSError, ValueError) as exc:
+            except Exception as exc:  # raised in the run, which then stops (never hangs)
                 chunk = exc
             try:
                 loop.call_soon_threadsafe(chunks.put_nowait, chunk)
@@ -514,6 +514,8 @@ async def _stdin_lines() -> AsyncIterator[str]:
 
 def _chunk_reader(stream: Any) -> Callable[[], bytes]:
     """Read what is available (at most :data:`_CHUNK` bytes): b"" at the end."""
+    if stream is None:  # the process has no standard input: it is empty
+        return lambda: b""
     try:
         fd = stream.fileno()
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError

@@ -573,6 +573,21 @@ class TestStdin:
         targets = [d["target"] for d in json_lines(capsys.readouterr().out)]
         assert [len(t) for t in targets] == [MAX_LINE + 1, len("blog.example")]
 
+    def test_no_standard_input_is_an_empty_one(self, zone, capsys, monkeypatch):
+        monkeypatch.setattr(sys, "stdin", None)
+        assert main(["route", "-", "blog.example"], resolver=zone) == EX_OK
+        assert capsys.readouterr().out.startswith("blog.example: implicit-mx route")
+
+    def test_an_unreadable_standard_input_stops_the_run_with_one_line(self, zone, capsys):
+        class Broken(io.StringIO):
+            def read(self, size=-1):
+                raise OSError("input/output error")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sys, "stdin", Broken())
+            assert main(["route", "-"], resolver=zone) == EX_FAILURE
+        assert capsys.readouterr().err == "mxroute: input/output error\n"
+
     def test_concurrency_must_be_positive(self, zone):
         assert main(["route", "--concurrency", "0", "x.example"], resolver=zone) == EX_USAGE
 
