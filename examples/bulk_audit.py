@@ -5,21 +5,22 @@ Run it with ``python examples/bulk_audit.py`` to audit the domains of
 per line, ``#`` starts a comment) and ``--zone FILE``. The CSV goes to
 standard output, or to ``--output FILE``.
 
-Every domain is audited with :func:`mxroute.audit_async`; at most
-``--concurrency`` audits are in flight at once (an :class:`asyncio.Semaphore`),
-and all of them share one :class:`mxroute.CachingResolver`, so MX hosts that
-many domains share are looked up once. Rows come out in the order of the input.
+The domains go through :func:`mxroute.audit_many`, mxroute's bulk engine: at
+most ``--concurrency`` audits are in flight at once (default
+:data:`mxroute.DEFAULT_CONCURRENCY`), the domains are read lazily, and all
+the audits share one :class:`mxroute.CachingResolver`, so MX hosts that many
+domains share are looked up once. Rows come out in the order of the input
+(``ordered=True``), each written as soon as it and the rows before it are done.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import collections
 import csv
-import random
+import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -67,39 +68,37 @@ def row_for_report(domain: str, report: mxroute.AuditReport) -> dict[str, object
     }
 
 
-async def audit_one(
-    resolver: mxroute.CachingResolver, domain: str, limit: asyncio.Semaphore
-) -> dict[str, object]:
-    """Audit one domain (waiting for a free slot first) and turn the report into a row."""
-    async with limit:
-        try:
-            report = await mxroute.audit_async(domain, resolver, rng=random.Random(1))
-        except mxroute.InvalidInput as exc:  # not a domain: nothing was asked
-            return {"domain": domain, "status": "invalid", "findings": exc.reason}
-    return row_for_report(domain, report)
+def audit_rows(
+    resolver: mxroute.CachingResolver, domains: Iterable[str], concurrency: int
+) -> Iterator[dict[str, object]]:
+    """One row per domain, in input order, at most ``concurrency`` audits at once."""
+    results = mxroute.audit_many(domains, resolver, concurrency=concurrency, ordered=True)
+    for domain, report in results:
+        if isinstance(report, mxroute.AuditReport):
+            yield row_for_report(domain, report)
+        else:  # not a domain (an InvalidInput): nothing was asked
+            yield {"domain": domain, "status": "invalid", "findings": report.reason}
 
 
-async def audit_all(
-    resolver: mxroute.CachingResolver, domains: Sequence[str], concurrency: int
-) -> list[dict[str, object]]:
-    """Audit every domain, at most ``concurrency`` at once; rows in input order."""
-    limit = asyncio.Semaphore(concurrency)
-    return list(await asyncio.gather(*(audit_one(resolver, d, limit) for d in domains)))
-
-
-def write_csv(rows: Sequence[dict[str, object]], out: TextIO) -> None:
-    """Write the rows with a header line."""
+def write_csv(rows: Iterable[dict[str, object]], out: TextIO) -> int:
+    """Write the rows with a header line, each as it comes; return how many."""
     writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count
 
 
-def read_domains(path: Path) -> list[str]:
-    """Domains from a file: one per line; blank lines and ``#`` comments are skipped."""
-    lines = (
-        line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()
-    )
-    return [line for line in lines if line]
+def read_domains(path: Path) -> Iterator[str]:
+    """Domains from a file, read lazily: one per line; blank lines and ``#``
+    comments are skipped."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            domain = line.split("#", 1)[0].strip()
+            if domain:
+                yield domain
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,24 +108,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--domains", dest="domain_file", type=Path, help="a file of domains")
     parser.add_argument("--zone", type=Path, default=HERE / "example.zone")
     parser.add_argument("--output", type=Path, help="write the CSV here instead of stdout")
-    parser.add_argument("--concurrency", type=int, default=20, help="audits in flight at most")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=mxroute.DEFAULT_CONCURRENCY,
+        help=f"audits in flight at most (default {mxroute.DEFAULT_CONCURRENCY})",
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
 
-    domains = list(args.domains)
+    domains: Iterable[str] = args.domains
     if args.domain_file is not None:
-        domains.extend(read_domains(args.domain_file))
+        domains = itertools.chain(args.domains, read_domains(args.domain_file))
     zone = mxroute.InMemoryResolver.from_zone(args.zone.read_text(encoding="utf-8"))
     resolver = mxroute.CachingResolver(zone)  # against real DNS: wrap mxroute.DNSResolver()
-    rows = asyncio.run(audit_all(resolver, domains or DEFAULT_DOMAINS, args.concurrency))
+    if not args.domains and args.domain_file is None:
+        domains = DEFAULT_DOMAINS
+    rows = audit_rows(resolver, domains, args.concurrency)
     stats = resolver.stats
     if args.output is None:
         write_csv(rows, sys.stdout)
     else:
         with args.output.open("w", encoding="utf-8", newline="") as out:
-            write_csv(rows, out)
-        print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
+            count = write_csv(rows, out)
+        print(f"wrote {count} rows to {args.output}", file=sys.stderr)
     asked = stats.hits + stats.misses + stats.coalesced
     print(f"{asked} DNS questions asked, {stats.misses} sent to DNS", file=sys.stderr)
     return 0

@@ -10,7 +10,8 @@ Traceback (most recent call last):
 mxroute.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
 """
 
-from mxroute._audit import AuditReport, audit, audit_async
+from mxroute._audit import AuditReport, audit, audit_async, audit_many, audit_many_async
+from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._errors import (
     InvalidAddress,
     InvalidDomain,
@@ -71,6 +72,7 @@ __all__ = [
     "BatchResolver",
     "CacheStats",
     "CachingResolver",
+    "DEFAULT_CONCURRENCY",
     "DNSResolver",
     "DOMAIN_REASONS",
     "FINDING_CODES",
@@ -108,6 +110,8 @@ __all__ = [
     "__version__",
     "audit",
     "audit_async",
+    "audit_many",
+    "audit_many_async",
     "check_mx_records",
     "make_finding",
     "parse_target",

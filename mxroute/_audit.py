@@ -38,11 +38,12 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections.abc import Generator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from mxroute import _errors as errors
+from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
 from mxroute._errors import InvalidDomain, MailRouteError
 from mxroute._findings import Finding, Severity, make_finding
@@ -50,10 +51,30 @@ from mxroute._model import MailRoute
 from mxroute._names import IPAddress, TargetKind, format_address, parse_ip, parse_target
 from mxroute._planner import Batch, examine_host, plan_route
 from mxroute._policy import AddressScope, RoutingPolicy, address_allowed
-from mxroute._router import Router, run_plan, run_plan_async
+from mxroute._router import Router, run_plan, run_plan_async, under_asyncio
 from mxroute._validate import check_mx_records
 
-__all__ = ["MAX_TTL", "MIN_TTL", "AuditReport", "audit", "audit_async"]
+if TYPE_CHECKING:
+    from collections.abc import (
+        AsyncIterable,
+        AsyncIterator,
+        Awaitable,
+        Callable,
+        Iterable,
+        Iterator,
+    )
+
+    from mxroute._errors import MXRouteError
+
+__all__ = [
+    "MAX_TTL",
+    "MIN_TTL",
+    "AuditReport",
+    "audit",
+    "audit_async",
+    "audit_many",
+    "audit_many_async",
+]
 
 MIN_TTL = 300
 """TTLs below this many seconds get ``ttl-too-low``.
@@ -390,3 +411,81 @@ def _network(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Networ
     """The /24 of an IPv4 address, the /48 of an IPv6 address."""
     prefix = 24 if address.version == 4 else 48
     return ipaddress.ip_network((address, prefix), strict=False)
+
+
+def audit_many(
+    domains: Iterable[str],
+    resolver: AnyResolver | None = None,
+    policy: RoutingPolicy | None = None,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ordered: bool = False,
+) -> Iterator[tuple[str, AuditReport | MXRouteError]]:
+    """Audit many domains concurrently; yield ``(domain, report)`` as each completes.
+
+    The sync twin of :func:`audit_many_async`, for code without an event
+    loop (it runs one of its own while you wait for the next result).
+
+    >>> from mxroute import InMemoryResolver, audit_many
+    >>> fake = InMemoryResolver()
+    >>> fake.add("example.com", "MX", "10 mx.example.com.")
+    >>> fake.add("mx.example.com", "A", "192.0.2.25")
+    >>> for domain, report in audit_many(["example.com", "bad..name"], fake, ordered=True):
+    ...     print(domain, type(report).__name__)
+    example.com AuditReport
+    bad..name InvalidDomain
+
+    Raises:
+        InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+    """
+    from mxroute import _bulk as bulk
+
+    audit_one = _audit_one(resolver, policy)
+    return bulk.run_sync(audit_one, domains, concurrency=concurrency, ordered=ordered)
+
+
+def audit_many_async(
+    domains: Iterable[str] | AsyncIterable[str],
+    resolver: AnyResolver | None = None,
+    policy: RoutingPolicy | None = None,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    ordered: bool = False,
+) -> AsyncIterator[tuple[str, AuditReport | MXRouteError]]:
+    """Audit many domains concurrently in asyncio, on the engine of
+    :meth:`Router.resolve_many <mxroute.Router.resolve_many>`.
+
+    Yields ``(domain, result)`` pairs in completion order (input order with
+    ``ordered=True``); ``result`` is the :class:`AuditReport`, or the
+    :class:`~mxroute.InvalidInput` error of a domain that is not valid input
+    (it does not stop the run). At most ``concurrency`` audits are in flight,
+    ``domains`` (a sync or an async iterable) is read lazily, and every audit
+    of the run shares one cache: ``resolver`` when it is a
+    :class:`~mxroute.CachingResolver`, else a new one wrapped around it.
+    Any other exception stops the run and is raised.
+
+    Raises:
+        InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+    """
+    from mxroute import _bulk as bulk
+
+    audit_one = _audit_one(resolver, policy)
+    results = bulk.run(audit_one, domains, concurrency=concurrency, ordered=ordered)
+    return under_asyncio(results, "audit_many_async()")
+
+
+def _audit_one(
+    resolver: AnyResolver | None, policy: RoutingPolicy | None
+) -> Callable[[str], Awaitable[AuditReport]]:
+    """The coroutine function that audits one domain of a bulk run, over one
+    cache shared by the run."""
+    from mxroute._resolvers.caching import CachingResolver
+
+    router = Router(resolver=resolver, policy=policy)
+    shared = router.resolver
+    cached = shared if isinstance(shared, CachingResolver) else CachingResolver(shared)
+
+    def audit_one(domain: str) -> Awaitable[AuditReport]:
+        return audit_async(domain, cached, router.policy)
+
+    return audit_one

@@ -1,30 +1,37 @@
-"""Route many targets concurrently, with bounded memory: the engine of
-:meth:`Router.resolve_many <mxroute.Router.resolve_many>`.
+"""The one bulk engine: run a coroutine function over many items, with bounded
+concurrency and bounded memory.
 
-A fixed pool of ``concurrency`` worker tasks pulls targets from the input
-lazily, one at a time, routes each with a coroutine function (the router's
-``resolve_async``), and hands ``(target, result)`` pairs to the consumer
-through a queue of at most ``concurrency`` items. So however many targets the
-input holds (a generator over millions of lines is fine), at most
-``2 * concurrency`` of them are in memory at once, plus the one the consumer
-holds, and a slow consumer slows the workers down instead of piling results up.
+:meth:`Router.resolve_many <mxroute.Router.resolve_many>`,
+:func:`~mxroute.audit_many` and the ``mxroute`` command all run on it.
 
-Results come in the order they complete, not the input order. A target that
-cannot be routed gives its :class:`~mxroute.MailRouteError`, and a target
-that is not valid input gives its :class:`~mxroute.InvalidInput` error (both
-are :class:`~mxroute.MXRouteError`), as the result instead of an exception, so
-one bad line never aborts a run. Any other exception (a bug, a resolver that
-breaks its contract, an input iterator that raises) stops the run and is
-raised to the consumer.
+``concurrency`` worker tasks pull items from the input lazily, one at a time
+(a sync or an async iterable; a generator over millions of lines is fine),
+call the coroutine function on each and hand ``(item, result)`` pairs to the
+consumer. A worker takes a new item only while fewer than a fixed window of
+items (``2 * concurrency``, or ``4 * concurrency`` with ``ordered=True``)
+are started and not yet handed over, so however long the input, memory stays
+bounded and a slow consumer slows the workers down instead of piling results
+up.
 
-This module holds no RFC logic: it only schedules calls.
+By default results come in the order they complete: one slow item delays no
+other. With ``ordered=True`` they come in input order; then a slow item holds
+back the results after it (at most the window of them are kept waiting).
+
+An :class:`~mxroute.MXRouteError` raised for one item (a failed route, an
+invalid target) is that item's result, so one bad line never aborts a run.
+Anything else raised, by the coroutine function or by the input, including a
+:class:`BaseException` that is not an :class:`Exception` (such as
+:class:`asyncio.CancelledError` raised by a resolver), stops the run: the
+workers are cancelled and the consumer gets the exception.
+
+This module holds no RFC logic: it only schedules calls. It imports asyncio
+only when a run starts, so ``import mxroute`` does not load it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from mxroute._errors import InvalidInput, MXRouteError
 from mxroute._model import MailRoute
@@ -33,14 +40,26 @@ from mxroute._names import Target
 __all__ = ["DEFAULT_CONCURRENCY", "BulkResult", "check_concurrency", "run", "run_sync"]
 
 DEFAULT_CONCURRENCY = 32
-"""How many targets :meth:`~mxroute.Router.resolve_many` routes at once by
-default. Each route asks up to two batches of questions after its MX
-question, so the number of DNS queries in flight can reach a few times this."""
+"""How many items a bulk run (:meth:`~mxroute.Router.resolve_many`,
+:func:`~mxroute.audit_many`, the ``mxroute`` command) works on at once by
+default.
 
+Why 32: a route waits on the network for most of its time (one MX round trip,
+then one batch of address questions), so with 50 ms round trips 32 routes in
+flight give several hundred routes a second, while the DNS questions in
+flight at once (a few per route) stay well below what a recursive resolver
+accepts from one client without rate limiting it.
+"""
+
+_I = TypeVar("_I")
+"""An item of a bulk run."""
+R = TypeVar("R")
+"""What the coroutine function of a bulk run returns for one item."""
 T = TypeVar("T", bound="str | Target")
+"""A routing target of :meth:`~mxroute.Router.resolve_many`."""
 
 BulkResult = tuple[T, "MailRoute | MXRouteError"]
-"""What a bulk run yields: the target as given, and its route or its error."""
+"""What a routing run yields: the target as given, and its route or its error."""
 
 
 def check_concurrency(concurrency: object) -> int:
@@ -59,128 +78,180 @@ def check_concurrency(concurrency: object) -> int:
     return concurrency
 
 
-class _Done:
-    """A worker's last message: it found the input exhausted."""
+class _Result(Generic[_I, R]):
+    """One item's result, with its position in the input."""
+
+    __slots__ = ("index", "item", "value")
+
+    def __init__(self, index: int, item: _I, value: R | MXRouteError) -> None:
+        self.index = index
+        self.item = item
+        self.value = value
 
 
 class _Crash:
-    """A worker's last message when something other than a routing error went wrong."""
+    """What a worker sends when something other than an MXRouteError was raised."""
+
+    __slots__ = ("error",)
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
 
 
-async def run(
-    resolve: Callable[[T], Awaitable[MailRoute]],
-    targets: Iterable[T] | AsyncIterable[T],
+_DONE = object()
+"""What a worker sends when it found the input exhausted."""
+
+
+def run(
+    work: Callable[[_I], Awaitable[R]],
+    items: Iterable[_I] | AsyncIterable[_I],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
-) -> AsyncIterator[BulkResult[T]]:
-    """Route every target with ``resolve``, at most ``concurrency`` at a time.
+    ordered: bool = False,
+) -> AsyncIterator[tuple[_I, R | MXRouteError]]:
+    """Call ``work`` on every item, at most ``concurrency`` at a time.
 
     Args:
-        resolve: The coroutine function that routes one target.
-        targets: The targets, pulled lazily; a sync or an async iterable.
+        work: The coroutine function that handles one item.
+        items: The items, pulled lazily; a sync or an async iterable.
         concurrency: The number of worker tasks.
+        ordered: Yield in input order instead of completion order.
 
-    Yields:
-        ``(target, route_or_error)`` pairs, as they complete.
+    Returns:
+        An async iterator of ``(item, result)`` pairs, ``result`` being what
+        ``work`` returned or the :class:`~mxroute.MXRouteError` it raised.
+        Whatever else ``work`` or the input raises stops the run and is
+        raised from the iterator.
 
     Raises:
-        InvalidInput: ``concurrency`` is not an integer >= 1.
-        Exception: Whatever other exception a worker or the input raised;
-            the run stops.
+        InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
     """
     workers = check_concurrency(concurrency)
-    queue: asyncio.Queue[BulkResult[T] | _Done | _Crash] = asyncio.Queue(maxsize=workers)
-    pull = _puller(targets)
+    return _run(work, items, workers, ordered)
 
-    async def work() -> None:
+
+async def _run(
+    work: Callable[[_I], Awaitable[R]],
+    items: Iterable[_I] | AsyncIterable[_I],
+    workers: int,
+    ordered: bool,
+) -> AsyncIterator[tuple[_I, R | MXRouteError]]:
+    import asyncio
+
+    # Items started and not yet handed to the consumer; bounds the memory.
+    window = asyncio.Semaphore((4 if ordered else 2) * workers)
+    done: asyncio.Queue[_Result[_I, R] | _Crash | object] = asyncio.Queue()
+    pull = _puller(items)
+
+    async def worker() -> None:
         try:
             while True:
+                await window.acquire()
                 got = await pull()
                 if got is None:
                     break
-                (target,) = got
+                index, item = got
                 try:
-                    result: MailRoute | MXRouteError = await resolve(target)
+                    value: R | MXRouteError = await work(item)
                 except MXRouteError as error:
-                    result = error
-                await queue.put((target, result))
-        except Exception as error:
-            await queue.put(_Crash(error))
+                    value = error
+                done.put_nowait(_Result(index, item, value))
+        except BaseException as error:  # handed to the consumer, who raises it
+            done.put_nowait(_Crash(error))
             return
-        await queue.put(_Done())
+        done.put_nowait(_DONE)
 
-    tasks = [asyncio.ensure_future(work()) for _ in range(workers)]
+    tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+    waiting: dict[int, _Result[_I, R]] = {}  # ordered: results ahead of the next one
+    following = 0
     try:
         running = workers
         while running:
-            item = await queue.get()
-            if isinstance(item, _Done):
+            message = await done.get()
+            if message is _DONE:
                 running -= 1
-            elif isinstance(item, _Crash):
-                raise item.error
-            else:
-                yield item
+                continue
+            if isinstance(message, _Crash):
+                raise message.error
+            assert isinstance(message, _Result)
+            if not ordered:
+                window.release()
+                yield message.item, message.value
+                continue
+            waiting[message.index] = message
+            while following in waiting:
+                result = waiting.pop(following)
+                following += 1
+                window.release()
+                yield result.item, result.value
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _puller(targets: Iterable[T] | AsyncIterable[T]) -> Callable[[], Awaitable[tuple[T] | None]]:
-    """A coroutine function that takes the next target: ``(target,)``, or
-    None once the input is exhausted."""
-    if isinstance(targets, AsyncIterable):
-        aiterator = aiter(targets)
+def _puller(
+    items: Iterable[_I] | AsyncIterable[_I],
+) -> Callable[[], Awaitable[tuple[int, _I] | None]]:
+    """A coroutine function that takes the next item with its index, or None
+    once the input is exhausted."""
+    import asyncio
+
+    count = 0
+    if isinstance(items, AsyncIterable):
+        aiterator = aiter(items)
         lock = asyncio.Lock()  # an async generator cannot be advanced twice at once
         exhausted = False
 
-        async def pull_async() -> tuple[T] | None:
-            nonlocal exhausted
+        async def pull_async() -> tuple[int, _I] | None:
+            nonlocal exhausted, count
             async with lock:
                 if exhausted:
                     return None
                 try:
-                    return (await anext(aiterator),)
+                    item = await anext(aiterator)
                 except StopAsyncIteration:
                     exhausted = True
                     return None
+                count += 1
+                return count - 1, item
 
         return pull_async
 
-    iterator = iter(targets)
+    iterator = iter(items)
 
-    async def pull_sync() -> tuple[T] | None:
-        try:
-            return (next(iterator),)
-        except StopIteration:
-            return None
+    async def pull_sync() -> tuple[int, _I] | None:
+        nonlocal count
+        for item in iterator:
+            count += 1
+            return count - 1, item
+        return None
 
     return pull_sync
 
 
 def run_sync(
-    resolve: Callable[[T], Awaitable[MailRoute]],
-    targets: Iterable[T],
+    work: Callable[[_I], Awaitable[R]],
+    items: Iterable[_I],
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
-) -> Iterator[BulkResult[T]]:
+    ordered: bool = False,
+) -> Iterator[tuple[_I, R | MXRouteError]]:
     """:func:`run` as a plain iterator, on an event loop of its own.
 
     The loop runs only while the caller waits for the next result; it is
-    closed when the iterator is exhausted or closed. Call it from code that
-    is not already running in an event loop.
+    closed when the iterator is exhausted or closed, or when the run raises.
+    Call it from code that is not already running in an event loop.
 
     Raises:
         InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
     """
-    check_concurrency(concurrency)
-    return _drive(run(resolve, targets, concurrency=concurrency))
+    return _drive(run(work, items, concurrency=concurrency, ordered=ordered))
 
 
-def _drive(results: AsyncIterator[BulkResult[T]]) -> Iterator[BulkResult[T]]:
+def _drive(results: AsyncIterator[tuple[_I, R]]) -> Iterator[tuple[_I, R]]:
+    import asyncio
+
     loop = asyncio.new_event_loop()
     try:
         while True:

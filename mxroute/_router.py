@@ -194,6 +194,7 @@ class Router:
         targets: Iterable[T] | AsyncIterable[T],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
+        ordered: bool = False,
     ) -> AsyncIterator[BulkResult[T]]:
         """Route many targets concurrently; yield ``(target, result)`` as each completes.
 
@@ -201,11 +202,16 @@ class Router:
         :class:`~mxroute.MXRouteError` that routing raised: a
         :class:`~mxroute.MailRouteError` for a failed route, an
         :class:`~mxroute.InvalidInput` for a target that is not valid input.
-        Neither stops the run. Results come in completion order, not input order.
+        Neither stops the run. Results come in completion order (one slow
+        target delays no other), or in input order with ``ordered=True``.
+        Any other exception, from the resolver or from ``targets`` (even a
+        :class:`BaseException` such as :class:`asyncio.CancelledError`),
+        stops the run and is raised.
 
         ``concurrency`` worker tasks pull targets from ``targets`` (a sync or
         an async iterable) lazily, so memory stays bounded for any number of
-        targets. Every route of the run shares one cache: this router's
+        targets; ``concurrency`` defaults to
+        :data:`mxroute.DEFAULT_CONCURRENCY`. Every route of the run shares one cache: this router's
         resolver when it is a :class:`~mxroute.CachingResolver`, else a new
         one wrapped around it for the run (see :mod:`mxroute._bulk`).
 
@@ -229,17 +235,24 @@ class Router:
             UnsupportedEventLoop: The iteration does not run in asyncio (at
                 the first result asked for).
         """
-        bulk.check_concurrency(concurrency)
-        results = bulk.run(self._cached().resolve_async, targets, concurrency=concurrency)
-        return _under_asyncio(results, "Router.resolve_many()")
+        results = bulk.run(
+            self._cached().resolve_async, targets, concurrency=concurrency, ordered=ordered
+        )
+        return under_asyncio(results, "Router.resolve_many()")
 
     def resolve_many_sync(
-        self, targets: Iterable[T], *, concurrency: int = DEFAULT_CONCURRENCY
+        self,
+        targets: Iterable[T],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        ordered: bool = False,
     ) -> Iterator[BulkResult[T]]:
         """:meth:`resolve_many` as a plain iterator, for code without an event loop.
 
         It runs its own event loop while you wait for the next result, so it
-        must not be called from a coroutine.
+        must not be called from a coroutine. Takes the arguments of
+        :meth:`resolve_many`; an exception that stops the run is raised from
+        the iterator, and the loop is closed.
 
         >>> from mxroute import InMemoryResolver, Router
         >>> fake = InMemoryResolver()
@@ -251,7 +264,9 @@ class Router:
         Raises:
             InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
         """
-        return bulk.run_sync(self._cached().resolve_async, targets, concurrency=concurrency)
+        return bulk.run_sync(
+            self._cached().resolve_async, targets, concurrency=concurrency, ordered=ordered
+        )
 
     def _cached(self) -> Router:
         """This router if its resolver caches, else a copy over a new CachingResolver."""
@@ -284,9 +299,7 @@ def require_asyncio(api: str) -> None:
         ) from None
 
 
-async def _under_asyncio(
-    results: AsyncIterator[BulkResult[T]], api: str
-) -> AsyncIterator[BulkResult[T]]:
+async def under_asyncio(results: AsyncIterator[_R], api: str) -> AsyncIterator[_R]:
     """``results``, once :func:`require_asyncio` passed; closed when this is."""
     require_asyncio(api)
     try:

@@ -7,12 +7,15 @@
     mxroute validate [--json] ADDRESS...   each address normalised, or why not
 
 ``-`` as a target reads targets from standard input, one per line (blank
-lines and ``#`` comments are skipped); they are resolved concurrently and
-reported in input order. The exit status is 0 when everything is fine, 1
-for a permanent failure, an invalid input or an error-severity finding, 2
-for a usage error, 75 (``EX_TEMPFAIL``) for a temporary failure (1 wins over
-75 when both occur in one run), 130 when interrupted and 141 when the
-reader of the output went away (broken pipe).
+lines and ``#`` comments are skipped), as they arrive. Targets are handled
+concurrently on mxroute's bulk engine and each result is printed as soon as
+it is ready (``--ordered``: in input order), so memory stays constant for
+any input size. Each target has a status saying whether mail can be
+delivered, and the exit status follows it: 0 deliverable (valid), 1
+undeliverable or invalid (or a finding at ``--fail-on`` severity), 75
+(``EX_TEMPFAIL``) temporarily not (1 wins over 75 when both occur in one
+run), 2 for a usage error, 130 when interrupted and 141 when the reader of
+the output went away (broken pipe).
 
 :func:`main` is the whole command, callable in-process with an injected
 resolver, which is how its tests run it. The reference, with the JSON
@@ -22,22 +25,22 @@ schema, is the "Command line" page of the documentation.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import collections
 import ipaddress
-import itertools
 import json
 import os
 import random
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from mxroute._audit import AuditReport, audit_async
-from mxroute._dns import AnyResolver
+from mxroute._bulk import DEFAULT_CONCURRENCY
+from mxroute._dns import AnyResolver, Question
 from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
 from mxroute._findings import Finding, Severity
 from mxroute._model import MailRoute
@@ -56,14 +59,16 @@ __all__ = [
     "EX_PIPE",
     "EX_TEMPFAIL",
     "EX_USAGE",
+    "MAX_LINE",
+    "SCHEMA",
     "main",
 ]
 
 EX_OK = 0
-"""Every target is fine."""
+"""Mail can be delivered to every target (every address is valid)."""
 EX_FAILURE = 1
-"""A permanent routing failure, an invalid input, an error-severity finding,
-or an unreadable zone file."""
+"""A target's mail cannot be delivered (a bounce), an invalid target, a
+finding at the ``--fail-on`` severity, or an unreadable zone file."""
 EX_USAGE = 2
 """The command line is wrong."""
 EX_TEMPFAIL = 75
@@ -73,11 +78,18 @@ EX_INTERRUPTED = 130
 EX_PIPE = 141
 """The reader of the output went away (broken pipe), as a shell reports SIGPIPE."""
 
-DEFAULT_CONCURRENCY = 16
-"""Targets resolved at the same time, unless ``--concurrency`` says otherwise."""
+SCHEMA = 1
+"""The version of the ``--json`` objects' shape (their ``"schema"`` key).
 
-_OK, _FAILED, _TEMPORARY, _INVALID = "ok", "failed", "temporary", "invalid"
-_STATUS_WORDS = {_FAILED: "ERRORS", _TEMPORARY: "INCOMPLETE", _INVALID: "INVALID", _OK: "ok"}
+It changes when a key is removed or changes meaning; keys may be added
+within one version.
+"""
+
+# A target's status: whether mail can be delivered (route, check), or whether
+# the address is usable (validate). It decides the exit status.
+_DELIVERABLE, _TEMPORARY, _UNDELIVERABLE = "deliverable", "temporary", "undeliverable"
+_VALID, _INVALID = "valid", "invalid"
+_FAIL_ON = "fail-on"  # counted beside the statuses: a finding at --fail-on severity
 
 
 class _UsageError(Exception):
@@ -90,11 +102,13 @@ class _InputError(Exception):
 
 @attrs.frozen
 class _Outcome:
-    """One target's result: its status, its text lines and its JSON object."""
+    """One target's result: its status, its text lines, its JSON object and
+    its most severe finding."""
 
     status: str
     text: str
     data: dict[str, Any]
+    worst: Severity | None = None
 
 
 # -- entry point ------------------------------------------------------------
@@ -160,8 +174,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="mxroute",
         description="Mail routing as RFC 5321 §5.1 prescribes: which hosts to connect to, "
         "in which order, and what to do when the lookup fails.",
-        epilog="Exit status: 0 all good; 1 a permanent failure, an invalid input or an "
-        "error-severity finding; 2 a usage error; 75 a temporary failure (1 wins over 75).",
+        epilog="Exit status: 0 mail can be delivered to every target; 1 a target is "
+        "undeliverable or invalid (or has a finding at the --fail-on severity); 2 a usage "
+        "error; 75 a temporary failure (1 wins over 75).",
     )
     parser.add_argument("--version", action="version", version=f"mxroute {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -202,7 +217,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("targets", nargs="+", metavar="ADDRESS", help="'-' reads standard input")
     validate.add_argument("--json", action="store_true", help="one JSON object per address")
+    _order_option(validate)
     return parser
+
+
+def _order_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ordered",
+        action="store_true",
+        help="print results in input order (default: each as soon as it is ready)",
+    )
 
 
 def _dns_options(parser: argparse.ArgumentParser) -> None:
@@ -241,6 +265,12 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"targets resolved at the same time (default {DEFAULT_CONCURRENCY})",
+    )
+    _order_option(parser)
+    parser.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        help="also exit 1 for a finding this severe or more (error, warning or info)",
     )
 
 
@@ -289,56 +319,248 @@ def _positive(text: str) -> int:
 
 
 def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
-    if args.command == "validate":
-        outcomes = (_validate(t) for t in _targets(args.targets))
-        return _report(outcomes, args.json, progress=None)
+    import asyncio
 
-    policy = RoutingPolicy()
-    if args.command == "route":
-        try:
-            policy = RoutingPolicy(relayhost=args.relayhost)
-        except InvalidInput as exc:
-            raise _UsageError(f"--relayhost: {exc}") from None
-    resolver = _resolver(args, injected)
-    targets = _targets(args.targets)
-    if args.command == "route":
-
-        def work(target: str) -> Awaitable[_Outcome]:
-            return _route(target, resolver, policy, args.seed, args.explain)
-
-    else:
-
-        def work(target: str) -> Awaitable[_Outcome]:
-            return _check(target, resolver, args.seed)
-
-    show = "-" in args.targets and len(targets) > 0 and sys.stderr.isatty()
+    resolver = None if args.command == "validate" else _resolver(args, injected)
     try:
-        return asyncio.run(_run_all(targets, work, args.concurrency, args.json, show))
+        work = _work(args, resolver)
+        progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
+        return asyncio.run(_run_all(_targets(args.targets), work, args, progress))
     finally:
+        # The one place the resolver stack of the run is closed (what the
+        # command made itself, never an injected resolver).
         close = getattr(resolver, "close", None)
         if resolver is not injected and callable(close):
             close()
 
 
-def _targets(given: Sequence[str]) -> list[str]:
-    """The targets in order, ``-`` replaced by the lines of standard input."""
-    out: list[str] = []
+_Work = Callable[[str], Awaitable[_Outcome]]
+
+
+def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
+    """What the command does with one target (validate: no resolver)."""
+    if resolver is None:
+
+        async def validate(target: str) -> _Outcome:
+            return _validate(target)
+
+        return validate
+    if args.command == "check":
+        return lambda t: _check(t, resolver, args.seed)
+    try:
+        policy = RoutingPolicy(relayhost=args.relayhost)
+    except InvalidInput as exc:
+        raise _UsageError(f"--relayhost: {exc}") from None
+    return lambda t: _route(t, resolver, policy, args.seed, args.explain)
+
+
+async def _run_all(
+    targets: AsyncIterator[str],
+    work: _Work,
+    args: argparse.Namespace,
+    progress: _Progress | None,
+) -> int:
+    """Run ``work`` over the targets on the bulk engine; print each outcome
+    as it completes (in input order with ``--ordered``)."""
+    import asyncio
+
+    from mxroute import _bulk as bulk
+
+    async def one(target: str) -> _Outcome:
+        undecodable = _undecodable(args.command, target)
+        return undecodable if undecodable is not None else await work(target)
+
+    fail_on = getattr(args, "fail_on", None)
+    fail_on = None if fail_on is None else Severity(fail_on)
+    counts: collections.Counter[str] = collections.Counter()
+    ticker = asyncio.ensure_future(progress.tick()) if progress is not None else None
+    results = bulk.run(
+        one,
+        targets,
+        concurrency=getattr(args, "concurrency", 1),
+        ordered=getattr(args, "ordered", False),
+    )
+    try:
+        async for _target, outcome in results:
+            if isinstance(outcome, MXRouteError):  # not a target's outcome: the run stops
+                raise outcome
+            if progress is not None:
+                progress.clear()
+            if args.json:
+                _emit(json.dumps(outcome.data, ensure_ascii=False), "utf-8")
+            else:
+                _emit(outcome.text, None)
+            counts[outcome.status] += 1
+            if _fails_on(outcome, fail_on):
+                counts[_FAIL_ON] += 1
+            if progress is not None:
+                progress.count(outcome.status)
+    finally:
+        await results.aclose()  # type: ignore[attr-defined]
+        if ticker is not None:
+            ticker.cancel()
+        if progress is not None:
+            progress.clear()
+    return _exit_status(counts)
+
+
+def _emit(line: str, encoding: str | None) -> None:
+    """Write one output line and flush it, whatever standard output can encode.
+
+    The line is written in ``encoding`` (JSON: always UTF-8; a lone
+    surrogate, which UTF-8 cannot hold, becomes its JSON escape ``\\udcff``),
+    else in standard output's encoding, with backslash escapes for what it
+    cannot encode.
+    """
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)
+    data = line + "\n"
+    if buffer is None:  # a text-only stream (tests): nothing to encode
+        stream.write(data)
+    else:
+        stream.flush()
+        buffer.write(data.encode(encoding or stream.encoding or "utf-8", "backslashreplace"))
+    stream.flush()
+
+
+def _fails_on(outcome: _Outcome, fail_on: Severity | None) -> bool:
+    """Whether ``--fail-on`` turns this outcome's worst finding into exit status 1."""
+    worst = outcome.worst
+    return fail_on is not None and worst is not None and worst.rank <= fail_on.rank
+
+
+_EXIT_OF = {
+    _DELIVERABLE: EX_OK,
+    _VALID: EX_OK,
+    _TEMPORARY: EX_TEMPFAIL,
+    _UNDELIVERABLE: EX_FAILURE,
+    _INVALID: EX_FAILURE,
+    _FAIL_ON: EX_FAILURE,
+}
+
+
+def _exit_status(counts: collections.Counter[str]) -> int:
+    codes = {_EXIT_OF[status] for status, count in counts.items() if count}
+    if EX_FAILURE in codes:
+        return EX_FAILURE
+    if EX_TEMPFAIL in codes:
+        return EX_TEMPFAIL
+    return EX_OK
+
+
+# -- input ----------------------------------------------------------------------
+
+_CHUNK = 1 << 16
+"""Bytes read from standard input at a time."""
+MAX_LINE = 4096
+"""Bytes of one input line kept; the rest of a longer line is dropped (no
+target is that long, so such a line is reported invalid)."""
+
+
+async def _targets(given: Sequence[str]) -> AsyncIterator[str]:
+    """The targets in order, ``-`` replaced by the lines of standard input,
+    which are read as they arrive (never all at once)."""
     stdin_read = False
     for target in given:
         if target != "-":
-            out.append(target)
+            yield target
         elif not stdin_read:
             stdin_read = True
-            for line in sys.stdin:
-                text = line.strip()
-                if text and not text.startswith("#"):
-                    out.append(text)
-    return out
+            async for line in _stdin_lines():
+                yield line
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    """Standard input's targets, read by a daemon thread so that the event
+    loop never blocks on it (and a reader still waiting for input does not
+    keep the process alive once the run has ended)."""
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+    room = threading.Semaphore(2)  # chunks read ahead of the one being split
+    read = _chunk_reader(sys.stdin)
+
+    def reader() -> None:
+        while True:
+            room.acquire()
+            chunk: bytes | BaseException
+            try:
+                chunk = read()
+            except Exception as exc:  # raised in the run, which then stops (never hangs)
+                chunk = exc
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+            except RuntimeError:  # the loop is closed: the run ended
+                return
+            if not isinstance(chunk, bytes) or not chunk:
+                return
+
+    threading.Thread(target=reader, name="mxroute-stdin", daemon=True).start()
+    lines = _LineSplitter()
+    while True:
+        chunk = await chunks.get()
+        room.release()
+        if isinstance(chunk, BaseException):
+            raise chunk
+        if not chunk:
+            break
+        for line in lines.feed(chunk):
+            yield line
+    for line in lines.feed(b"\n"):
+        yield line
+
+
+def _chunk_reader(stream: Any) -> Callable[[], bytes]:
+    """Read what is available (at most :data:`_CHUNK` bytes): b"" at the end."""
+    if stream is None:  # the process has no standard input: it is empty
+        return lambda: b""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return lambda: str(stream.read(_CHUNK)).encode("utf-8", "surrogateescape")
+    return lambda: os.read(fd, _CHUNK)
+
+
+class _LineSplitter:
+    """Bytes in, targets out: one per line, surrounding space stripped, blank
+    lines and ``#`` comments skipped, each line cut at :data:`MAX_LINE` bytes.
+    Bytes that are not UTF-8 are kept as lone surrogates (``surrogateescape``,
+    as Python decodes the command line) and reported invalid."""
+
+    def __init__(self) -> None:
+        self.partial = b""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        *complete, partial = (self.partial + chunk).split(b"\n")
+        self.partial = partial[: MAX_LINE + 1]
+        out = []
+        for raw in complete:
+            text = raw[: MAX_LINE + 1].decode("utf-8", "surrogateescape").strip()
+            if text and not text.startswith("#"):
+                out.append(text)
+        return out
+
+
+def _printable(target: str) -> str:
+    """The target with bytes that are not UTF-8 written as ``\\xff``."""
+    return target.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _undecodable(command: str, target: str) -> _Outcome | None:
+    """The outcome of a target that is not valid UTF-8, or None if it is."""
+    shown = _printable(target)
+    if shown == target:
+        return None
+    problem = InvalidInput("invalid-encoding", f"{shown!r} is not valid UTF-8 text", shown)
+    return _invalid(command, shown, problem)
 
 
 def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyResolver:
     if args.zone:
         zone = InMemoryResolver()
+        zone.queries = _Unrecorded()
         for path in args.zone:
             try:
                 text = path.read_text(encoding="utf-8")
@@ -367,91 +589,62 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
     return injected
 
 
-async def _run_all(
-    targets: Sequence[str],
-    work: Callable[[str], Awaitable[_Outcome]],
-    concurrency: int,
-    as_json: bool,
-    show_progress: bool,
-) -> int:
-    """Resolve the targets concurrently, report them in input order.
+class _Unrecorded(list[Question]):
+    """The questions list of the command's zone resolver, which keeps none:
+    nothing reads it, and a long run must not grow with it."""
 
-    A semaphore keeps at most ``concurrency`` targets in flight, and at most
-    a few times that many are started ahead of the one being reported, so a
-    long list on standard input costs little memory.
-    """
-    limit = asyncio.Semaphore(concurrency)
-    window = 4 * concurrency
-    progress = _Progress(len(targets)) if show_progress else None
-
-    async def bounded(target: str) -> _Outcome:
-        async with limit:
-            return await work(target)
-
-    pending: collections.deque[asyncio.Task[_Outcome]] = collections.deque()
-    upcoming = iter(targets)
-    statuses: list[str] = []
-    try:
-        while True:
-            for target in itertools.islice(upcoming, window - len(pending)):
-                pending.append(asyncio.ensure_future(bounded(target)))
-            if not pending:
-                break
-            outcome = await pending.popleft()
-            _write(outcome, as_json, progress)
-            statuses.append(outcome.status)
-    finally:
-        for task in pending:
-            task.cancel()
-        if progress is not None:
-            progress.clear()
-    return _exit_status(statuses)
-
-
-def _report(outcomes: Any, as_json: bool, progress: _Progress | None) -> int:
-    statuses = []
-    for outcome in outcomes:
-        _write(outcome, as_json, progress)
-        statuses.append(outcome.status)
-    return _exit_status(statuses)
-
-
-def _write(outcome: _Outcome, as_json: bool, progress: _Progress | None) -> None:
-    if progress is not None:
-        progress.clear()
-    if as_json:
-        sys.stdout.write(json.dumps(outcome.data, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(outcome.text + "\n")
-    sys.stdout.flush()
-    if progress is not None:
-        progress.step()
-
-
-def _exit_status(statuses: Any) -> int:
-    seen = set(statuses)
-    if seen & {_FAILED, _INVALID}:
-        return EX_FAILURE
-    if _TEMPORARY in seen:
-        return EX_TEMPFAIL
-    return EX_OK
+    def append(self, question: Question) -> None:
+        pass
 
 
 class _Progress:
-    """``mxroute: 12/500`` on standard error, rewritten in place (only on a terminal)."""
+    """``mxroute: 1200 done, 340/s, 3 failed`` on standard error, rewritten in
+    place; only on a terminal, and only once the run has lasted
+    :data:`DELAY` seconds (a short run shows nothing)."""
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+    DELAY = 1.0
+    """Seconds before the first progress line."""
+    EVERY = 0.25
+    """Seconds between two updates at most."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.started = time.monotonic()
+        self.last = 0.0
         self.done = 0
+        self.failed = 0
+        self.shown = False
 
-    def step(self) -> None:
+    def count(self, status: str) -> None:
         self.done += 1
-        sys.stderr.write(f"\rmxroute: {self.done}/{self.total}")
-        sys.stderr.flush()
+        self.failed += status not in (_DELIVERABLE, _VALID)
+        self.show()
+
+    def show(self) -> None:
+        now = time.monotonic()
+        elapsed = now - self.started
+        if elapsed < self.DELAY or now - self.last < self.EVERY:
+            return
+        self.last = now
+        rate = self.done / elapsed
+        line = f"mxroute: {self.done} done, {rate:.0f}/s, {self.failed} failed"
+        self.stream.write(f"\r\033[K{line}")
+        self.stream.flush()
+        self.shown = True
 
     def clear(self) -> None:
-        sys.stderr.write("\r\033[K")
-        sys.stderr.flush()
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+    async def tick(self) -> None:
+        """Update now and then while no result comes."""
+        import asyncio
+
+        while True:
+            await asyncio.sleep(self.EVERY)
+            self.show()
 
 
 # -- route --------------------------------------------------------------------
@@ -475,44 +668,70 @@ async def _route(
     except InvalidInput as exc:
         outcome = _invalid("route", target, exc)
         lines, status, data = [outcome.text], outcome.status, outcome.data
+        findings: list[Finding] = []
     except MailRouteError as exc:
-        status = _TEMPORARY if exc.temporary else _FAILED
+        status = _status_of(exc)
         action = "retry later" if exc.temporary else "bounce"
+        findings = _sorted(exc.findings)
         lines = [f"{target}: {action}: {exc.smtp_reply}"]
-        lines += _finding_lines(_sorted(exc.findings), fixes=False)
-        data = _data("route", target, status, error=exc.to_dict(), findings=exc.findings)
+        lines += _finding_lines(findings, fixes=False)
+        data = _data("route", target, status, findings, error=exc.to_dict())
     else:
-        status = _status_of(route.findings)
+        status = _status_of(None)
+        findings = _sorted(route.findings)
         lines = _route_lines(target, route)
-        data = _data("route", target, status, route=route.to_dict(), findings=route.findings)
+        data = _data("route", target, status, findings, route=route.to_dict())
     if recorder is not None:
         lines.append("  DNS, in the order asked:" if recorder.answers else "  DNS: no question")
         lines += [f"    {answer.describe()}" for answer in recorder.answers]
         data["trace"] = [a.to_dict() for a in recorder.answers]
-    return _Outcome(status, "\n".join(lines), data)
+    return _Outcome(status, "\n".join(lines), data, _worst(findings))
 
 
-_PAYLOAD = {
-    "route": ("route", "error", "findings"),
-    "check": ("audit", "error", "findings"),
+_SHAPE = {
+    "route": ("worst", "route", "error", "findings"),
+    "check": ("worst", "complete", "route", "error", "findings"),
     "validate": ("address", "error"),
 }
+"""The keys of each command's JSON object after ``schema``, ``command``,
+``target`` and ``status``, in order (documented on the Command line page)."""
 
 
-def _data(command: str, target: str, status: str, **payload: Any) -> dict[str, Any]:
-    """One target's JSON object, its keys always present and in the documented order."""
-    data: dict[str, Any] = {"command": command, "target": target, "status": status}
-    data["ok"] = status == _OK
-    for key in _PAYLOAD[command]:
-        value = payload.get(key)
-        if key == "findings":
-            value = [f.to_dict() for f in _sorted(value or ())]
+def _data(
+    command: str,
+    target: str,
+    status: str,
+    findings: Sequence[Finding] = (),
+    **payload: Any,
+) -> dict[str, Any]:
+    """One target's JSON object: every key of its command, in the documented
+    order; each finding once (top level), none repeated inside ``route`` or
+    ``error``."""
+    data: dict[str, Any] = {"schema": SCHEMA, "command": command, "target": target}
+    data["status"] = status
+    worst = _worst(findings)
+    values = {
+        "worst": None if worst is None else worst.value,
+        "findings": [f.to_dict() for f in findings],
+        **payload,
+    }
+    for key in _SHAPE[command]:
+        value = values.get(key)
+        if key in ("route", "error") and value is not None:
+            value = {k: v for k, v in value.items() if k != "findings"}
         data[key] = value
     return data
 
 
-def _status_of(findings: Sequence[Finding]) -> str:
-    return _FAILED if any(f.severity is Severity.ERROR for f in findings) else _OK
+def _status_of(error: MailRouteError | None) -> str:
+    """Whether mail can be delivered, given the routing failure (None: routed)."""
+    if error is None:
+        return _DELIVERABLE
+    return _TEMPORARY if error.temporary else _UNDELIVERABLE
+
+
+def _worst(findings: Sequence[Finding]) -> Severity | None:
+    return min((f.severity for f in findings), key=lambda s: s.rank, default=None)
 
 
 def _route_lines(target: str, route: MailRoute) -> list[str]:
@@ -543,6 +762,8 @@ def _finding_lines(findings: Sequence[Finding], *, fixes: bool) -> list[str]:
 
 def _invalid(command: str, target: str, exc: InvalidInput) -> _Outcome:
     data = _data(command, target, _INVALID, error=exc.to_dict())
+    if command == "check":
+        data["complete"] = False
     reason = exc.reason
     if isinstance(exc, InvalidAddress) and exc.domain_reason:
         reason += f", {exc.domain_reason}"
@@ -558,22 +779,30 @@ async def _check(target: str, resolver: AnyResolver, seed: int | None) -> _Outco
         report = await audit_async(target, resolver, rng=rng)
     except InvalidInput as exc:
         return _invalid("check", target, exc)
-    if report.ok:
-        status = _OK
-    elif report.worst is Severity.ERROR:
-        status = _FAILED
-    else:
-        status = _TEMPORARY
-    data = _data("check", target, status, audit=report.to_dict(), findings=report.findings)
-    return _Outcome(status, "\n".join(_check_lines(target, report, status)), data)
+    error = report.error
+    status = _status_of(error)
+    data = _data(
+        "check",
+        target,
+        status,
+        report.findings,
+        complete=report.complete,
+        route=None if report.route is None else report.route.to_dict(),
+        error=None if error is None else error.to_dict(),
+    )
+    text = "\n".join(_check_lines(target, report))
+    return _Outcome(status, text, data, report.worst)
 
 
-def _check_lines(target: str, report: AuditReport, status: str) -> list[str]:
+def _check_lines(target: str, report: AuditReport) -> list[str]:
     counts = {s: sum(f.severity is s for f in report.findings) for s in Severity}
     summary = ", ".join(f"{n} {s.value}" + ("s" if n != 1 else "") for s, n in counts.items() if n)
-    head = f"{target}: {_STATUS_WORDS[status]}"
-    if status == _TEMPORARY:
-        head += " (a lookup failed temporarily: run the check again later)"
+    if report.ok:
+        head = f"{target}: ok"
+    elif report.worst is Severity.ERROR:
+        head = f"{target}: ERRORS"
+    else:
+        head = f"{target}: INCOMPLETE (a lookup failed temporarily: run the check again later)"
     lines = [f"{head}: {summary or 'no findings'}"]
     if report.route is not None:
         hosts = ", ".join(h.name for h in report.route.hosts)
@@ -596,7 +825,7 @@ def _validate(target: str) -> _Outcome:
     found = address.to_dict()
     utf8 = " (needs SMTPUTF8)" if address.smtputf8 else ""
     return _Outcome(
-        _OK,
+        _VALID,
         f"{target}: ok: {address.normalized}{utf8}",
-        _data("validate", target, _OK, address=found),
+        _data("validate", target, _VALID, address=found),
     )

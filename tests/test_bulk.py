@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -207,3 +208,140 @@ class TestResolveManySync:
 
     def test_module_function_resolve_is_unchanged(self, many):
         assert mxroute.resolve("d1.example", resolver=many).domain == "d1.example"
+
+
+class _Stop(BaseException):
+    """A BaseException that is not an Exception (as a framework's own signal might be)."""
+
+
+def _within(seconds: float, call):
+    """Run ``call()`` in a thread; return what it raised, or fail if it hangs."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as error:  # the test inspects it
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: it hangs"
+    return outcome[0]
+
+
+class TestBaseExceptionsStopTheRun:
+    """Neither the resolver nor the input may make a run hang by raising a BaseException."""
+
+    @pytest.mark.parametrize("error", [asyncio.CancelledError, _Stop, KeyboardInterrupt])
+    def test_a_resolver_raising_it_stops_resolve_many_sync(self, many, error):
+        class Raising:
+            async def query_async(self, name: str, rdtype: str) -> Answer:
+                if name == "d3.example":
+                    raise error()
+                return many.query(name, rdtype)
+
+        router = Router(resolver=Raising())
+        raised = _within(5, lambda: list(router.resolve_many_sync(domains(), concurrency=4)))
+        assert isinstance(raised, error)
+
+    @pytest.mark.parametrize("error", [asyncio.CancelledError, _Stop, KeyboardInterrupt])
+    def test_an_input_raising_it_stops_resolve_many_sync(self, many, error):
+        def targets() -> Iterator[str]:
+            yield "d1.example"
+            yield "d2.example"
+            raise error()
+
+        router = Router(resolver=many)
+        raised = _within(5, lambda: list(router.resolve_many_sync(targets(), concurrency=2)))
+        assert isinstance(raised, error)
+
+    def test_the_async_run_reraises_it_too(self, many):
+        class Raising:
+            async def query_async(self, name: str, rdtype: str) -> Answer:
+                raise _Stop()
+
+        async def go() -> None:
+            await collect(Router(resolver=Raising()).resolve_many(domains(), concurrency=3))
+
+        raised = _within(5, lambda: asyncio.run(go()))
+        assert isinstance(raised, _Stop)
+
+
+class SlowFirst:
+    """Async resolver over a fake whose MX answer for ``d0.example`` comes last."""
+
+    def __init__(self, fake: InMemoryResolver) -> None:
+        self.fake = fake
+        self.release = asyncio.Event()
+
+    async def query_async(self, name: str, rdtype: str) -> Answer:
+        if name == "d0.example":
+            await self.release.wait()
+        elif rdtype == "A" and name == "mx2.hosting.example":
+            self.release.set()  # every other domain got this far
+        return self.fake.query(name, rdtype)
+
+
+class TestOrder:
+    def test_completion_order_by_default_a_slow_target_delays_no_other(self, many):
+        router = Router(resolver=SlowFirst(many))
+        got = [t for t, _ in router.resolve_many_sync(domains()[:5], concurrency=5)]
+        assert got[-1] == "d0.example"
+        assert sorted(got) == sorted(domains()[:5])
+
+    def test_ordered_yields_in_input_order(self, many):
+        router = Router(resolver=SlowFirst(many))
+        got = [t for t, _ in router.resolve_many_sync(domains()[:5], concurrency=5, ordered=True)]
+        assert got == domains()[:5]
+
+    def test_ordered_input_is_still_pulled_lazily(self, many):
+        source = Recorder(100_000)
+        results = Router(resolver=many).resolve_many_sync(iter(source), concurrency=3, ordered=True)
+        first = [next(results) for _ in range(20)]
+        results.close()  # type: ignore[attr-defined]
+        assert [t for t, _ in first] == [f"d{i}.example" for i in range(20)]
+        assert source.taken <= 20 + 4 * 3
+
+
+class TestAuditMany:
+    def test_every_domain_gets_its_report_or_error_in_order(self, many):
+        got = list(
+            mxroute.audit_many(["d1.example", "bad..name", "null.example"], many, ordered=True)
+        )
+        assert [d for d, _ in got] == ["d1.example", "bad..name", "null.example"]
+        assert isinstance(got[0][1], mxroute.AuditReport)
+        assert isinstance(got[1][1], InvalidDomain)
+        report = got[2][1]
+        assert isinstance(report, mxroute.AuditReport)
+        assert isinstance(report.error, NullMX)
+
+    def test_one_cache_for_the_run(self, many):
+        list(mxroute.audit_many(domains(), many, concurrency=8))
+        asked = [q for q in many.queries if q.name == "mx1.hosting.example"]
+        assert sorted(asked) == [("mx1.hosting.example", "A"), ("mx1.hosting.example", "AAAA")]
+
+    def test_concurrency_bounds_the_audits_in_flight(self, many):
+        counter = AsyncOnly(many, yields=3, rdtypes={"MX"})
+        list(mxroute.audit_many(domains(), counter, concurrency=3))
+        assert counter.most_in_flight == 3
+
+    @pytest.mark.asyncio
+    async def test_async_twin(self, many):
+        got = summary_reports(
+            await collect(mxroute.audit_many_async(domains()[:6], many, concurrency=2))
+        )
+        assert got == dict.fromkeys(domains()[:6], True)
+
+    def test_bad_concurrency_is_refused_at_once(self, many):
+        with pytest.raises(InvalidInput):
+            mxroute.audit_many(domains(), many, concurrency=0)
+        with pytest.raises(InvalidInput):
+            mxroute.audit_many_async(domains(), many, concurrency=0)
+
+
+def summary_reports(results) -> dict[str, bool]:
+    return {d: isinstance(r, mxroute.AuditReport) and r.route is not None for d, r in results}

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import io
 import json
 import os
 import re
+import select
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 import mxroute
 from mxroute import InMemoryResolver
-from mxroute.cli import EX_FAILURE, EX_INTERRUPTED, EX_OK, EX_PIPE, EX_TEMPFAIL, EX_USAGE, main
+from mxroute.cli import (
+    EX_FAILURE,
+    EX_INTERRUPTED,
+    EX_OK,
+    EX_PIPE,
+    EX_TEMPFAIL,
+    EX_USAGE,
+    MAX_LINE,
+    main,
+)
 from tests.doubles import AsyncOnly
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,12 +84,22 @@ class TestInstalledCommand:
 
     def test_json_parses_and_exit_status_1_for_a_permanent_failure(self):
         done = run(
-            "route", "--json", "--zone", str(ZONE), "alice@shop.example", "frank@nowhere.example"
+            "route",
+            "--json",
+            "--ordered",
+            "--zone",
+            str(ZONE),
+            "alice@shop.example",
+            "frank@nowhere.example",
         )
         assert done.returncode == EX_FAILURE
         first, second = json_lines(done.stdout)
-        assert (first["status"], first["ok"], first["route"]["kind"]) == ("ok", True, "mx")
-        assert second["status"] == "failed"
+        assert (first["schema"], first["status"], first["route"]["kind"]) == (
+            1,
+            "deliverable",
+            "mx",
+        )
+        assert second["status"] == "undeliverable"
         assert second["error"]["error"] == "NoSuchDomain"
         assert second["error"]["enhanced_status"] == "5.1.2"
 
@@ -114,12 +138,13 @@ class TestInstalledCommand:
         done = run(
             "check",
             "--json",
+            "--ordered",
             "--zone",
             str(ZONE),
             "-",
             stdin="# domains to audit\n\nshop.example\n  parked.example  \n\nblog.example\n",
         )
-        assert done.returncode == EX_OK
+        assert done.returncode == EX_FAILURE  # parked.example takes no mail
         assert [d["target"] for d in json_lines(done.stdout)] == [
             "shop.example",
             "parked.example",
@@ -158,36 +183,158 @@ class TestInstalledCommand:
         assert "Traceback" not in proc.stderr.read()
         proc.stderr.close()
 
-    def test_progress_line_when_standard_error_is_a_terminal(self):
+
+def _popen(*args: str, stderr: int = subprocess.PIPE, **env: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*command(), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env={**os.environ, "PYTHONWARNINGS": "error", **env},
+    )
+
+
+def _read_all(fd: int) -> bytes:
+    """Everything a pty's primary side holds once the secondary side is closed."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: nothing more
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+
+
+class TestStreaming:
+    """Results come as they are ready; standard input is read as it arrives."""
+
+    def test_the_first_result_comes_before_standard_input_is_closed(self):
+        proc = _popen("route", "--zone", str(ZONE), "-")
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        try:
+            proc.stdin.write(b"carol@parked.example\n")
+            proc.stdin.flush()  # and keep the pipe open
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, "no result while standard input is still open"
+            assert proc.stdout.readline().startswith(b"carol@parked.example: bounce: 556")
+            proc.stdin.write(b"bob@blog.example\n")
+            proc.stdin.close()
+            assert proc.stdout.read().startswith(b"bob@blog.example: implicit-mx route")
+            assert proc.wait(timeout=60) == EX_FAILURE
+            assert proc.stderr.read() == b""
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_a_slow_target_delays_no_other(self, capsys, monkeypatch):
+        fake = _Slow(InMemoryResolver.from_zone(ZONE.read_text(encoding="utf-8")), "shop.example")
+        monkeypatch.setattr(sys, "stdin", _Lines("shop.example\nblog.example\nparked.example\n"))
+        assert main(["check", "-"], resolver=fake) == EX_FAILURE
+        heads = [
+            line.split(":")[0] for line in capsys.readouterr().out.splitlines() if line[0] != " "
+        ]
+        assert heads[-1] == "shop.example"
+        assert sorted(heads) == ["blog.example", "parked.example", "shop.example"]
+
+    def test_ordered_keeps_input_order_behind_a_slow_target(self, capsys, monkeypatch):
+        fake = _Slow(InMemoryResolver.from_zone(ZONE.read_text(encoding="utf-8")), "shop.example")
+        monkeypatch.setattr(sys, "stdin", _Lines("shop.example\nblog.example\nparked.example\n"))
+        assert main(["check", "--ordered", "-"], resolver=fake) == EX_FAILURE
+        heads = [
+            line.split(":")[0] for line in capsys.readouterr().out.splitlines() if line[0] != " "
+        ]
+        assert heads == ["shop.example", "blog.example", "parked.example"]
+
+    def test_progress_on_a_terminal_once_the_run_is_long(self):
         pty = pytest.importorskip("pty")
         primary, secondary = pty.openpty()
         try:
-            proc = subprocess.Popen(
-                [*command(), "check", "--zone", str(ZONE), "-"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=secondary,
-                text=True,
-            )
-            out, _ = proc.communicate("shop.example\nblog.example\n", timeout=60)
+            proc = _popen("check", "--zone", str(ZONE), "-", stderr=secondary)
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            proc.stdin.write(b"shop.example\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline().startswith(b"shop.example: ok")  # the run is on
+            time.sleep(_PROGRESS_DELAY + 0.5)  # a long run: input still coming
+            out, _ = proc.communicate(b"nowhere.example\n", timeout=60)
             os.close(secondary)
             secondary = -1
-            seen = b""
-            while True:
-                try:
-                    chunk = os.read(primary, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                seen += chunk
+            seen = _read_all(primary).decode()
         finally:
             os.close(primary)
             if secondary != -1:
                 os.close(secondary)
-        assert proc.returncode == EX_OK
-        assert "mxroute: 2/2" in seen.decode()
-        assert "mxroute:" not in out
+        assert proc.returncode == EX_FAILURE
+        assert re.search(r"mxroute: \d+ done, \d+/s, \d+ failed", seen), seen
+        assert seen.endswith("\r\x1b[K")  # the line is cleared at the end
+        assert b"mxroute:" not in out
+
+    def test_no_progress_when_standard_error_is_a_pipe(self):
+        proc = _popen("check", "--zone", str(ZONE), "-")
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        proc.stdin.write(b"shop.example\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().startswith(b"shop.example: ok")  # the run is on
+        time.sleep(_PROGRESS_DELAY + 0.5)
+        out, err = proc.communicate(b"nowhere.example\n", timeout=60)
+        assert proc.returncode == EX_FAILURE
+        assert err == b""
+        assert out.startswith(b"nowhere.example: ERRORS")
+
+
+class TestEncoding:
+    """Input that is not UTF-8 is one invalid line; JSON is always UTF-8."""
+
+    BAD = b"\xff@example.com"
+
+    @pytest.mark.parametrize("as_json", [False, True])
+    def test_undecodable_stdin_under_strict_utf8(self, as_json):
+        args = ["route", "--zone", str(ZONE), "--ordered", "-"]
+        if as_json:
+            args.insert(1, "--json")
+        proc = _popen(*args, PYTHONIOENCODING="utf-8:strict")
+        out, err = proc.communicate(self.BAD + b"\ncarol@parked.example\n", timeout=60)
+        assert err == b""
+        lines = out.decode("utf-8").splitlines()  # valid UTF-8
+        assert len(lines) == 2
+        if as_json:
+            bad = json.loads(lines[0])
+            assert (bad["status"], bad["error"]["reason"]) == ("invalid", "invalid-encoding")
+            assert bad["target"] == "\\xff@example.com"
+        else:
+            assert lines[0].startswith("\\xff@example.com: invalid (invalid-encoding)")
+        assert proc.returncode == EX_FAILURE
+
+    @pytest.mark.parametrize("command_name", ["route", "check", "validate"])
+    def test_undecodable_argument_json_is_utf8_under_c_utf8(self, command_name):
+        zone = [] if command_name == "validate" else ["--zone", str(ZONE)]
+        argv = [*command(), command_name, "--json", *zone, os.fsdecode(self.BAD), "ok@shop.example"]
+        done = subprocess.run(
+            [os.fsencode(a) for a in argv],
+            capture_output=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": ""},
+        )
+        assert done.stderr == b""
+        objects = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+        assert len(objects) == 2
+        bad = next(o for o in objects if o["status"] == "invalid")
+        assert bad["error"]["reason"] == "invalid-encoding"
+
+    def test_text_that_the_output_cannot_encode_is_escaped(self):
+        proc = _popen("validate", "Bücher@example.com", PYTHONIOENCODING="ascii:strict")
+        out, err = proc.communicate(b"", timeout=60)
+        assert (proc.returncode, err) == (EX_OK, b"")
+        assert out == b"B\\xfccher@example.com: ok: B\\xfccher@example.com (needs SMTPUTF8)\n"
 
 
 class TestRoute:
@@ -213,7 +360,7 @@ class TestRoute:
         assert len(orders) == 2  # mx1 or mx2 first, depending on the seed
 
     def test_explain_lists_each_question_and_answer_in_order(self, zone, capsys):
-        assert main(["route", "--explain", "dave@legacy.example"], resolver=zone) == EX_FAILURE
+        assert main(["route", "--explain", "dave@legacy.example"], resolver=zone) == EX_OK
         out = capsys.readouterr().out.splitlines()
         start = out.index("  DNS, in the order asked:")
         trace = out[start + 1 :]
@@ -270,16 +417,27 @@ class TestRoute:
         argv = ["route", "a@flaky.example", "frank@nowhere.example"]
         assert main(argv, resolver=zone) == EX_FAILURE
 
-    def test_an_error_severity_finding_exits_1_though_routed(self, zone, capsys):
-        assert main(["route", "--json", "dave@legacy.example"], resolver=zone) == EX_FAILURE
+    def test_a_working_host_beside_an_error_finding_is_deliverable(self, zone, capsys):
+        assert main(["route", "--json", "dave@legacy.example"], resolver=zone) == EX_OK
         (data,) = json_lines(capsys.readouterr().out)
-        assert data["status"] == "failed"
-        assert data["ok"] is False
+        assert (data["status"], data["worst"]) == ("deliverable", "error")
         assert data["route"]["hosts"][0]["name"] == "alias.legacy.example"
         assert data["findings"][0]["severity"] == "error"
 
+    @pytest.mark.parametrize(
+        ("fail_on", "expected"), [("error", EX_FAILURE), ("warning", EX_FAILURE)]
+    )
+    def test_fail_on_makes_a_finding_exit_1(self, zone, capsys, fail_on, expected):
+        argv = ["route", "--fail-on", fail_on, "dave@legacy.example"]
+        assert main(argv, resolver=zone) == expected
+
+    def test_fail_on_ignores_milder_findings(self, zone, capsys):
+        argv = ["route", "--fail-on", "error", "bob@blog.example"]  # a warning only
+        assert main(argv, resolver=zone) == EX_OK
+        assert main(["route", "--fail-on", "bad", "bob@blog.example"], resolver=zone) == EX_USAGE
+
     def test_an_invalid_target_is_reported_in_order_and_exits_1(self, zone, capsys):
-        argv = ["route", "bad..example", "blog.example"]
+        argv = ["route", "--ordered", "bad..example", "blog.example"]
         assert main(argv, resolver=zone) == EX_FAILURE
         out = capsys.readouterr().out.splitlines()
         assert out[0].startswith("bad..example: invalid (")
@@ -289,12 +447,17 @@ class TestRoute:
 class TestJSONSchema:
     def test_every_object_has_the_documented_keys_in_order(self, zone, capsys):
         targets = ["alice@shop.example", "frank@nowhere.example", "a@flaky.example", "a@@b"]
-        main(["route", "--json", *targets], resolver=zone)
+        main(["route", "--json", "--ordered", *targets], resolver=zone)
         objects = json_lines(capsys.readouterr().out)
         assert [list(o) for o in objects] == [
-            ["command", "target", "status", "ok", "route", "error", "findings"]
+            ["schema", "command", "target", "status", "worst", "route", "error", "findings"]
         ] * 4
-        assert [o["status"] for o in objects] == ["ok", "failed", "temporary", "invalid"]
+        assert [o["status"] for o in objects] == [
+            "deliverable",
+            "undeliverable",
+            "temporary",
+            "invalid",
+        ]
         assert objects[2]["error"]["temporary"] is True
         assert objects[3]["error"] == {
             "error": "InvalidAddress",
@@ -304,13 +467,26 @@ class TestJSONSchema:
         }
 
     def test_check_objects(self, zone, capsys):
-        main(["check", "--json", "parked.example", "[192.0.2.1]"], resolver=zone)
-        ok, invalid = json_lines(capsys.readouterr().out)
-        assert list(ok) == ["command", "target", "status", "ok", "audit", "error", "findings"]
-        assert ok["audit"]["error"]["error"] == "NullMX"
-        assert [f["code"] for f in ok["findings"]] == ["null-mx"]
+        main(["check", "--json", "--ordered", "parked.example", "[192.0.2.1]"], resolver=zone)
+        null, invalid = json_lines(capsys.readouterr().out)
+        keys = ["schema", "command", "target", "status", "worst", "complete", "route", "error"]
+        assert list(null) == [*keys, "findings"]
+        assert (null["status"], null["worst"], null["complete"]) == ("undeliverable", "info", True)
+        assert null["error"]["error"] == "NullMX"  # at the top level, where route's is
+        assert [f["code"] for f in null["findings"]] == ["null-mx"]
         assert invalid["error"]["reason"] == "address-literal"
-        assert invalid["audit"] is None
+        assert (invalid["status"], invalid["route"]) == ("invalid", None)
+
+    @pytest.mark.parametrize("command", ["route", "check"])
+    def test_each_finding_appears_once(self, zone, capsys, command):
+        main([command, "--json", "dave@legacy.example", "nowhere.example"], resolver=zone)
+        for line in capsys.readouterr().out.splitlines():
+            assert line.count('"code": ') == len(json.loads(line)["findings"])
+
+    def test_the_deliverable_status_is_not_the_worst_finding(self, zone, capsys):
+        main(["check", "--json", "legacy.example"], resolver=zone)
+        (data,) = json_lines(capsys.readouterr().out)
+        assert (data["status"], data["worst"], data["error"]) == ("deliverable", "error", None)
 
     def test_non_ascii_is_written_as_utf8(self, capsys):
         fake = InMemoryResolver()
@@ -323,7 +499,7 @@ class TestJSONSchema:
 
 class TestCheck:
     def test_findings_most_severe_first_with_fixes(self, zone, capsys):
-        assert main(["check", "legacy.example"], resolver=zone) == EX_FAILURE
+        assert main(["check", "legacy.example"], resolver=zone) == EX_OK  # mail gets through
         out = capsys.readouterr().out.splitlines()
         assert out[0] == "legacy.example: ERRORS: 1 error, 1 warning, 1 info"
         assert out[1] == "  route: mx via alias.legacy.example"
@@ -332,8 +508,11 @@ class TestCheck:
         assert out[4].startswith("  warning  mx-target-cname: ")
         assert out[6].startswith("  info     mx-ipv4-only: ")
 
-    def test_a_null_mx_domain_is_fine(self, zone, capsys):
-        assert main(["check", "parked.example"], resolver=zone) == EX_OK
+    def test_an_error_finding_fails_with_fail_on(self, zone, capsys):
+        assert main(["check", "--fail-on", "error", "legacy.example"], resolver=zone) == EX_FAILURE
+
+    def test_a_null_mx_domain_audits_ok_but_takes_no_mail(self, zone, capsys):
+        assert main(["check", "parked.example"], resolver=zone) == EX_FAILURE
         out = capsys.readouterr().out.splitlines()
         assert out[:2] == ["parked.example: ok: 1 info", "  route: none (556 5.1.10)"]
 
@@ -353,16 +532,18 @@ class TestCheck:
 class TestStdin:
     def test_dash_reads_targets_skipping_blanks_and_comments(self, zone, capsys, monkeypatch):
         monkeypatch.setattr(sys, "stdin", _Lines("shop.example\n\n# no\nparked.example\n"))
-        assert main(["check", "--json", "-", "blog.example"], resolver=zone) == EX_OK
+        argv = ["check", "--json", "--ordered", "-", "blog.example"]
+        assert main(argv, resolver=zone) == EX_FAILURE  # parked.example takes no mail
         targets = [d["target"] for d in json_lines(capsys.readouterr().out)]
         assert targets == ["shop.example", "parked.example", "blog.example"]
 
-    def test_output_order_does_not_depend_on_concurrency(self, zone, capsys, monkeypatch):
+    def test_ordered_output_does_not_depend_on_concurrency(self, zone, capsys, monkeypatch):
         names = ["shop.example", "nowhere.example", "blog.example", "legacy.example"] * 10
         outputs = []
         for concurrency in ("1", "7", "64"):
             monkeypatch.setattr(sys, "stdin", _Lines("\n".join(names)))
-            main(["route", "--seed", "3", "--concurrency", concurrency, "-"], resolver=zone)
+            argv = ["route", "--ordered", "--seed", "3", "--concurrency", concurrency, "-"]
+            main(argv, resolver=zone)
             outputs.append(capsys.readouterr().out)
         assert outputs[0] == outputs[1] == outputs[2]
         heads = [line.split(":")[0] for line in outputs[0].splitlines() if line[0] != " "]
@@ -378,6 +559,35 @@ class TestStdin:
         assert main(argv, resolver=counting) == EX_OK
         assert len(capsys.readouterr().out.splitlines()) == 3 * 20
         assert counting.most_in_flight == most  # an implicit MX asks A and AAAA at once
+
+    def test_an_overlong_line_is_one_invalid_target(self, zone, capsys, monkeypatch):
+        monkeypatch.setattr(sys, "stdin", _Lines("x" * 100_000 + ".example\nblog.example\n"))
+        assert main(["route", "--json", "--ordered", "-"], resolver=zone) == EX_FAILURE
+        long, blog = json_lines(capsys.readouterr().out)
+        assert len(long["target"].encode()) == MAX_LINE + 1  # cut, never held whole
+        assert long["status"] == "invalid"
+        assert blog["status"] == "deliverable"
+
+    def test_a_line_split_across_reads_is_one_target(self, zone, capsys, monkeypatch):
+        monkeypatch.setattr(sys, "stdin", _Lines("a" * 70_000 + "\n" + "blog.example"))
+        main(["route", "--json", "--ordered", "-"], resolver=zone)
+        targets = [d["target"] for d in json_lines(capsys.readouterr().out)]
+        assert [len(t) for t in targets] == [MAX_LINE + 1, len("blog.example")]
+
+    def test_no_standard_input_is_an_empty_one(self, zone, capsys, monkeypatch):
+        monkeypatch.setattr(sys, "stdin", None)
+        assert main(["route", "-", "blog.example"], resolver=zone) == EX_OK
+        assert capsys.readouterr().out.startswith("blog.example: implicit-mx route")
+
+    def test_an_unreadable_standard_input_stops_the_run_with_one_line(self, zone, capsys):
+        class Broken(io.StringIO):
+            def read(self, size=-1):
+                raise OSError("input/output error")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sys, "stdin", Broken())
+            assert main(["route", "-"], resolver=zone) == EX_FAILURE
+        assert capsys.readouterr().err == "mxroute: input/output error\n"
 
     def test_concurrency_must_be_positive(self, zone):
         assert main(["route", "--concurrency", "0", "x.example"], resolver=zone) == EX_USAGE
@@ -401,7 +611,8 @@ class TestValidate:
     def test_json(self, capsys):
         assert main(["validate", "--json", "Alice@Example.COM", "nobody"]) == EX_FAILURE
         good, bad = json_lines(capsys.readouterr().out)
-        assert list(good) == ["command", "target", "status", "ok", "address", "error"]
+        assert list(good) == ["schema", "command", "target", "status", "address", "error"]
+        assert good["status"] == "valid"
         assert good["address"]["normalized"] == "Alice@example.com"
         assert good["address"]["smtputf8"] is False
         assert (bad["status"], bad["address"], bad["error"]["reason"]) == (
@@ -415,7 +626,7 @@ class TestValidate:
 
     def test_stdin(self, capsys, monkeypatch):
         monkeypatch.setattr(sys, "stdin", _Lines("a@example.com\n\n# x\n b@example.org \n"))
-        assert main(["validate", "-"]) == EX_OK
+        assert main(["validate", "--ordered", "-"]) == EX_OK
         assert capsys.readouterr().out.splitlines() == [
             "a@example.com: ok: a@example.com",
             "b@example.org: ok: b@example.org",
@@ -424,7 +635,8 @@ class TestValidate:
     def test_installed_command_validates(self):
         done = run("validate", "--json", "-", stdin="alice@example.com\nnot an address\n")
         assert done.returncode == EX_FAILURE
-        assert [d["ok"] for d in json_lines(done.stdout)] == [True, False]
+        statuses = {d["target"]: d["status"] for d in json_lines(done.stdout)}
+        assert statuses == {"alice@example.com": "valid", "not an address": "invalid"}
 
 
 def _error_of(text: str) -> mxroute.InvalidAddress:
@@ -531,11 +743,37 @@ class TestDocumentedExamples:
         assert len(_console_examples()) >= 5
 
 
-class _Lines:
-    """A stand-in for standard input."""
+_PROGRESS_DELAY = 1.0  # seconds; mxroute.cli shows progress only on runs this long
 
-    def __init__(self, text: str) -> None:
-        self._lines = text.splitlines(keepends=True)
 
-    def __iter__(self):
-        return iter(self._lines)
+class _Slow:
+    """An async resolver that answers one domain's MX question last."""
+
+    def __init__(self, inner: InMemoryResolver, slow: str) -> None:
+        self.inner = inner
+        self.slow = slow
+        self.others = 0
+
+    async def query_async(self, name, rdtype):
+        if name == self.slow:
+            for _ in range(200):  # every other target finishes meanwhile
+                await asyncio.sleep(0)
+        return self.inner.query(name, rdtype)
+
+
+class _Lines(io.StringIO):
+    """A stand-in for standard input (no file descriptor: read() is used)."""
+
+
+@pytest.mark.parametrize("module", ["cli.py", "_bulk.py"])
+def test_asyncio_is_imported_only_where_it_runs(module):
+    """``import mxroute`` must not load asyncio, so these modules import it in functions."""
+    tree = ast.parse((ROOT / "mxroute" / module).read_text(encoding="utf-8"))
+    top_level = [
+        alias.name if isinstance(node, ast.Import) else node.module
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    assert top_level
+    assert not [name for name in top_level if name and name.split(".")[0] == "asyncio"]

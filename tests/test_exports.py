@@ -28,6 +28,8 @@ EXPECTED = {
     "resolve", "UnsupportedEventLoop",
     # audit and command line
     "AuditReport", "RecordingResolver", "audit", "audit_async",
+    # bulk runs
+    "DEFAULT_CONCURRENCY", "audit_many", "audit_many_async",
     "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",
     "validate_domain",
 }  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import dns.message
+import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
@@ -112,3 +114,27 @@ class TestOneCachePerRun:
             for q, _ in scripted.received
         )
         assert asked == [("mx.x.mxtest.", "A"), ("mx.x.mxtest.", "AAAA"), ("x.mxtest.", "MX")]
+
+
+class TestStreamingOverRealSockets:
+    """A domain whose name server never answers delays no other line."""
+
+    @staticmethod
+    def answer(query, tcp):
+        if query.question[0].name.to_text() == "slow.mxtest.":
+            return None  # never answered: the lookup times out
+        response = dns.message.make_response(query)
+        response.set_rcode(dns.rcode.NXDOMAIN)
+        return response
+
+    @pytest.mark.parametrize("ordered", [False, True])
+    def test_the_slow_domain_comes_last_unless_ordered(self, capsys, monkeypatch, ordered):
+        names = ["slow.mxtest", *(f"d{i}.mxtest" for i in range(5))]
+        monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{n}\n" for n in names)))
+        with ScriptedServer(self.answer) as scripted:
+            argv = ["route", "--nameserver", f"127.0.0.1:{scripted.port}", "--timeout", "1"]
+            code = main([*argv, *(["--ordered"] if ordered else []), "-"])
+        assert code == EX_FAILURE  # NXDOMAIN wins over the timeout
+        heads = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
+        assert sorted(heads) == sorted(names)
+        assert heads[0 if ordered else -1] == "slow.mxtest"
