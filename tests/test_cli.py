@@ -777,3 +777,39 @@ def test_asyncio_is_imported_only_where_it_runs(module):
     ]
     assert top_level
     assert not [name for name in top_level if name and name.split(".")[0] == "asyncio"]
+
+
+class TestResolverLifecycle:
+    """The command closes the resolver stack it made itself, and only that."""
+
+    def test_the_dns_resolver_the_command_made_is_closed(self, monkeypatch, capsys):
+        import mxroute.cli
+        from tests.bindserver import free_port
+
+        closed: list[object] = []
+
+        class Tracked(mxroute.DNSResolver):
+            def close(self) -> None:
+                closed.append(self)
+                super().close()
+
+        monkeypatch.setattr(mxroute.cli, "DNSResolver", Tracked)
+        # Nothing listens on this loopback port: the route fails temporarily, fast.
+        argv = ["route", "--nameserver", f"127.0.0.1:{free_port()}", "--timeout", "0.3"]
+        assert main([*argv, "example.com"]) == EX_TEMPFAIL
+        assert len(closed) == 1
+        capsys.readouterr()
+
+    def test_an_injected_resolver_is_never_closed(self, capsys):
+        class Closable(InMemoryResolver):
+            closed = False
+
+            def close(self) -> None:
+                self.closed = True
+
+        fake = Closable()
+        fake.add("example.com", "MX", "10 mx.example.com.")
+        fake.add("mx.example.com", "A", "192.0.2.25")
+        assert main(["route", "example.com"], resolver=fake) == EX_OK
+        assert not fake.closed
+        capsys.readouterr()
