@@ -18,7 +18,7 @@ import attrs
 from mxroute._checks import attrs_validator, flag, integer, port
 from mxroute._errors import InvalidInput
 from mxroute._findings import Finding
-from mxroute._names import IPAddress, format_address, normalize_host
+from mxroute._names import IPAddress, format_address, normalize_host, parse_ip
 
 __all__ = [
     "MXRecord",
@@ -131,13 +131,19 @@ def _addresses(values: Iterable[IPAddress | str]) -> tuple[IPAddress, ...]:
         if isinstance(value, _ADDRESS_CLASSES) and type(value) in _ADDRESS_CLASSES:
             out.append(value)  # already an address: ip_address() would reparse its text
             continue
-        try:
-            out.append(ipaddress.ip_address(value))
-        except ValueError:
-            raise InvalidInput(
-                "invalid-ip-address", f"{value!r} is not an IP address", str(value)
-            ) from None
+        address = parse_ip(value) if isinstance(value, str) else _from_object(value)
+        if address is None:
+            raise InvalidInput("invalid-ip-address", f"{value!r} is not an IP address", str(value))
+        out.append(address)
     return tuple(out)
+
+
+def _from_object(value: object) -> IPAddress | None:
+    """An address subclass or an integer as a plain address (text goes to ``parse_ip``)."""
+    try:
+        return ipaddress.ip_address(value)  # type: ignore[arg-type]
+    except ValueError:
+        return None
 
 
 @attrs.frozen

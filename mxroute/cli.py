@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import ipaddress
 import json
 import os
 import random
@@ -44,6 +43,7 @@ from mxroute._dns import AnyResolver, Question
 from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
 from mxroute._findings import Finding, Severity
 from mxroute._model import MailRoute
+from mxroute._names import format_address, parse_host_port
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
 from mxroute._resolvers.dns import DNSResolver
@@ -276,27 +276,13 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
 
 def _nameserver(text: str) -> tuple[str, int | None]:
     """``ADDR``, ``ADDR:PORT``, ``[IPV6]:PORT`` or a bare IPv6 address."""
-    port: str | None = None
-    if text.startswith("["):
-        address, bracket, rest = text[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise argparse.ArgumentTypeError(f"{text!r}: write an IPv6 server as [ADDR]:PORT")
-        port = rest[1:] if rest else None
-    elif text.count(":") == 1:
-        address, _, port = text.partition(":")
-    else:
-        address = text
     try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a name server is given as an IP address"
-        ) from None
-    if port is None:
-        return str(parsed), None
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r}: the port must be a number from 1 to 65535")
-    return str(parsed), int(port)
+        given = parse_host_port(text)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    if given.address is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: a name server is given as an IP address")
+    return format_address(given.address), given.port
 
 
 def _seconds(text: str) -> float:
@@ -739,7 +725,7 @@ def _route_lines(target: str, route: MailRoute) -> list[str]:
     via = f" via {route.next_hop}" if route.next_hop else ""
     lines = [f"{target}: {route.kind.value} route for {route.domain}{via}{ttl}"]
     for number, host in enumerate(route.hosts, 1):
-        addresses = " ".join(str(a) for a in host.addresses)
+        addresses = " ".join(format_address(a) for a in host.addresses)
         lines.append(
             f"  {number}. {host.name}  preference {host.preference}  port {host.port}  {addresses}"
         )
