@@ -8,7 +8,14 @@ import math
 import pytest
 
 import mxroute
-from mxroute._resolvers.dns import DEFAULT_EDNS_PAYLOAD, DEFAULT_LIFETIME, DEFAULT_TIMEOUT
+from mxroute._resolvers.dns import (
+    DEFAULT_EDNS_PAYLOAD,
+    DEFAULT_LIFETIME,
+    DEFAULT_TIMEOUT,
+    MAX_LIFETIME,
+    MAX_TIMEOUT,
+    MAX_WORKERS,
+)
 
 
 class TestArguments:
@@ -69,6 +76,43 @@ class TestArguments:
             mxroute.DNSResolver(**kwargs)
         assert caught.value.reason == reason
         assert isinstance(caught.value, ValueError)
+
+
+class TestLimits:
+    """Settings past the documented limits are refused at construction, naming the limit."""
+
+    @pytest.mark.parametrize(
+        ("kwargs", "reason"),
+        [
+            ({"timeout": 3e6}, "invalid-timeout"),
+            ({"timeout": 1e10}, "invalid-timeout"),
+            ({"timeout": MAX_TIMEOUT + 0.001}, "invalid-timeout"),
+            ({"lifetime": 3e6}, "invalid-lifetime"),
+            ({"lifetime": 1e10}, "invalid-lifetime"),
+            ({"lifetime": MAX_LIFETIME + 1}, "invalid-lifetime"),
+            ({"max_workers": MAX_WORKERS + 1}, "invalid-workers"),
+        ],
+    )
+    def test_out_of_range_setting_names_the_limit(self, kwargs, reason):
+        with pytest.raises(mxroute.InvalidInput) as caught:
+            mxroute.DNSResolver(["192.0.2.53"], **kwargs)
+        assert caught.value.reason == reason
+        limit = "1000" if reason == "invalid-workers" else "at most 3600"
+        assert limit in str(caught.value)
+
+    def test_the_limits_themselves_are_allowed(self):
+        resolver = mxroute.DNSResolver(
+            ["192.0.2.53"], timeout=MAX_TIMEOUT, lifetime=MAX_LIFETIME, max_workers=MAX_WORKERS
+        )
+        assert (resolver.timeout, resolver.lifetime) == (3600.0, 3600.0)
+        assert resolver.max_workers == MAX_WORKERS == 1000
+
+    def test_resolv_conf_timeout_past_the_limit_is_refused(self, tmp_path):
+        conf = tmp_path / "resolv.conf"
+        conf.write_text("options timeout:100000\nnameserver 192.0.2.1\n")
+        with pytest.raises(mxroute.InvalidInput) as caught:
+            mxroute.DNSResolver(resolv_conf=conf)
+        assert caught.value.reason == "invalid-timeout"
 
 
 class TestSystemConfiguration:
@@ -157,7 +201,7 @@ class TestRecordConversion:
         import dns.rrset
 
         from mxroute._dns import rdata_value
-        from mxroute._resolvers.dns import _values
+        from mxroute._resolvers.dns._interpret import values as _values
 
         rrset = dns.rrset.from_text("example.com.", 300, "IN", rdtype, *texts)
         values = _values(rrset)

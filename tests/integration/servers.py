@@ -23,6 +23,15 @@ from tests.bindserver import ADDRESS
 ZONES = pathlib.Path(__file__).parent / "zones"
 """The zone files of the integration tests."""
 
+
+class RawTCP(bytes):
+    """A reply sent over TCP exactly as given, without the two-octet length prefix.
+
+    With a prefix that promises more octets than follow, the connection
+    closes in the middle of a message.
+    """
+
+
 Reply = bytes | dns.message.Message | None
 Handler = Callable[[dns.message.Message, bool], Reply]
 
@@ -44,9 +53,11 @@ class ScriptedServer:
         address: str = ADDRESS,
         port: int = 0,
         decoy: Handler | None = None,
+        spoof: Handler | None = None,
     ) -> None:
         self.handler = handler
         self.decoy = decoy
+        self.spoof = spoof
         self.address = address
         self.port = port
         self.received: list[tuple[dns.message.Message, bool]] = []
@@ -97,6 +108,12 @@ class ScriptedServer:
                 continue
             if self.decoy is not None:
                 self._send_decoy(wire, peer)
+            if self.spoof is not None:
+                spoof = self.spoof(dns.message.from_wire(wire), False)
+                if isinstance(spoof, dns.message.Message):
+                    spoof = spoof.to_wire()
+                if spoof is not None:
+                    self._udp.sendto(spoof, peer)
             reply = self._reply(wire, tcp=False)
             if reply is not None:
                 self._udp.sendto(reply, peer)
@@ -123,7 +140,9 @@ class ScriptedServer:
                 try:
                     (length,) = struct.unpack("!H", _read(conn, 2))
                     reply = self._reply(_read(conn, length), tcp=True)
-                    if reply is not None:
+                    if isinstance(reply, RawTCP):
+                        conn.sendall(reply)
+                    elif reply is not None:
                         conn.sendall(struct.pack("!H", len(reply)) + reply)
                 except (OSError, struct.error):
                     continue
