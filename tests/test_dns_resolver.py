@@ -208,3 +208,44 @@ class TestRecordConversion:
         expected = [rdata_value(rdata) for rdata in rrset]
         assert values == expected
         assert [type(v) for v in values] == [type(v) for v in expected]
+
+
+class TestLazyImports:
+    """``import mxroute`` loads neither asyncio nor dns.asyncquery because of this package."""
+
+    ASYNC_MODULES = ("asyncio", "dns.asyncquery", "dns.asyncresolver", "dns.resolver")
+
+    def test_no_module_of_the_package_imports_async_code_at_import_time(self):
+        import ast
+        import pathlib
+
+        import mxroute._resolvers.dns as package
+
+        for path in pathlib.Path(package.__file__).parent.glob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in tree.body:  # module level only; TYPE_CHECKING blocks are ast.If
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                assert not set(names) & set(self.ASYNC_MODULES), (path.name, names)
+
+    def test_a_resolver_and_a_sync_query_load_no_async_dnspython(self):
+        import subprocess
+        import sys
+
+        code = (
+            "import sys, mxroute\n"
+            # the discard port of loopback: nothing answers, nothing leaves the host
+            "r = mxroute.DNSResolver(['127.0.0.1'], port=9, timeout=0.05, lifetime=0.05)\n"
+            "r.query_batch([mxroute.Question('example.com', 'A')] * 2)\n"
+            "loaded = ('dns.asyncquery', 'dns.asyncresolver')\n"
+            "print(sorted(m for m in loaded if m in sys.modules))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "[]"
