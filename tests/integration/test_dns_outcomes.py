@@ -509,6 +509,17 @@ class TestIgnoredDatagrams:
         assert answer.detail == f"127.0.0.1:{server.port} answered NOERROR"
 
     @pytest.mark.parametrize("spoof", [_another_id, _another_question, _reflected])
+    def test_also_on_a_loop_that_cannot_watch_sockets(self, spoof):
+        loop = _NoReaderLoop()
+        try:
+            with ScriptedServer(_records, spoof=spoof) as server:
+                answer = loop.run_until_complete(_resolver(server).query_async("x.mxtest", "MX"))
+        finally:
+            loop.close()
+        assert answer.status is AnswerStatus.RECORDS
+        assert answer.records == (mxroute.MXRecord(10, "mx.x.mxtest"),)
+
+    @pytest.mark.parametrize("spoof", [_another_id, _another_question, _reflected])
     def test_only_stray_datagrams_time_out(self, spoof):
         with ScriptedServer(lambda q, tcp: None, spoof=spoof) as server:
             resolver = _resolver(server, timeout=0.2, lifetime=0.3)

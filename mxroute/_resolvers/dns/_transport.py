@@ -283,7 +283,13 @@ async def _ask_udp_async(attempt: Try) -> Result:
 
 async def _ask_asyncquery(attempt: Try) -> Result:
     """Make one try with :mod:`dns.asyncquery`: every TCP try, and UDP tries on
-    event loops that cannot watch sockets."""
+    event loops that cannot watch sockets.
+
+    Such a UDP try ignores every datagram that does not answer the query, as
+    the others do; it also ignores one that does not parse (dnspython's
+    ``ignore_errors`` does not tell the two apart), where the others end
+    the try as SERVFAIL.
+    """
     import dns.asyncquery
 
     query, server = attempt.query.message(), attempt.server
@@ -298,6 +304,9 @@ async def _ask_asyncquery(attempt: Try) -> Result:
             timeout=attempt.timeout,
             port=server.port,
             ignore_unexpected=True,
+            # and a datagram that does not answer the query (RFC 5452 §9.1);
+            # on this path one that does not parse is ignored too.
+            ignore_errors=True,
             raise_on_truncation=True,
         )
     except Exception as exc:
