@@ -8,7 +8,14 @@ import math
 import pytest
 
 import mxroute
-from mxroute._resolvers.dns import DEFAULT_EDNS_PAYLOAD, DEFAULT_LIFETIME, DEFAULT_TIMEOUT
+from mxroute._resolvers.dns import (
+    DEFAULT_EDNS_PAYLOAD,
+    DEFAULT_LIFETIME,
+    DEFAULT_TIMEOUT,
+    MAX_LIFETIME,
+    MAX_TIMEOUT,
+    MAX_WORKERS,
+)
 
 
 class TestArguments:
@@ -69,6 +76,43 @@ class TestArguments:
             mxroute.DNSResolver(**kwargs)
         assert caught.value.reason == reason
         assert isinstance(caught.value, ValueError)
+
+
+class TestLimits:
+    """Settings past the documented limits are refused at construction, naming the limit."""
+
+    @pytest.mark.parametrize(
+        ("kwargs", "reason"),
+        [
+            ({"timeout": 3e6}, "invalid-timeout"),
+            ({"timeout": 1e10}, "invalid-timeout"),
+            ({"timeout": MAX_TIMEOUT + 0.001}, "invalid-timeout"),
+            ({"lifetime": 3e6}, "invalid-lifetime"),
+            ({"lifetime": 1e10}, "invalid-lifetime"),
+            ({"lifetime": MAX_LIFETIME + 1}, "invalid-lifetime"),
+            ({"max_workers": MAX_WORKERS + 1}, "invalid-workers"),
+        ],
+    )
+    def test_out_of_range_setting_names_the_limit(self, kwargs, reason):
+        with pytest.raises(mxroute.InvalidInput) as caught:
+            mxroute.DNSResolver(["192.0.2.53"], **kwargs)
+        assert caught.value.reason == reason
+        limit = "1000" if reason == "invalid-workers" else "at most 3600"
+        assert limit in str(caught.value)
+
+    def test_the_limits_themselves_are_allowed(self):
+        resolver = mxroute.DNSResolver(
+            ["192.0.2.53"], timeout=MAX_TIMEOUT, lifetime=MAX_LIFETIME, max_workers=MAX_WORKERS
+        )
+        assert (resolver.timeout, resolver.lifetime) == (3600.0, 3600.0)
+        assert resolver.max_workers == MAX_WORKERS == 1000
+
+    def test_resolv_conf_timeout_past_the_limit_is_refused(self, tmp_path):
+        conf = tmp_path / "resolv.conf"
+        conf.write_text("options timeout:100000\nnameserver 192.0.2.1\n")
+        with pytest.raises(mxroute.InvalidInput) as caught:
+            mxroute.DNSResolver(resolv_conf=conf)
+        assert caught.value.reason == "invalid-timeout"
 
 
 class TestSystemConfiguration:
@@ -157,10 +201,51 @@ class TestRecordConversion:
         import dns.rrset
 
         from mxroute._dns import rdata_value
-        from mxroute._resolvers.dns import _values
+        from mxroute._resolvers.dns._interpret import values as _values
 
         rrset = dns.rrset.from_text("example.com.", 300, "IN", rdtype, *texts)
         values = _values(rrset)
         expected = [rdata_value(rdata) for rdata in rrset]
         assert values == expected
         assert [type(v) for v in values] == [type(v) for v in expected]
+
+
+class TestLazyImports:
+    """``import mxroute`` loads neither asyncio nor dns.asyncquery because of this package."""
+
+    ASYNC_MODULES = ("asyncio", "dns.asyncquery", "dns.asyncresolver", "dns.resolver")
+
+    def test_no_module_of_the_package_imports_async_code_at_import_time(self):
+        import ast
+        import pathlib
+
+        import mxroute._resolvers.dns as package
+
+        for path in pathlib.Path(package.__file__).parent.glob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in tree.body:  # module level only; TYPE_CHECKING blocks are ast.If
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                assert not set(names) & set(self.ASYNC_MODULES), (path.name, names)
+
+    def test_a_resolver_and_a_sync_query_load_no_async_dnspython(self):
+        import subprocess
+        import sys
+
+        code = (
+            "import sys, mxroute\n"
+            # the discard port of loopback: nothing answers, nothing leaves the host
+            "r = mxroute.DNSResolver(['127.0.0.1'], port=9, timeout=0.05, lifetime=0.05)\n"
+            "r.query_batch([mxroute.Question('example.com', 'A')] * 2)\n"
+            "loaded = ('dns.asyncquery', 'dns.asyncresolver')\n"
+            "print(sorted(m for m in loaded if m in sys.modules))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "[]"

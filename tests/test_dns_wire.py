@@ -11,14 +11,25 @@ import dns.rdatatype
 import pytest
 
 import mxroute
-from mxroute._resolvers import dns as dns_resolver
-from mxroute._resolvers.dns import _is_response, _Query, _Try
+from mxroute._resolvers.dns import _transport
+from mxroute._resolvers.dns._resolution import Try as _Try
+from mxroute._resolvers.dns._wire import Query as _Query
+from mxroute._resolvers.dns._wire import is_response as _is_response
+from mxroute._resolvers.dns._wire import make_query
 
 NAMES = ["example.com.", "xn--bcher-kva.example.", "a.b.c.d.e.f.example.org.", "."]
 
 
 def _query(resolver: mxroute.DNSResolver, name: str, rdtype: str) -> _Query:
-    return resolver._make_query(dns.name.from_text(name), dns.rdatatype.from_text(rdtype))
+    settings = resolver._settings
+    return make_query(
+        dns.name.from_text(name),
+        dns.rdatatype.from_text(rdtype),
+        _transport.new_id(),
+        flags=settings.flags,
+        edns_payload=settings.edns_payload,
+        dnssec=settings.dnssec,
+    )
 
 
 class TestQueryWire:
@@ -137,9 +148,9 @@ class TestSource:
     def test_source_must_be_the_server(self, server, source, counts):
         resolver = mxroute.DNSResolver([server])
         query = _query(resolver, "example.com.", "MX")
-        attempt = _Try(query, resolver._servers[0], tcp=False, timeout=1.0)
+        attempt = _Try(query, resolver._settings.servers[0], tcp=False, timeout=1.0)
         wire = dns.message.make_response(query.message()).to_wire()
-        result = dns_resolver._response(wire, source, attempt)
+        result = _transport.response(wire, source, attempt)
         if counts:
             assert isinstance(result, dns.message.Message)
             assert result.id == query.id

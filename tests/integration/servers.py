@@ -22,6 +22,15 @@ from tests.bindserver import ADDRESS
 ZONES = pathlib.Path(__file__).parent / "zones"
 """The zone files of the integration tests."""
 
+
+class RawTCP(bytes):
+    """A reply sent over TCP exactly as given, without the two-octet length prefix.
+
+    With a prefix that promises more octets than follow, the connection
+    closes in the middle of a message.
+    """
+
+
 Reply = bytes | dns.message.Message | None
 Handler = Callable[[dns.message.Message, bool], Reply]
 
@@ -43,9 +52,11 @@ class ScriptedServer:
         address: str = ADDRESS,
         port: int = 0,
         decoy: Handler | None = None,
+        spoof: Handler | None = None,
     ) -> None:
         self.handler = handler
         self.decoy = decoy
+        self.spoof = spoof
         self.address = address
         self.port = port
         self.received: list[tuple[dns.message.Message, bool]] = []
@@ -55,13 +66,7 @@ class ScriptedServer:
         self._tcp: socket.socket | None = None
 
     def __enter__(self) -> ScriptedServer:
-        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        udp.bind((self.address, self.port))
-        self.port = udp.getsockname()[1]
-        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        tcp.bind((self.address, self.port))
-        tcp.listen(16)
+        udp, tcp = self._bind()
         udp.settimeout(0.05)
         tcp.settimeout(0.05)
         self._udp, self._tcp = udp, tcp
@@ -70,6 +75,30 @@ class ScriptedServer:
             thread.start()
             self._threads.append(thread)
         return self
+
+    def _bind(self) -> tuple[socket.socket, socket.socket]:
+        """A UDP and a TCP socket on one port: the given one, or a free one.
+
+        A free UDP port may be taken for TCP (by a connection of another
+        process): then another port is tried.
+        """
+        for _ in range(50):
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind((self.address, self.port))
+            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                tcp.bind((self.address, udp.getsockname()[1]))
+            except OSError:
+                udp.close()
+                tcp.close()
+                if self.port:
+                    raise
+                continue
+            self.port = udp.getsockname()[1]
+            tcp.listen(16)
+            return udp, tcp
+        raise OSError(f"no port free for both UDP and TCP on {self.address}")
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
@@ -96,6 +125,12 @@ class ScriptedServer:
                 continue
             if self.decoy is not None:
                 self._send_decoy(wire, peer)
+            if self.spoof is not None:
+                spoof = self.spoof(dns.message.from_wire(wire), False)
+                if isinstance(spoof, dns.message.Message):
+                    spoof = spoof.to_wire()
+                if spoof is not None:
+                    self._udp.sendto(spoof, peer)
             reply = self._reply(wire, tcp=False)
             if reply is not None:
                 self._udp.sendto(reply, peer)
@@ -122,7 +157,9 @@ class ScriptedServer:
                 try:
                     (length,) = struct.unpack("!H", _read(conn, 2))
                     reply = self._reply(_read(conn, length), tcp=True)
-                    if reply is not None:
+                    if isinstance(reply, RawTCP):
+                        conn.sendall(reply)
+                    elif reply is not None:
                         conn.sendall(struct.pack("!H", len(reply)) + reply)
                 except (OSError, struct.error):
                     continue

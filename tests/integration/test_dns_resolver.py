@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import copy
 import ipaddress
+import pickle
+import threading
 
 import attrs
 import dns.flags
@@ -281,3 +285,83 @@ class TestSystemConfiguration:
         # absolute name two-mx. it is outside every zone of the server.
         assert resolver.query("two-mx", "MX").status is AnswerStatus.REFUSED
         assert resolver.query("two-mx.mxtest", "MX").status is AnswerStatus.RECORDS
+
+
+class TestCloseUnderThreads:
+    """close() while other threads route: the resolver stays usable (docs/dns.md)."""
+
+    def test_close_while_threads_ask_batches_never_raises(self, bind: BindServer):
+        resolver = mxroute.DNSResolver([bind.address], port=bind.port, tcp=True, max_workers=4)
+        questions = [mxroute.Question("mx1.two-mx.mxtest", "A")] * 3
+        errors: list[BaseException] = []
+        statuses: list[AnswerStatus] = []
+        done = threading.Event()
+
+        def ask() -> None:
+            try:
+                for _ in range(20):
+                    statuses.extend(a.status for a in resolver.query_batch(questions))
+            except BaseException as exc:  # the test counts every kind
+                errors.append(exc)
+
+        threads = [threading.Thread(target=ask) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+
+        def closer() -> None:
+            while not done.is_set():
+                resolver.close()
+
+        closing = threading.Thread(target=closer)
+        closing.start()
+        for thread in threads:
+            thread.join()
+        done.set()
+        closing.join()
+        resolver.close()
+        assert errors == []
+        assert statuses == [AnswerStatus.RECORDS] * (6 * 20 * 3)
+
+    def test_every_protocol_works_after_close(self, bind: BindServer):
+        resolver = mxroute.DNSResolver([bind.address], port=bind.port, tcp=True)
+        questions = [mxroute.Question("mx1.two-mx.mxtest", "A")] * 2
+        resolver.query_batch(questions)
+        resolver.close()
+        assert resolver.query("two-mx.mxtest", "MX").status is AnswerStatus.RECORDS
+        assert asyncio.run(resolver.query_async("two-mx.mxtest", "MX")).records
+        assert [a.status for a in resolver.query_batch(questions)] == [AnswerStatus.RECORDS] * 2
+        resolver.close()
+
+
+def _route_in_another_process(resolver: mxroute.DNSResolver) -> list[str]:
+    return [
+        str(host) for host in mxroute.Router(resolver=resolver).resolve("a@two-mx.mxtest").hosts
+    ]
+
+
+class TestPickling:
+    """A DNSResolver pickles and deep-copies with its settings; its pool and lock are new."""
+
+    @pytest.mark.parametrize("tcp", [False, True])
+    def test_pickle_round_trip_answers_queries(self, bind: BindServer, tcp):
+        resolver = mxroute.DNSResolver(
+            [bind.address], port=bind.port, timeout=1.5, lifetime=3.0, tcp=tcp, max_workers=3
+        )
+        questions = [mxroute.Question("mx1.two-mx.mxtest", "A")] * 2
+        resolver.query_batch(questions)  # with tcp=True, starts the thread pool
+        for copy_ in (pickle.loads(pickle.dumps(resolver)), copy.deepcopy(resolver)):
+            assert copy_ is not resolver
+            assert repr(copy_) == repr(resolver)
+            assert copy_.max_workers == 3
+            assert copy_.query("two-mx.mxtest", "MX").status is AnswerStatus.RECORDS
+            assert [a.records for a in copy_.query_batch(questions)] == [(ip("192.0.2.1"),)] * 2
+            copy_.close()
+        resolver.close()
+
+    def test_works_in_a_process_pool(self, bind: BindServer):
+        resolver = mxroute.DNSResolver([bind.address], port=bind.port, tcp=True)
+        resolver.query_batch([mxroute.Question("mx1.two-mx.mxtest", "A")] * 2)
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1) as pool:
+            hosts = pool.submit(_route_in_another_process, resolver).result(timeout=30)
+        assert hosts == _route_in_another_process(resolver)
+        resolver.close()

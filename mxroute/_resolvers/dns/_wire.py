@@ -1,0 +1,162 @@
+"""The DNS wire format as DNSResolver writes and checks it: queries, names, types.
+
+Queries are written here rather than with :func:`dns.message.make_query` and
+``to_wire``, which take several times longer to build the same few octets;
+a test checks they are byte for byte what dnspython makes. Every response is
+parsed by dnspython (:func:`dns.message.from_wire`); :func:`read_datagram`
+then says whether it answers the query at all. No sockets, no clock, no
+randomness: the caller gives the query ID.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from typing import NamedTuple, cast
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+
+from mxroute._errors import InvalidInput
+
+_IN = dns.rdataclass.IN
+
+_HEADER = struct.Struct("!HHHHHH")
+"""ID, flags, and the counts of the question, answer, authority and additional sections."""
+_QUESTION = struct.Struct("!HH")
+"""QTYPE and QCLASS, after the QNAME."""
+_OPT = struct.Struct("!HHBBHH")
+"""TYPE, CLASS (the UDP buffer size), extended RCODE, version, flags, RDLENGTH of an OPT record."""
+_CHECKED_QUESTION_RCODES = frozenset(
+    {dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP, dns.rcode.REFUSED}
+)
+
+
+class Query(NamedTuple):
+    """One query, in wire format, and what a response to it must echo."""
+
+    wire: bytes
+    id: int
+    name: dns.name.Name
+    rdtype: dns.rdatatype.RdataType
+    edns: bool = True
+    """Whether the query carries an OPT record (EDNS)."""
+    dnssec: bool = False
+    """Whether the query sets the DO bit."""
+
+    def message(self) -> dns.message.Message:
+        """The query as a dnspython message (for :func:`dns.query.tcp`)."""
+        return dns.message.from_wire(self.wire)
+
+
+def make_query(
+    qname: dns.name.Name,
+    qtype: dns.rdatatype.RdataType,
+    qid: int,
+    *,
+    flags: int,
+    edns_payload: int | None,
+    dnssec: bool,
+) -> Query:
+    """The query for ``(qname, qtype)`` with ID ``qid``: RFC 1035 §4.1, with RFC 6891's OPT.
+
+    The header (the ID, ``flags``), the question, and, unless
+    ``edns_payload`` is None, the OPT pseudo-record (RFC 6891 §6.1.2): the
+    root name, type OPT, the buffer size as its class, extended RCODE 0,
+    version 0, and DO with ``dnssec``.
+    """
+    opt = (
+        b""
+        if edns_payload is None
+        else b"\x00"
+        + _OPT.pack(dns.rdatatype.OPT, edns_payload, 0, 0, dns.flags.DO if dnssec else 0, 0)
+    )
+    header = _HEADER.pack(qid, flags, 1, 0, 0, 1 if opt else 0)
+    name = cast(bytes, qname.to_wire())  # bytes when no file is given
+    wire = b"".join((header, name, _QUESTION.pack(qtype, _IN), opt))
+    return Query(wire, qid, qname, qtype, bool(opt), bool(opt) and dnssec)
+
+
+def qname(name: str) -> dns.name.Name:
+    """``name`` as an absolute DNS name, or InvalidInput ``invalid-name``."""
+    if not isinstance(name, str) or not name.strip(".") or name.startswith("."):
+        raise InvalidInput("invalid-name", f"{name!r} is not a DNS name", str(name))
+    return _parse_name(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_name(name: str) -> dns.name.Name:
+    try:
+        return dns.name.from_text(name, origin=dns.name.root)
+    except (dns.exception.DNSException, ValueError) as exc:
+        raise InvalidInput("invalid-name", f"{name!r} is not a DNS name: {exc}", name) from None
+
+
+def qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
+    """``rdtype`` as a record type and its mnemonic, or InvalidInput ``invalid-rdtype``."""
+    if not isinstance(rdtype, str):
+        raise InvalidInput("invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype))
+    return _parse_type(rdtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_type(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
+    try:
+        value = dns.rdatatype.from_text(rdtype)
+    except (dns.exception.DNSException, ValueError, TypeError, AttributeError):
+        raise InvalidInput(
+            "invalid-rdtype", f"{rdtype!r} is not a DNS record type", str(rdtype)
+        ) from None
+    return value, dns.rdatatype.to_text(value)
+
+
+def read_datagram(wire: bytes, query: Query) -> dns.message.Message | Exception | None:
+    """The UDP datagram ``wire`` (from the server's address) as the response to ``query``.
+
+    None when it is not a response to the query (another ID, another
+    question, a query reflected back): it is ignored and the answer is
+    still awaited (RFC 5452 §9.1), so an off-path spoofer cannot end the
+    try. The exception for a datagram that does not parse (``Truncated``
+    for the TC bit).
+    """
+    try:
+        response = dns.message.from_wire(wire, raise_on_truncation=True)
+    except dns.message.Truncated as truncated:
+        message = truncated.message()  # type: ignore[no-untyped-call]
+        if message is not None and not is_response(query, message):
+            return None
+        return truncated
+    except Exception as exc:
+        return exc
+    if not is_response(query, response):
+        return None
+    return response
+
+
+def is_response(query: Query, response: dns.message.Message) -> bool:
+    """Whether ``response`` answers ``query``, as :meth:`dns.message.Message.is_response` says.
+
+    The QR bit, the same ID, opcode QUERY, and the question echoed (which an
+    error response may leave out).
+    """
+    if (
+        not response.flags & dns.flags.QR
+        or response.id != query.id
+        or dns.opcode.from_flags(response.flags) != dns.opcode.QUERY
+    ):
+        return False
+    question = response.question
+    if not question:
+        return response.rcode() in _CHECKED_QUESTION_RCODES
+    return all(
+        asked.rdtype == query.rdtype
+        and asked.rdclass == _IN
+        and asked.name == query.name  # absolute, compared without case
+        for asked in question
+    )
