@@ -24,6 +24,7 @@ import dns.inet
 from mxroute import _checks
 from mxroute._checks import attrs_validator
 from mxroute._errors import InvalidInput
+from mxroute._names import format_address, parse_ip
 
 DEFAULT_EDNS_PAYLOAD = 1232
 """The EDNS UDP buffer size advertised by default (the DNS Flag Day 2020 value)."""
@@ -59,24 +60,20 @@ class Server(NamedTuple):
 
 def _address(address: object) -> str:
     """``address`` as the text of an IP address, or InvalidInput."""
-    text = (
-        str(address)
-        if isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address))
-        else address
-    )
-    if not isinstance(text, str):
+    if isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return format_address(address)
+    if not isinstance(address, str):
         raise InvalidInput(
             "invalid-nameserver",
             f"a name server must be an IP address, not {address!r}",
             repr(address),
         )
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
+    parsed = parse_ip(address)
+    if parsed is None:
         raise InvalidInput(
-            "invalid-nameserver", f"a name server must be an IP address, not {text!r}", text
-        ) from None
-    return text
+            "invalid-nameserver", f"a name server must be an IP address, not {address!r}", address
+        )
+    return format_address(parsed)
 
 
 def _nameservers(value: object) -> tuple[str, ...]:
@@ -92,7 +89,8 @@ def _nameservers(value: object) -> tuple[str, ...]:
 
 
 def _server(text: str, port_number: int) -> Server:
-    parsed = ipaddress.ip_address(text)
+    parsed = parse_ip(text)
+    assert parsed is not None  # checked by _address
     label = f"[{text}]:{port_number}" if parsed.version == 6 else f"{text}:{port_number}"
     family = socket.AF_INET6 if parsed.version == 6 else socket.AF_INET
     destination = dns.inet.low_level_address_tuple((text, port_number), family)
@@ -169,10 +167,7 @@ def system_configuration(
     addresses = []
     for entry in system.nameservers:
         text = entry if isinstance(entry, str) else getattr(entry, "address", None)
-        if isinstance(text, str):
-            try:
-                ipaddress.ip_address(text)
-            except ValueError:
-                continue
-            addresses.append(text)
+        parsed = parse_ip(text) if isinstance(text, str) else None
+        if parsed is not None:
+            addresses.append(format_address(parsed))
     return addresses, system.port, float(system.timeout)
