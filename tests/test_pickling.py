@@ -121,3 +121,20 @@ class TestRouter:
             route = pool.submit(_route, router, "alice@example.com").result(timeout=60)
         assert route == expected
         assert len(route.hosts) == 4
+
+
+def test_a_router_over_the_real_dns_stack_pickles_with_its_settings(round_trip):
+    dns = mxroute.DNSResolver(["192.0.2.53"], port=5353, timeout=1.5, tcp=True)
+    router = Router(resolver=mxroute.CachingResolver(dns, max_entries=100), deadline=4.0)
+    copied = round_trip(router)
+    assert isinstance(copied, Router)
+    assert isinstance(copied.resolver, mxroute.CachingResolver)
+    inner = copied.resolver.wrapped
+    assert isinstance(inner, mxroute.DNSResolver)
+    assert (inner is dns) == (round_trip is copy.copy)  # a shallow copy shares it
+    assert (inner.nameservers, inner.port, inner.timeout, inner.tcp) == (
+        dns.nameservers,
+        dns.port,
+        dns.timeout,
+        dns.tcp,
+    )
