@@ -141,7 +141,7 @@ class TestPositiveCaching:
         assert cache.stats.entries == 0
 
     def test_additional_answers_age_with_the_entry_and_drop_when_expired(self, clock):
-        fake = InMemoryResolver(additional=True)
+        fake = InMemoryResolver(use_additional=True)
         fake.add("example.com", "MX", "10 mx.example.com.", ttl=300)
         fake.add("mx.example.com", "A", "192.0.2.25", ttl=60)
         fake.add("mx.example.com", "AAAA", "2001:db8::25", ttl=120)
@@ -156,7 +156,7 @@ class TestPositiveCaching:
         assert later.ttl == 210
 
     def test_additional_addresses_never_answer_address_questions(self, clock):
-        fake = InMemoryResolver(additional=True)
+        fake = InMemoryResolver(use_additional=True)
         fake.add("example.com", "MX", "10 mx.example.com.")
         fake.add("mx.example.com", "A", "192.0.2.25")
         cache = cache_over(fake, clock)

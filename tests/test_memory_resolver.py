@@ -202,7 +202,7 @@ class TestFail:
 
 class TestAdditional:
     def test_mx_answers_carry_exchange_addresses_when_asked(self):
-        fake = InMemoryResolver(additional=True)
+        fake = InMemoryResolver(use_additional=True)
         fake.load_zone(ZONE)
         additional = {(a.name, a.rdtype) for a in fake.query("example.com", "MX").additional}
         assert additional == {
@@ -226,7 +226,7 @@ class TestSettings:
             ("negative_ttl", -5, "invalid-negative-ttl"),
             ("authenticated", "yes", "invalid-option"),
             ("authenticated", 1, "invalid-option"),
-            ("additional", None, "invalid-option"),
+            ("use_additional", None, "invalid-option"),
             ("latency", -0.5, "invalid-latency"),
             ("lifetime", 0, "invalid-lifetime"),
             ("lifetime", float("inf"), "invalid-lifetime"),
@@ -257,12 +257,12 @@ class TestSettings:
     def test_glue_is_called_additional_as_everywhere_else(self):
         with pytest.raises(TypeError):
             InMemoryResolver(glue=True)  # type: ignore[call-arg]
-        assert InMemoryResolver(additional=True).additional is True
+        assert InMemoryResolver(use_additional=True).use_additional is True
 
 
 class TestClear:
     def test_clear_forgets_everything_but_the_settings(self, sleeps):
-        fake = InMemoryResolver(latency=0.5, additional=True)
+        fake = InMemoryResolver(latency=0.5, use_additional=True)
         fake.load_zone(ZONE)
         fake.fail("example.com", "A")
         fake.script("example.com", "MX", ["servfail"])
@@ -271,7 +271,7 @@ class TestClear:
         fake.clear()
         assert fake.queries == []
         assert fake.latency == 0.5
-        assert fake.additional
+        assert fake.use_additional
         fake.latency = 0
         assert fake.query("example.com", "MX").status is AnswerStatus.NXDOMAIN
         assert fake.query("example.com", "A").status is AnswerStatus.NXDOMAIN
@@ -667,9 +667,9 @@ class TestRepr:
         fake.fail("example.net")
         fake.script("example.com", "MX", ["timeout"])
         fake.query("example.com", "MX")
-        fake.additional = True
+        fake.use_additional = True
         fake.latency = 0.25
         assert repr(fake) == (
             "<InMemoryResolver: 6 record sets, 1 query, 1 failure, 1 script, "
-            "additional=True, latency=0.25>"
+            "use_additional=True, latency=0.25>"
         )

@@ -32,7 +32,7 @@ def _fake() -> InMemoryResolver:
     fake.fail("broken.example", "MX", error="timeout")
     fake.script("example.com", "A", ["servfail", None])
     fake.delay("slow.example", 0.5)
-    fake.additional = True
+    fake.use_additional = True
     return fake
 
 

@@ -510,7 +510,7 @@ class TestRule9Addresses:
         assert ("mx.example.com", "AAAA") not in fake.queries
 
     def test_glue_from_additional_section_saves_questions(self):
-        fake = InMemoryResolver(additional=True)
+        fake = InMemoryResolver(use_additional=True)
         fake.add("example.com", "MX", "10 mx.example.com.")
         fake.add("mx.example.com", "A", "192.0.2.1")
         fake.add("mx.example.com", "AAAA", "2001:db8::1")
@@ -519,7 +519,7 @@ class TestRule9Addresses:
         assert fake.queries == [("example.com", "MX")]
 
     def test_partial_glue_asks_only_the_missing_family(self):
-        fake = InMemoryResolver(additional=True)
+        fake = InMemoryResolver(use_additional=True)
         fake.add("example.com", "MX", "10 mx.example.com.")
         fake.add("mx.example.com", "A", "192.0.2.1")
         route(fake, "example.com")

@@ -62,7 +62,7 @@ def _lifetime(value: object, what: str) -> float | None:
 _SETTINGS: dict[str, Callable[[object, str], object]] = {
     "negative_ttl": functools.partial(integer, low=0),
     "authenticated": functools.partial(flag, reason="invalid-option"),
-    "additional": functools.partial(flag, reason="invalid-option"),
+    "use_additional": functools.partial(flag, reason="invalid-option"),
     "latency": _latency,
     "lifetime": _lifetime,
 }
@@ -195,7 +195,7 @@ class InMemoryResolver:
     Args:
         negative_ttl: TTL of NXDOMAIN and NODATA answers when no SOA is known.
         authenticated: Whether answers carry the DNSSEC AD bit.
-        additional: Whether MX answers carry the A/AAAA records of their
+        use_additional: Whether MX answers carry the A/AAAA records of their
             exchanges in :attr:`Answer.additional <mxroute.Answer.additional>`
             (the additional section), as some servers send them and as
             :class:`~mxroute.DNSResolver` passes them on.
@@ -213,7 +213,7 @@ class InMemoryResolver:
     """TTL of NXDOMAIN and NODATA answers when no SOA is known."""
     authenticated: bool
     """Whether answers carry the DNSSEC AD bit."""
-    additional: bool
+    use_additional: bool
     """Whether MX answers carry their exchanges' A/AAAA records in ``additional``."""
     latency: float
     """Seconds every answer takes, unless :meth:`delay` set the question's own."""
@@ -229,13 +229,13 @@ class InMemoryResolver:
         *,
         negative_ttl: int = 300,
         authenticated: bool = False,
-        additional: bool = False,
+        use_additional: bool = False,
         latency: float = 0.0,
         lifetime: float | None = None,
     ) -> None:
         self.negative_ttl = negative_ttl
         self.authenticated = authenticated
-        self.additional = additional
+        self.use_additional = use_additional
         self.latency = latency
         self.lifetime = lifetime
         self.queries: list[Question] = []
@@ -542,7 +542,7 @@ class InMemoryResolver:
         """Forget every record, failure, script, delay and recorded question.
 
         The settings given to the constructor (``latency``, ``lifetime``,
-        ``additional``, ...) stay as they are.
+        ``use_additional``, ...) stay as they are.
         """
         self._records.clear()
         self._failures.clear()
@@ -648,7 +648,9 @@ class InMemoryResolver:
                     ttl=min([*ttls, *entries.values()]),
                     cnames=cnames,
                     authenticated=ad,
-                    additional=self._extra(entries) if rdtype == "MX" and self.additional else (),
+                    additional=self._extra(entries)
+                    if rdtype == "MX" and self.use_additional
+                    else (),
                 )
             alias = self._records.get((current, "CNAME")) if rdtype != "CNAME" else None
             if alias:

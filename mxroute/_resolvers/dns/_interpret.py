@@ -1,4 +1,4 @@
-"""Reading one NOERROR or NXDOMAIN response: records, CNAME chain, negative TTL, glue.
+"""Reading one NOERROR or NXDOMAIN response: records, CNAME chain, negative TTL, additional addresses.
 
 Pure functions of a parsed :class:`dns.message.Message`: what the answer
 section says about the question, whether the response is usable at all
@@ -149,7 +149,7 @@ def interpret(
     return Final(AnswerStatus.NODATA, None, cnames, targets, ttls, negative)
 
 
-def glue(
+def additional_answers(
     response: dns.message.Message, rrset: dns.rrset.RRset, authenticated: bool
 ) -> list[Answer]:
     """The A and AAAA record sets of the additional section owned by an exchange of ``rrset``."""

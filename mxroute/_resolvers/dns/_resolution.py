@@ -30,7 +30,7 @@ import dns.rdatatype
 from mxroute._dns import Answer, AnswerStatus
 from mxroute._names import normalize_host
 from mxroute._resolvers.dns._config import Server, Settings
-from mxroute._resolvers.dns._interpret import Final, glue, interpret, values
+from mxroute._resolvers.dns._interpret import Final, additional_answers, interpret, values
 from mxroute._resolvers.dns._wire import Query, make_query, qname, qtype
 
 _MX = dns.rdatatype.MX
@@ -140,7 +140,7 @@ def resolution(
                 ttl=min(ttls) if ttls else None,
                 cnames=cnames,
                 authenticated=authenticated,
-                additional=glue(response, final.rrset, authenticated)
+                additional=additional_answers(response, final.rrset, authenticated)
                 if kind == _MX and settings.use_additional
                 else (),
                 detail=detail,
