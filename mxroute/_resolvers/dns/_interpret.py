@@ -1,4 +1,4 @@
-"""Reading one NOERROR or NXDOMAIN response: records, CNAME chain, negative TTL, additional addresses.
+"""Reading one NOERROR or NXDOMAIN response: records, CNAME chain, negative TTL, glue.
 
 Pure functions of a parsed :class:`dns.message.Message`: what the answer
 section says about the question, whether the response is usable at all
