@@ -230,6 +230,15 @@ class TestEventLoops:
             trio.run(mxroute.audit_async, "example.com", world)
         assert world.queries == []
 
+    def test_audit_many_async_under_trio_raises_the_same_error(self, world):
+        async def main() -> None:
+            async for _ in mxroute.audit_many_async(["example.com"], world):
+                pass
+
+        with pytest.raises(mxroute.UnsupportedEventLoop, match="audit_many_async"):
+            trio.run(main)
+        assert world.queries == []
+
     def test_without_any_event_loop_too(self, world):
         coroutine = Router(resolver=world).resolve_async("example.com")
         try:
