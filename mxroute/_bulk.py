@@ -33,7 +33,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
-from mxroute._errors import InvalidInput, MXRouteError
+from mxroute._checks import integer
+from mxroute._errors import MXRouteError
 from mxroute._model import MailRoute
 from mxroute._names import Target
 
@@ -69,13 +70,7 @@ def check_concurrency(concurrency: object) -> int:
         InvalidInput: It is not an integer >= 1 (``.reason`` is
             ``"invalid-concurrency"``).
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidInput(
-            "invalid-concurrency",
-            f"concurrency must be an integer >= 1, not {concurrency!r}",
-            str(concurrency),
-        )
-    return concurrency
+    return integer(concurrency, "concurrency", low=1)
 
 
 class _Result(Generic[_I, R]):

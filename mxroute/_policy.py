@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from mxroute._checks import attrs_validator, integer
 from mxroute._errors import InvalidDomain, InvalidInput, InvalidPolicy
 from mxroute._names import IPAddress, format_address, parse_host_port, parse_ip, to_a_label
 
@@ -375,13 +376,7 @@ def _scope(value: AddressScope | str) -> AddressScope:
         ) from None
 
 
-def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidPolicy(
-            f"invalid-{attribute.name.replace('_', '-')}",
-            f"{attribute.name} must be a positive integer, not {value!r}",
-            repr(value),
-        )
+_POSITIVE = attrs_validator(integer, low=1, error=InvalidPolicy)
 
 
 @attrs.frozen
@@ -418,8 +413,8 @@ class RoutingPolicy:
     )
     allow_ip_literal_mx: bool = False
     address_scope: AddressScope = attrs.field(default=AddressScope.ROUTABLE, converter=_scope)
-    max_hosts: int = attrs.field(default=DEFAULT_MAX_HOSTS, validator=_positive)
-    max_addresses: int = attrs.field(default=DEFAULT_MAX_ADDRESSES, validator=_positive)
+    max_hosts: int = attrs.field(default=DEFAULT_MAX_HOSTS, validator=_POSITIVE)
+    max_addresses: int = attrs.field(default=DEFAULT_MAX_ADDRESSES, validator=_POSITIVE)
 
     def next_hop_for(self, domain: str) -> tuple[str, NextHop] | None:
         """The configured next hop for a domain, and the key that chose it.

@@ -39,6 +39,7 @@ from typing import Any
 
 import attrs
 
+from mxroute._checks import integer
 from mxroute._errors import InvalidAddress, InvalidDomain, InvalidInput, InvalidPolicy
 from mxroute._findings import Finding, make_finding
 from mxroute._model import MXRecord
@@ -307,12 +308,7 @@ def check_mx_records(
             "records must be an iterable of MX records, not a single string",
             str(records),
         )
-    if isinstance(max_hosts, bool) or not isinstance(max_hosts, int) or max_hosts < 1:
-        raise InvalidPolicy(
-            "invalid-max-hosts",
-            f"max_hosts must be a positive integer, not {max_hosts!r}",
-            repr(max_hosts),
-        )
+    integer(max_hosts, "max_hosts", low=1, error=InvalidPolicy)
     parsed = [r if isinstance(r, MXRecord) else MXRecord.parse(r) for r in records]
     where = domain or "the domain"
     ordered, findings = examine_mx_set(parsed, subject=domain, where=where)
