@@ -17,6 +17,7 @@ import pytest
 
 import mxroute
 from mxroute import InMemoryResolver
+from mxroute._exports import is_class_or_function
 
 ZONE = """
 $ORIGIN example.com.
@@ -98,7 +99,8 @@ def _public_classes() -> list[str]:
     return [
         name
         for name in mxroute.__all__
-        if inspect.isclass(getattr(mxroute, name))
+        if is_class_or_function(getattr(mxroute, name))
+        and inspect.isclass(getattr(mxroute, name))
         and not issubclass(getattr(mxroute, name), enum.Enum)
     ]
 

@@ -126,20 +126,29 @@ def _check_generate(text: str, limit: int) -> None:
             )
 
 
-def _count_records(limit: int) -> Callable[[dns.transaction.Transaction], None]:
-    """A dnspython transaction setup that stops reading past ``limit`` records."""
+def _counting_zone(limit: int) -> type[dns.zone.Zone]:
+    """A zone class whose loading stops past ``limit`` records.
+
+    dnspython adds the records of a zone file one at a time through the
+    zone's writer transaction; the check sits there. (A zone class rather
+    than ``from_text(transaction_setup=...)``, which dnspython 2.8 and
+    earlier do not have.)
+    """
     count = 0
 
     def check(txn: object, name: object, rdataset: object) -> None:
         nonlocal count
-        count += 1  # dnspython adds the records of a zone file one at a time
+        count += 1
         if count > limit:
             raise _too_large(limit, f"reading stopped at record {count:,}")
 
-    def setup(txn: dns.transaction.Transaction) -> None:
-        txn.check_put_rdataset(check)
+    class CountingZone(dns.zone.Zone):
+        def writer(self, replacement: bool = False) -> dns.zone.Transaction:
+            txn = super().writer(replacement)
+            txn.check_put_rdataset(check)
+            return txn
 
-    return setup
+    return CountingZone
 
 
 def _rdtype_text(rdtype: str) -> str:
@@ -351,7 +360,7 @@ class InMemoryResolver:
                 origin=origin,
                 relativize=False,
                 check_origin=False,
-                transaction_setup=_count_records(max_records),
+                zone_factory=_counting_zone(max_records),
             )
         except InvalidInput:
             raise

@@ -242,7 +242,8 @@ async def _ask_udp_async(attempt: Try) -> Result:
     A plain non-blocking socket, a reader callback and a timer, rather than
     :func:`dns.asyncquery.udp`, which builds a datagram transport per query.
     An event loop that cannot watch sockets (the proactor loop of Windows)
-    gets :func:`dns.asyncquery.udp`.
+    makes the blocking try of :func:`ask` in a worker thread instead, so
+    stray datagrams are judged by the same code on every loop.
     """
     import asyncio
 
@@ -269,7 +270,7 @@ async def _ask_udp_async(attempt: Try) -> Result:
             try:
                 loop.add_reader(fd, readable)
             except NotImplementedError:
-                return await _ask_asyncquery(attempt)
+                return await asyncio.to_thread(_ask_udp, attempt)
             timer = loop.call_later(attempt.timeout, late)
             try:
                 sock.sendto(attempt.query.wire, server.destination)
@@ -282,32 +283,13 @@ async def _ask_udp_async(attempt: Try) -> Result:
 
 
 async def _ask_asyncquery(attempt: Try) -> Result:
-    """Make one try with :mod:`dns.asyncquery`: every TCP try, and UDP tries on
-    event loops that cannot watch sockets.
-
-    Such a UDP try ignores every datagram that does not answer the query, as
-    the others do; it also ignores one that does not parse (dnspython's
-    ``ignore_errors`` does not tell the two apart), where the others end
-    the try as SERVFAIL.
-    """
+    """Make one TCP try with :func:`dns.asyncquery.tcp`."""
     import dns.asyncquery
 
-    query, server = attempt.query.message(), attempt.server
+    server = attempt.server
     try:
-        if attempt.tcp:
-            return await dns.asyncquery.tcp(
-                query, server.address, timeout=attempt.timeout, port=server.port
-            )
-        return await dns.asyncquery.udp(
-            query,
-            server.address,
-            timeout=attempt.timeout,
-            port=server.port,
-            ignore_unexpected=True,
-            # and a datagram that does not answer the query (RFC 5452 §9.1);
-            # on this path one that does not parse is ignored too.
-            ignore_errors=True,
-            raise_on_truncation=True,
+        return await dns.asyncquery.tcp(
+            attempt.query.message(), server.address, timeout=attempt.timeout, port=server.port
         )
     except Exception as exc:
         return exc
