@@ -437,8 +437,9 @@ class InMemoryResolver:
         return resolver
 
     def fail(self, name: str, rdtype: str | None = None, error: str = "servfail") -> None:
-        """Make questions about ``name`` fail: ``"servfail"``, ``"timeout"``,
-        ``"refused"`` or ``"nxdomain"``.
+        """Make questions about ``name`` fail.
+
+        They fail with ``"servfail"``, ``"timeout"``, ``"refused"`` or ``"nxdomain"``.
 
         Args:
             name: The name whose questions fail.

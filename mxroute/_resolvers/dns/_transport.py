@@ -282,8 +282,9 @@ async def _ask_udp_async(attempt: Try) -> Result:
 
 
 async def _ask_asyncquery(attempt: Try) -> Result:
-    """Make one try with :mod:`dns.asyncquery`: every TCP try, and UDP tries on
-    event loops that cannot watch sockets.
+    """Make one try with :mod:`dns.asyncquery`.
+
+    It makes every TCP try, and UDP tries on event loops that cannot watch sockets.
 
     Such a UDP try ignores every datagram that does not answer the query, as
     the others do; it also ignores one that does not parse (dnspython's
