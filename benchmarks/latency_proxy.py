@@ -318,6 +318,7 @@ class LatencyProxy:
             process.stdout.close()
 
     def __enter__(self) -> LatencyProxy:
+        """Start the proxy (see :meth:`start`)."""
         return self.start()
 
     def __exit__(
@@ -326,6 +327,7 @@ class LatencyProxy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop the proxy (see :meth:`stop`)."""
         self.stop()
 
 

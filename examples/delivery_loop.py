@@ -69,7 +69,12 @@ LAB: dict[IPAddress, tuple[str, int]] = {}
 
 
 class Sink:
-    """An aiosmtpd handler that accepts, rejects (5xx) or defers (4xx) every recipient."""
+    """An aiosmtpd handler that accepts, rejects (5xx) or defers (4xx) every recipient.
+
+    Args:
+        name: The host name the SMTP server announces (the MX host it plays).
+        rcpt_reply: The reply to every RCPT TO; a 250 reply accepts the recipient.
+    """
 
     def __init__(self, name: str, rcpt_reply: str = "250 2.1.5 OK") -> None:
         self.name = name
