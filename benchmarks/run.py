@@ -48,6 +48,7 @@ from typing import NamedTuple
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+# The imports below need the sys.path entries just added (hence noqa: E402).
 
 import import_time  # noqa: E402
 import workload  # noqa: E402

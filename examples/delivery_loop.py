@@ -83,18 +83,18 @@ class Sink:
 
     async def handle_RCPT(
         self,
-        server: SMTP,
-        session: Session,
+        _server: SMTP,
+        _session: Session,
         envelope: Envelope,
         address: str,
-        rcpt_options: list[str],
+        _rcpt_options: list[str],
     ) -> str:
         """Answer RCPT TO with this sink's reply."""
         if self.rcpt_reply.startswith("250"):
             envelope.rcpt_tos.append(address)
         return self.rcpt_reply
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         """Keep the message."""
         self.received.append(envelope)
         return "250 2.0.0 Message accepted"

@@ -304,7 +304,7 @@ class _FrozenMap(dict[str, NextHop]):
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (dict(self),))
 
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+    def _refuse(self, *_args: Any, **_kwargs: Any) -> None:
         raise TypeError("a RoutingPolicy's transport_map cannot be changed; use attrs.evolve")
 
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
@@ -375,7 +375,7 @@ def _scope(value: AddressScope | str) -> AddressScope:
         ) from None
 
 
-def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+def _positive(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidPolicy(
             f"invalid-{attribute.name.replace('_', '-')}",

@@ -130,7 +130,7 @@ def _count_records(limit: int) -> Callable[[dns.transaction.Transaction], None]:
     """A dnspython transaction setup that stops reading past ``limit`` records."""
     count = 0
 
-    def check(txn: object, name: object, rdataset: object) -> None:
+    def check(_txn: object, _name: object, _rdataset: object) -> None:
         nonlocal count
         count += 1  # dnspython adds the records of a zone file one at a time
         if count > limit:
