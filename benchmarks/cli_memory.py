@@ -98,8 +98,11 @@ def measure(count: int, *extra: str) -> dict[str, Any]:
 
 
 class _Clock(io.StringIO):
-    """Standard output that notes when each target's outcome came (the command
-    writes each in one call), in seconds from ``start``."""
+    """Standard output that notes when each target's outcome came.
+
+    The command writes each outcome in one call; the times are in seconds
+    from ``start``.
+    """
 
     def __init__(self, start: float) -> None:
         super().__init__()

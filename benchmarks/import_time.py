@@ -40,6 +40,8 @@ WATCHED = ("asyncio", "dns.asyncquery", "dns.asyncresolver")
 
 
 class ImportTime(NamedTuple):
+    """The figures of one module's import."""
+
     module: str
     seconds: float  # median cumulative time of the import, from -X importtime
     wall_seconds: float  # median wall time of the interpreter, less one importing nothing
@@ -112,7 +114,7 @@ def measure(module: str, runs: int, bare_wall: float) -> ImportTime:
 
 
 def measure_all(runs: int) -> list[ImportTime]:
-    """mxroute first, then each baseline."""
+    """The figures of each import: mxroute's first, then each baseline's."""
     _run("pass", importtime=False)
     bare = statistics.median(_run("pass", importtime=False)[0] for _ in range(runs))
     return [measure(module, runs, bare) for module in (SUBJECT, *BASELINES)]
@@ -138,6 +140,7 @@ def report(results: Sequence[ImportTime]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Measure the imports and print the report (or JSON with ``--json``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="runs of each import (default 15)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -119,7 +119,8 @@ class _UpstreamTCP(asyncio.Protocol):
         if self.front.transport is not None:
             self.front.transport.write(data)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    # asyncio.Protocol's signature; the reason the connection ended does not matter here.
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: ARG002
         if self.front.transport is not None:
             self.front.transport.close()
 
@@ -170,7 +171,8 @@ class _FrontTCP(asyncio.Protocol):
         elif not self.upstream.is_closing():
             self.upstream.write(data)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    # asyncio.Protocol's signature; the reason the connection ended does not matter here.
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: ARG002
         if self.upstream is not None:
             self.upstream.close()
 
@@ -318,6 +320,7 @@ class LatencyProxy:
             process.stdout.close()
 
     def __enter__(self) -> LatencyProxy:
+        """Start the proxy (see :meth:`start`)."""
         return self.start()
 
     def __exit__(
@@ -326,6 +329,7 @@ class LatencyProxy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Stop the proxy (see :meth:`stop`)."""
         self.stop()
 
 

@@ -48,6 +48,7 @@ from typing import NamedTuple
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+# The imports below need the sys.path entries just added (hence noqa: E402).
 
 import import_time  # noqa: E402
 import workload  # noqa: E402
@@ -59,6 +60,8 @@ from tests.bindserver import BindServer  # noqa: E402
 
 
 class Sizes(NamedTuple):
+    """How much each benchmark does: the full, quick and smoke runs differ only in these."""
+
     delay: float  # seconds added to every query in (a) and (b) with latency
     repeats: int  # routes timed per case in (a); the median counts
     bulk: int  # domains in the bulk zone, all routed by resolve_many in (b)
@@ -81,6 +84,8 @@ ROUND_TRIP = [0.0]
 
 
 class Row(NamedTuple):
+    """One line of the report's table: mxroute's figure, the baseline's, and their ratio."""
+
     benchmark: str
     case: str
     subject: str
@@ -99,8 +104,11 @@ def _fmt(value: float, unit: str = "") -> str:
 def _median_route_time(
     route: Callable[[], object], repeats: int, clock: Callable[[], float] = time.perf_counter
 ) -> float:
-    """The median time of ``route`` by ``clock``: wall time, or with
-    :func:`time.process_time` this process's CPU time (not the proxy's)."""
+    """The median time of ``route`` by ``clock``.
+
+    That is wall time, or with :func:`time.process_time` this process's CPU
+    time (not the proxy's).
+    """
     times = []
     for _ in range(repeats):
         start = clock()
@@ -142,6 +150,7 @@ class _ProxyLog:
 
 
 def bench_round_trips(bind: BindServer, sizes: Sizes, fanouts: Sequence[int]) -> list[Row]:
+    """(a) Latency, sequential round trips and CPU time of one route, per MX fan-out."""
     rows = []
     with (
         tempfile.TemporaryDirectory(prefix="mxroute-bench-") as scratch,
@@ -239,6 +248,7 @@ def _seconds(work: Callable[[], object]) -> float:
 
 
 def bench_bulk(bind: BindServer, sizes: Sizes) -> list[Row]:
+    """(b) Routes per second of ``resolve_many``, on local BIND and through the proxy."""
     domains = workload.bulk_domains(sizes.bulk)
     resolver = DNSResolver([workload.ADDRESS], port=bind.port)
     naive = workload.naive_resolver(bind.port)
@@ -349,8 +359,10 @@ class _Replay:
 def _cpu_pair(
     mine: Callable[[], object], raw: Callable[[], object], repeats: int
 ) -> tuple[float, float]:
-    """The least CPU time of each over ``repeats`` runs, alternating, so that a
-    change in the machine's load weighs on both alike."""
+    """The least CPU time of each over ``repeats`` runs, alternating.
+
+    Alternating makes a change in the machine's load weigh on both alike.
+    """
     best_mine = best_raw = float("inf")
     for _ in range(repeats):
         for work, is_mine in ((raw, False), (mine, True)):
@@ -366,6 +378,7 @@ def _cpu_pair(
 
 
 def bench_cpu(bind: BindServer, sizes: Sizes) -> list[Row]:
+    """(c) mxroute's CPU time over that of sending the same questions with raw dnspython."""
     domains = workload.bulk_domains(sizes.cpu_domains)
     resolver = DNSResolver([workload.ADDRESS], port=bind.port)
     recorder = _Recorder(resolver)
@@ -464,6 +477,7 @@ def _allocated(fill: Callable[[], object]) -> tuple[int, object]:
 
 
 def bench_memory(sizes: Sizes) -> list[Row]:
+    """(d) Bytes per entry of a full ``CachingResolver``, against a dict of the same answers."""
     n = sizes.cache_entries
     names = [f"d{i}.example" for i in range(n)]
     inner = _Synthetic()
@@ -501,6 +515,7 @@ def bench_memory(sizes: Sizes) -> list[Row]:
 
 
 def bench_import_time(sizes: Sizes) -> list[Row]:
+    """(e) The time ``import mxroute`` takes, against each baseline import."""
     subject, *baselines = import_time.measure_all(sizes.import_runs)
     loads = ", ".join(subject.watched) or "none"
     return [
@@ -517,6 +532,7 @@ def bench_import_time(sizes: Sizes) -> list[Row]:
 
 
 def table(rows: Sequence[Row]) -> Iterator[str]:
+    """The rows as the lines of one Markdown table."""
     yield "| benchmark | case | mxroute | baseline | ratio |"
     yield "|---|---|---:|---:|---:|"
     for row in rows:
@@ -524,6 +540,7 @@ def table(rows: Sequence[Row]) -> Iterator[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Start BIND, run the benchmarks chosen by ``--only`` and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, figures meaningless")

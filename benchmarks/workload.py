@@ -82,7 +82,10 @@ def bulk_zone(count: int) -> str:
 
 
 def naive_resolver(port: int) -> dns.resolver.Resolver:
-    """dnspython's stub resolver on 127.0.0.1:``port``: no cache, EDNS as mxroute sends it."""
+    """The baseline: dnspython's stub resolver on 127.0.0.1:``port``.
+
+    It has no cache, and sends EDNS as mxroute does.
+    """
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = [ADDRESS]
     resolver.port = port
@@ -134,8 +137,11 @@ def wires(questions: Sequence[tuple[str, str]]) -> list[bytes]:
 
 
 def bare_replay(queries: Sequence[bytes], port: int) -> int:
-    """The least a program can do for these queries: send each pre-built query from a
-    blocking socket of its own, read one datagram, let dnspython parse it."""
+    """The least a program can do for these queries; returns how many were answered.
+
+    Each pre-built query is sent from a blocking socket of its own, one datagram
+    is read, and dnspython parses it.
+    """
     answered = 0
     for wire in queries:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

@@ -92,8 +92,10 @@ def write_csv(rows: Iterable[dict[str, object]], out: TextIO) -> int:
 
 
 def read_domains(path: Path) -> Iterator[str]:
-    """Domains from a file, read lazily: one per line; blank lines and ``#``
-    comments are skipped."""
+    """Domains from a file, read lazily, one per line.
+
+    Blank lines and ``#`` comments are skipped.
+    """
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             domain = line.split("#", 1)[0].strip()

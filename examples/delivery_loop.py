@@ -69,7 +69,12 @@ LAB: dict[IPAddress, tuple[str, int]] = {}
 
 
 class Sink:
-    """An aiosmtpd handler that accepts, rejects (5xx) or defers (4xx) every recipient."""
+    """An aiosmtpd handler that accepts, rejects (5xx) or defers (4xx) every recipient.
+
+    Args:
+        name: The host name the SMTP server announces (the MX host it plays).
+        rcpt_reply: The reply to every RCPT TO; a 250 reply accepts the recipient.
+    """
 
     def __init__(self, name: str, rcpt_reply: str = "250 2.1.5 OK") -> None:
         self.name = name
@@ -78,18 +83,18 @@ class Sink:
 
     async def handle_RCPT(
         self,
-        server: SMTP,
-        session: Session,
+        _server: SMTP,
+        _session: Session,
         envelope: Envelope,
         address: str,
-        rcpt_options: list[str],
+        _rcpt_options: list[str],
     ) -> str:
         """Answer RCPT TO with this sink's reply."""
         if self.rcpt_reply.startswith("250"):
             envelope.rcpt_tos.append(address)
         return self.rcpt_reply
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
         """Keep the message."""
         self.received.append(envelope)
         return "250 2.0.0 Message accepted"

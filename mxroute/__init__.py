@@ -1,5 +1,7 @@
-"""mxroute: which hosts to connect to for a recipient, in which order, and what to
-do when the lookup fails, exactly as RFC 5321 §5.1 prescribes.
+"""Mail routing as RFC 5321 §5.1 prescribes.
+
+mxroute answers, for a recipient, which hosts to connect to, in which order,
+and what to do when the lookup fails.
 
 >>> import mxroute
 >>> fake = mxroute.InMemoryResolver()

@@ -452,8 +452,9 @@ def audit_many_async(
     concurrency: int = DEFAULT_CONCURRENCY,
     ordered: bool = False,
 ) -> AsyncIterator[tuple[str, AuditReport | MXRouteError]]:
-    """Audit many domains concurrently in asyncio, on the engine of
-    :meth:`Router.resolve_many <mxroute.Router.resolve_many>`.
+    """Audit many domains concurrently in asyncio.
+
+    It runs on the engine of :meth:`Router.resolve_many <mxroute.Router.resolve_many>`.
 
     Yields ``(domain, result)`` pairs in completion order (input order with
     ``ordered=True``); ``result`` is the :class:`AuditReport`, or the
@@ -477,8 +478,10 @@ def audit_many_async(
 def _audit_one(
     resolver: AnyResolver | None, policy: RoutingPolicy | None
 ) -> Callable[[str], Awaitable[AuditReport]]:
-    """The coroutine function that audits one domain of a bulk run, over one
-    cache shared by the run."""
+    """The coroutine function that audits one domain of a bulk run.
+
+    Every domain of the run is audited over one cache shared by the run.
+    """
     from mxroute._resolvers.caching import CachingResolver
 
     router = Router(resolver=resolver, policy=policy)

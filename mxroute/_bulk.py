@@ -1,5 +1,6 @@
-"""The one bulk engine: run a coroutine function over many items, with bounded
-concurrency and bounded memory.
+"""The one bulk engine: a coroutine function run over many items.
+
+It runs with bounded concurrency and bounded memory.
 
 :meth:`Router.resolve_many <mxroute.Router.resolve_many>`,
 :func:`~mxroute.audit_many` and the ``mxroute`` command all run on it.
@@ -188,8 +189,10 @@ async def _run(
 def _puller(
     items: Iterable[_I] | AsyncIterable[_I],
 ) -> Callable[[], Awaitable[tuple[int, _I] | None]]:
-    """A coroutine function that takes the next item with its index, or None
-    once the input is exhausted."""
+    """A coroutine function that takes the next item with its index.
+
+    It returns None once the input is exhausted.
+    """
     import asyncio
 
     count = 0

@@ -118,7 +118,7 @@ def flag(
 def attrs_validator(check: Callable[..., object], **options: Any) -> Callable[..., None]:
     """An attrs validator that runs *check* on the value, naming the attribute."""
 
-    def validate(instance: object, attribute: Any, value: object) -> None:
+    def validate(_instance: object, attribute: Any, value: object) -> None:
         check(value, attribute.name, **options)
 
     return validate

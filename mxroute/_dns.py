@@ -110,7 +110,7 @@ _RECORD_CLASSES: dict[str, type] = {
 }
 
 
-def _check_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+def _check_text(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     """A string; not empty, except for ``detail``."""
     if not isinstance(value, str) or not (value or attribute.name == "detail"):
         raise InvalidInput(
@@ -130,7 +130,7 @@ def _check_rdtype(instance: object, attribute: attrs.Attribute[str], value: obje
         )
 
 
-def _check_status(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _check_status(_instance: object, _attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, AnswerStatus):
         raise InvalidInput(
             "invalid-status", f"status must be an AnswerStatus, not {value!r}", repr(value)
@@ -138,7 +138,7 @@ def _check_status(instance: object, attribute: attrs.Attribute[Any], value: obje
 
 
 def _check_records(
-    answer: Answer, attribute: attrs.Attribute[Any], records: tuple[RData, ...]
+    answer: Answer, _attribute: attrs.Attribute[Any], records: tuple[RData, ...]
 ) -> None:
     if records and answer.status is not AnswerStatus.RECORDS:
         raise InvalidInput(

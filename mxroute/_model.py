@@ -36,13 +36,13 @@ _check_preference = attrs_validator(integer, low=0, high=65535)
 # which raises its InvalidInput.
 
 
-def check_ttl(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def check_ttl(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """An attrs validator: None, or an integer of at least 0 (``invalid-ttl``)."""
     if value is not None and (type(value) is not int or value < 0):
         integer(value, attribute.name, low=0)
 
 
-def check_flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def check_flag(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """An attrs validator: True or False (``invalid-<name>``)."""
     if type(value) is not bool:
         flag(value, attribute.name)
@@ -194,7 +194,7 @@ def _findings(values: Iterable[Finding]) -> tuple[Finding, ...]:
     return as_tuple(values, "findings")
 
 
-def _check_kind(instance: object, attribute: attrs.Attribute[RouteKind], value: object) -> None:
+def _check_kind(_instance: object, _attribute: attrs.Attribute[RouteKind], value: object) -> None:
     if not isinstance(value, RouteKind):
         raise InvalidInput("invalid-kind", f"kind must be a RouteKind, not {value!r}", repr(value))
 

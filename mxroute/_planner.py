@@ -468,7 +468,7 @@ def _loop(domain: str, host: str, trail: _Trail) -> None:
 
 
 def _resolve_hosts(
-    domain: str,
+    _domain: str,
     names: Sequence[str],
     from_additional: dict[Question, Answer],
     policy: RoutingPolicy,

@@ -305,7 +305,7 @@ class _FrozenMap(dict[str, NextHop]):
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (dict(self),))
 
-    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+    def _refuse(self, *_args: Any, **_kwargs: Any) -> None:
         raise TypeError("a RoutingPolicy's transport_map cannot be changed; use attrs.evolve")
 
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]

@@ -1,4 +1,4 @@
-"""Validators for mailbox addresses, domains and MX record sets: pure, no DNS, no I/O.
+r"""Validators for mailbox addresses, domains and MX record sets: pure, no DNS, no I/O.
 
 :func:`validate_address` checks a mailbox address the way an SMTP server
 reads it (RFC 5321 §4.1.2 syntax, RFC 6531 UTF-8 local parts, IDNA 2008 /
@@ -23,7 +23,7 @@ Normalisation, decided once:
   (``PostMaster``) becomes ``postmaster``.
 * A quoted local part that can be written as a dot-atom loses its quotes
   (``"john"@example.com`` becomes ``john@example.com``); one that needs them
-  keeps them with the minimum quoting (RFC 5321 §4.1.2: only ``"`` and ``\\``
+  keeps them with the minimum quoting (RFC 5321 §4.1.2: only ``"`` and ``\``
   are escaped).
 * The domain becomes a lowercase A-label; an address literal its canonical
   form (``[IPv6:2001:db8::1]``).

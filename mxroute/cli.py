@@ -102,8 +102,10 @@ class _InputError(Exception):
 
 @attrs.frozen
 class _Outcome:
-    """One target's result: its status, its text lines, its JSON object and
-    its most severe finding."""
+    """One target's result.
+
+    It holds its status, its text lines, its JSON object and its most severe finding.
+    """
 
     status: str
     text: str
@@ -346,8 +348,10 @@ async def _run_all(
     args: argparse.Namespace,
     progress: _Progress | None,
 ) -> int:
-    """Run ``work`` over the targets on the bulk engine; print each outcome
-    as it completes (in input order with ``--ordered``)."""
+    """Run ``work`` over the targets on the bulk engine.
+
+    Each outcome is printed as it completes (in input order with ``--ordered``).
+    """
     import asyncio
 
     from mxroute import _bulk as bulk
@@ -391,10 +395,10 @@ async def _run_all(
 
 
 def _emit(line: str, encoding: str | None) -> None:
-    """Write one output line and flush it, whatever standard output can encode.
+    r"""Write one output line and flush it, whatever standard output can encode.
 
     The line is written in ``encoding`` (JSON: always UTF-8; a lone
-    surrogate, which UTF-8 cannot hold, becomes its JSON escape ``\\udcff``),
+    surrogate, which UTF-8 cannot hold, becomes its JSON escape ``\udcff``),
     else in standard output's encoding, with backslash escapes for what it
     cannot encode.
     """
@@ -444,8 +448,10 @@ target is that long, so such a line is reported invalid)."""
 
 
 async def _targets(given: Sequence[str]) -> AsyncIterator[str]:
-    """The targets in order, ``-`` replaced by the lines of standard input,
-    which are read as they arrive (never all at once)."""
+    """The targets in order, ``-`` replaced by the lines of standard input.
+
+    Standard input is read as its lines arrive (never all at once).
+    """
     stdin_read = False
     for target in given:
         if target != "-":
@@ -457,9 +463,12 @@ async def _targets(given: Sequence[str]) -> AsyncIterator[str]:
 
 
 async def _stdin_lines() -> AsyncIterator[str]:
-    """Standard input's targets, read by a daemon thread so that the event
-    loop never blocks on it (and a reader still waiting for input does not
-    keep the process alive once the run has ended)."""
+    """Standard input's targets, read by a daemon thread.
+
+    The thread keeps the event loop from ever blocking on standard input, and
+    a reader still waiting for input does not keep the process alive once the
+    run has ended.
+    """
     import asyncio
     import threading
 
@@ -510,10 +519,13 @@ def _chunk_reader(stream: Any) -> Callable[[], bytes]:
 
 
 class _LineSplitter:
-    """Bytes in, targets out: one per line, surrounding space stripped, blank
-    lines and ``#`` comments skipped, each line cut at :data:`MAX_LINE` bytes.
-    Bytes that are not UTF-8 are kept as lone surrogates (``surrogateescape``,
-    as Python decodes the command line) and reported invalid."""
+    """Bytes in, targets out.
+
+    One target per line, surrounding space stripped, blank lines and ``#``
+    comments skipped, each line cut at :data:`MAX_LINE` bytes. Bytes that are
+    not UTF-8 are kept as lone surrogates (``surrogateescape``, as Python
+    decodes the command line) and reported invalid.
+    """
 
     def __init__(self) -> None:
         self.partial = b""
@@ -530,7 +542,7 @@ class _LineSplitter:
 
 
 def _printable(target: str) -> str:
-    """The target with bytes that are not UTF-8 written as ``\\xff``."""
+    r"""The target with bytes that are not UTF-8 written as ``\xff``."""
     return target.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
@@ -576,17 +588,21 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
 
 
 class _Unrecorded(list[Question]):
-    """The questions list of the command's zone resolver, which keeps none:
-    nothing reads it, and a long run must not grow with it."""
+    """The questions list of the command's zone resolver, which keeps none.
+
+    Nothing reads it, and a long run must not grow with it.
+    """
 
     def append(self, question: Question) -> None:
         pass
 
 
 class _Progress:
-    """``mxroute: 1200 done, 340/s, 3 failed`` on standard error, rewritten in
-    place; only on a terminal, and only once the run has lasted
-    :data:`DELAY` seconds (a short run shows nothing)."""
+    """``mxroute: 1200 done, 340/s, 3 failed`` on standard error, rewritten in place.
+
+    It is shown only on a terminal, and only once the run has lasted
+    :data:`DELAY` seconds (a short run shows nothing).
+    """
 
     DELAY = 1.0
     """Seconds before the first progress line."""
@@ -690,9 +706,11 @@ def _data(
     findings: Sequence[Finding] = (),
     **payload: Any,
 ) -> dict[str, Any]:
-    """One target's JSON object: every key of its command, in the documented
-    order; each finding once (top level), none repeated inside ``route`` or
-    ``error``."""
+    """One target's JSON object: every key of its command, in the documented order.
+
+    Each finding is in it once (top level), none repeated inside ``route`` or
+    ``error``.
+    """
     data: dict[str, Any] = {"schema": SCHEMA, "command": command, "target": target}
     data["status"] = status
     worst = _worst(findings)

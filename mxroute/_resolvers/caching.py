@@ -66,8 +66,11 @@ INVALID_ANSWER = "invalid-resolver-answer"
 
 
 def _key(name: str, rdtype: str) -> Question:
-    """The cache key of a question; reuses the caller's strings when they are
-    already normalised, so that a key costs no copy of them."""
+    """The cache key of a question.
+
+    It reuses the caller's strings when they are already normalised, so that
+    a key costs no copy of them.
+    """
     host = normalize_host(name)
     if host == name:
         host = name
@@ -119,8 +122,11 @@ class _Entry:
 
 
 class _Flight:
-    """A query in flight: its future, the thread that sends it, and the event
-    loop it is sent from (None for a synchronous query)."""
+    """A query in flight.
+
+    It holds its future, the thread that sends it, and the event loop it is
+    sent from (None for a synchronous query).
+    """
 
     __slots__ = ("future", "loop", "thread")
 
@@ -299,8 +305,10 @@ class CachingResolver(adapters.Wrapper):
 
     @property
     def wrapped(self) -> AnyResolver:
-        """The wrapped resolver (the same as :attr:`resolver`); :meth:`close`,
-        :meth:`aclose`, ``with`` and ``async with`` close it."""
+        """The wrapped resolver (the same as :attr:`resolver`).
+
+        :meth:`close`, :meth:`aclose`, ``with`` and ``async with`` close it.
+        """
         return self._resolver
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -419,8 +427,9 @@ class CachingResolver(adapters.Wrapper):
     def _decide(
         self, key: Question, now: float, loop: asyncio.AbstractEventLoop | None
     ) -> _Decision:
-        """What the caller asking ``key`` at ``now`` (from ``loop``, or None
-        for a synchronous call) does: the one place that decides it.
+        """What the caller asking ``key`` at ``now`` does: the one place that decides it.
+
+        ``loop`` is the caller's event loop, or None for a synchronous call.
 
         Returns:
             ``(HIT, answer, None)``: the cached answer, aged to ``now``;
@@ -456,8 +465,10 @@ class CachingResolver(adapters.Wrapper):
     def _ask_batch(
         self, asks: dict[Question, _Flight | None], query: adapters.SyncQuery
     ) -> dict[Question, Answer]:
-        """Send the questions of ``asks`` (in one ``query_batch`` when there are
-        several and the wrapped resolver has it) and settle their flights.
+        """Send the questions of ``asks`` and settle their flights.
+
+        They go in one ``query_batch`` when there are several and the wrapped
+        resolver has it.
 
         Whatever goes wrong, no flight of ``asks`` is left unsettled: those not
         settled yet get the error.
@@ -502,8 +513,11 @@ class CachingResolver(adapters.Wrapper):
         )
 
     def _settle(self, key: Question, flight: _Flight | None, got: object, method: str) -> Answer:
-        """Check what the wrapped resolver returned; store it and hand it to the
-        waiters (when this caller leads ``flight``), or fail them all."""
+        """Check what the wrapped resolver returned.
+
+        Store it and hand it to the waiters (when this caller leads ``flight``),
+        or fail them all.
+        """
         if not isinstance(got, Answer):
             error = self._invalid(method, f"returned {_short(got)}, not an Answer", key)
             self._fail(key, flight, error)
@@ -529,8 +543,10 @@ class CachingResolver(adapters.Wrapper):
         return got
 
     def _fail(self, key: Question, flight: _Flight | None, exc: BaseException) -> None:
-        """The leader's query failed: nothing is cached; waiters get the error
-        (or ask again when the leader was cancelled or interrupted)."""
+        """The leader's query failed: nothing is cached; waiters get the error.
+
+        They ask again instead when the leader was cancelled or interrupted.
+        """
         if flight is None:
             return
         with self._lock:
@@ -580,8 +596,11 @@ def _aged(entry: _Entry, now: float) -> Answer:
 
 
 def _outcome(flight: _Flight | None) -> Answer | None:
-    """Wait for a query sent by another caller: its answer, or None when
-    that caller was cancelled or interrupted (ask again). Its exception is raised."""
+    """Wait for a query sent by another caller, and return its answer.
+
+    Returns None when that caller was cancelled or interrupted (ask again).
+    Its exception is raised.
+    """
     assert flight is not None
     try:
         return flight.future.result()

@@ -136,7 +136,7 @@ def _counting_zone(limit: int) -> type[dns.zone.Zone]:
     """
     count = 0
 
-    def check(txn: object, name: object, rdataset: object) -> None:
+    def check(_txn: object, _name: object, _rdataset: object) -> None:
         nonlocal count
         count += 1
         if count > limit:
@@ -446,8 +446,9 @@ class InMemoryResolver:
         return resolver
 
     def fail(self, name: str, rdtype: str | None = None, error: str = "servfail") -> None:
-        """Make questions about ``name`` fail: ``"servfail"``, ``"timeout"``,
-        ``"refused"`` or ``"nxdomain"``.
+        """Make questions about ``name`` fail.
+
+        They fail with ``"servfail"``, ``"timeout"``, ``"refused"`` or ``"nxdomain"``.
 
         Args:
             name: The name whose questions fail.

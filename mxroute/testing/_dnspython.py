@@ -204,17 +204,20 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
     saved_async_default = dns.asyncresolver.default_resolver
     query_async = adapters.async_query(resolver)  # a sync-only one runs in worker threads
 
+    # The signatures of dnspython's Resolver.resolve, name for name, since callers
+    # pass these by keyword; the fake asks the resolver and ignores the transport
+    # settings and the patched instance (hence the noqa: ARG001 below).
     def resolve(
-        self: dns.resolver.Resolver,
+        self: dns.resolver.Resolver,  # noqa: ARG001
         qname: dns.name.Name | str,
         rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,
         rdclass: dns.rdataclass.RdataClass | str = dns.rdataclass.IN,
-        tcp: bool = False,
-        source: str | None = None,
+        tcp: bool = False,  # noqa: ARG001
+        source: str | None = None,  # noqa: ARG001
         raise_on_no_answer: bool = True,
-        source_port: int = 0,
-        lifetime: float | None = None,
-        search: bool | None = None,
+        source_port: int = 0,  # noqa: ARG001
+        lifetime: float | None = None,  # noqa: ARG001
+        search: bool | None = None,  # noqa: ARG001
     ) -> dns.resolver.Answer:
         question = _Question(qname, rdtype, rdclass)
         query = adapters.sync_query(resolver, "dns.asyncresolver")
@@ -224,17 +227,17 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
         return _result(resolver, question, answer, raise_on_no_answer, elapsed)
 
     async def resolve_async(
-        self: dns.asyncresolver.Resolver,
+        self: dns.asyncresolver.Resolver,  # noqa: ARG001
         qname: dns.name.Name | str,
         rdtype: dns.rdatatype.RdataType | str = dns.rdatatype.A,
         rdclass: dns.rdataclass.RdataClass | str = dns.rdataclass.IN,
-        tcp: bool = False,
-        source: str | None = None,
+        tcp: bool = False,  # noqa: ARG001
+        source: str | None = None,  # noqa: ARG001
         raise_on_no_answer: bool = True,
-        source_port: int = 0,
-        lifetime: float | None = None,
-        search: bool | None = None,
-        backend: object = None,
+        source_port: int = 0,  # noqa: ARG001
+        lifetime: float | None = None,  # noqa: ARG001
+        search: bool | None = None,  # noqa: ARG001
+        backend: object = None,  # noqa: ARG001
     ) -> dns.resolver.Answer:
         question = _Question(qname, rdtype, rdclass)
         start = time.monotonic()
@@ -247,6 +250,8 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
     sync_cls.resolve = resolve  # type: ignore[method-assign]
     async_cls.resolve = resolve_async  # type: ignore[method-assign]
     dns.resolver.default_resolver = offline
+    # setattr: dnspython declares this module global as `None`, so mypy refuses a
+    # plain assignment of a Resolver (and ruff's B010 prefers one).
     setattr(dns.asyncresolver, "default_resolver", async_offline)  # noqa: B010
     try:
         yield resolver
@@ -254,4 +259,4 @@ def patch_dnspython(resolver: R) -> Iterator[R]:
         sync_cls.resolve = saved_sync  # type: ignore[method-assign]
         async_cls.resolve = saved_async  # type: ignore[method-assign]
         dns.resolver.default_resolver = saved_default
-        setattr(dns.asyncresolver, "default_resolver", saved_async_default)  # noqa: B010
+        setattr(dns.asyncresolver, "default_resolver", saved_async_default)  # noqa: B010 (as above)
