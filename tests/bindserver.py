@@ -69,6 +69,30 @@ def free_port() -> int:
     raise OSError("no free port for UDP and TCP on 127.0.0.1")
 
 
+def bind_udp_tcp(address: str, port: int = 0) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a listening TCP socket on one port of ``address``: ``port``, or a free one.
+
+    A free UDP port may be taken for TCP (by a connection of another
+    process): then another port is tried.
+    """
+    for _ in range(50):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((address, port))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind((address, udp.getsockname()[1]))
+        except OSError:
+            udp.close()
+            tcp.close()
+            if port:
+                raise
+            continue
+        tcp.listen(16)
+        return udp, tcp
+    raise OSError(f"no port free for both UDP and TCP on {address}")
+
+
 class BindServer:
     """A ``named`` on 127.0.0.1 serving the zones given, as a context manager.
 
@@ -285,24 +309,10 @@ class SilentServer:
         self._sockets: list[socket.socket] = []
 
     def __enter__(self) -> SilentServer:
-        for _ in range(50):
-            port = self.port or free_port()
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                udp.bind((self.address, port))
-                tcp.bind((self.address, port))
-            except OSError:
-                udp.close()
-                tcp.close()
-                if self.port:
-                    raise
-                continue
-            tcp.listen(16)
-            self.port = port
-            self._sockets = [udp, tcp]
-            return self
-        raise OSError(f"no free port on {self.address}")
+        udp, tcp = bind_udp_tcp(self.address, self.port)
+        self.port = udp.getsockname()[1]
+        self._sockets = [udp, tcp]
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
         for sock in self._sockets:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import dns.message
 
-from tests.bindserver import ADDRESS
+from tests.bindserver import ADDRESS, bind_udp_tcp
 
 ZONES = pathlib.Path(__file__).parent / "zones"
 """The zone files of the integration tests."""
@@ -66,7 +66,8 @@ class ScriptedServer:
         self._tcp: socket.socket | None = None
 
     def __enter__(self) -> ScriptedServer:
-        udp, tcp = self._bind()
+        udp, tcp = bind_udp_tcp(self.address, self.port)
+        self.port = udp.getsockname()[1]
         udp.settimeout(0.05)
         tcp.settimeout(0.05)
         self._udp, self._tcp = udp, tcp
@@ -75,30 +76,6 @@ class ScriptedServer:
             thread.start()
             self._threads.append(thread)
         return self
-
-    def _bind(self) -> tuple[socket.socket, socket.socket]:
-        """A UDP and a TCP socket on one port: the given one, or a free one.
-
-        A free UDP port may be taken for TCP (by a connection of another
-        process): then another port is tried.
-        """
-        for _ in range(50):
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            udp.bind((self.address, self.port))
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                tcp.bind((self.address, udp.getsockname()[1]))
-            except OSError:
-                udp.close()
-                tcp.close()
-                if self.port:
-                    raise
-                continue
-            self.port = udp.getsockname()[1]
-            tcp.listen(16)
-            return udp, tcp
-        raise OSError(f"no port free for both UDP and TCP on {self.address}")
 
     def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
