@@ -200,7 +200,7 @@ def _relay(
             )
             return attrs.evolve(route, kind=RouteKind.RELAY, next_hop=str(hop))
         hosts, _, any_temporary = yield from _resolve_hosts(
-            domain, [hop.host], {}, policy, trail, port=hop.port, trusted=True, preference=[0]
+            [hop.host], {}, policy, trail, port=hop.port, trusted=True, preference=[0]
         )
         if not hosts:
             _no_hosts(domain, [hop.host], any_temporary, trail, kind=RouteKind.RELAY)
@@ -260,7 +260,7 @@ def _mx_route(
         if canonical in policy.local_names:
             _loop(domain, canonical, trail)
         hosts, local, any_temporary = yield from _resolve_hosts(
-            domain, [canonical], {}, policy, trail, port=port, trusted=trusted, preference=[0]
+            [canonical], {}, policy, trail, port=port, trusted=trusted, preference=[0]
         )
         hosts = _prune_self(domain, hosts, local, _HAS_LOCAL_ADDRESS, trail)
         if not hosts:
@@ -278,7 +278,6 @@ def _mx_route(
     from_additional = {a.question: a for a in answer.additional if a.status is AnswerStatus.RECORDS}
     names = [r.exchange for r in ordered]
     hosts, local, any_temporary = yield from _resolve_hosts(  # rule 9
-        domain,
         names,
         from_additional,
         policy,
@@ -468,7 +467,6 @@ def _loop(domain: str, host: str, trail: _Trail) -> None:
 
 
 def _resolve_hosts(
-    _domain: str,
     names: Sequence[str],
     from_additional: dict[Question, Answer],
     policy: RoutingPolicy,
