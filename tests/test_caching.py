@@ -725,7 +725,7 @@ class TestLeaderFailureThreads:
         inner = Gated(zone)
         inner.replies["example.com", "MX"] = bad
         cache = CachingResolver(inner)
-        ask = lambda: cache.query("example.com", "MX")  # noqa: E731
+        ask = lambda: cache.query("example.com", "MX")  # noqa: E731 -- a one-line callable, clearer inline than a def
         outcomes = ask_in_threads(cache, inner, [ask] * 4)
         for outcome in outcomes:
             assert_invalid_answer(outcome, "Gated.query()")
