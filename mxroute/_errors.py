@@ -135,6 +135,17 @@ class MailRouteError(MXRouteError):
     reply_code: ClassVar[int] = 550
     enhanced_status: ClassVar[str] = "5.0.0"
 
+    def __init_subclass__(
+        cls, *, reply: str | None = None, temporary: bool | None = None, **kwargs: Any
+    ) -> None:
+        """Give a subclass its SMTP reply (``reply="451 4.4.3"``) and ``temporary``."""
+        super().__init_subclass__(**kwargs)
+        if reply is not None:
+            code, cls.enhanced_status = reply.split()
+            cls.reply_code = int(code)
+        if temporary is not None:
+            cls.temporary = temporary
+
     def __init__(self, domain: str, message: str, findings: Sequence[Finding] = ()) -> None:
         super().__init__(message)
         self.domain = domain
@@ -166,37 +177,21 @@ class MailRouteError(MXRouteError):
         return (type(self), (self.domain, str(self), self.findings))
 
 
-class TemporaryRouteError(MailRouteError):
+class TemporaryRouteError(MailRouteError, reply="451 4.4.3", temporary=True):
     """A lookup the route depends on failed temporarily: queue the message and retry."""
 
-    temporary = True
-    reply_code = 451
-    enhanced_status = "4.4.3"
 
-
-class NoSuchDomain(MailRouteError):
+class NoSuchDomain(MailRouteError, reply="550 5.1.2"):
     """The domain does not exist (NXDOMAIN): bounce."""
 
-    reply_code = 550
-    enhanced_status = "5.1.2"
 
-
-class NullMX(MailRouteError):
+class NullMX(MailRouteError, reply="556 5.1.10"):
     """The domain publishes a null MX (RFC 7505): it accepts no mail, bounce."""
 
-    reply_code = 556
-    enhanced_status = "5.1.10"
 
-
-class NoMailHosts(MailRouteError):
+class NoMailHosts(MailRouteError, reply="550 5.4.4"):
     """No mail host of the domain (nor its implicit MX) has a usable address: bounce."""
 
-    reply_code = 550
-    enhanced_status = "5.4.4"
 
-
-class MailLoop(MailRouteError):
+class MailLoop(MailRouteError, reply="554 5.4.6"):
     """The best mail host of the domain is this host, so delivery would loop: bounce."""
-
-    reply_code = 554
-    enhanced_status = "5.4.6"

@@ -183,14 +183,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mxroute {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    route = commands.add_parser(
+    route = _command(
+        commands,
         "route",
+        "TARGET",
         help="the hosts to deliver to, in the order to try them",
         description="Route each target (a domain, a mailbox address or an address literal): "
         "the hosts in attempt order with their preference, addresses and port, the route "
         "kind, its TTL and what was noticed.",
     )
-    route.add_argument("targets", nargs="+", metavar="TARGET", help="'-' reads standard input")
     _dns_options(route)
     route.add_argument(
         "--relayhost",
@@ -202,25 +203,36 @@ def _parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="add every DNS question asked and its answer"
     )
 
-    check = commands.add_parser(
+    check = _command(
+        commands,
         "check",
+        "DOMAIN",
         help="audit domains' mail setup, most severe finding first",
         description="Audit each domain's mail setup (MX records, mail hosts, addresses, "
         "TTLs) and say what to fix, most severe finding first.",
     )
-    check.add_argument("targets", nargs="+", metavar="DOMAIN", help="'-' reads standard input")
     _dns_options(check)
 
-    validate = commands.add_parser(
+    validate = _command(
+        commands,
         "validate",
+        "ADDRESS",
         help="check and normalise mailbox addresses (no DNS)",
         description="Check each mailbox address and print it normalised, or why it is "
         "not usable (a stable reason code and a message). Asks no DNS question.",
     )
-    validate.add_argument("targets", nargs="+", metavar="ADDRESS", help="'-' reads standard input")
     validate.add_argument("--json", action="store_true", help="one JSON object per address")
     _order_option(validate)
     return parser
+
+
+def _command(
+    commands: Any, name: str, metavar: str, *, help: str, description: str
+) -> argparse.ArgumentParser:
+    """A subcommand that takes targets (``-`` reads standard input)."""
+    command: argparse.ArgumentParser = commands.add_parser(name, help=help, description=description)
+    command.add_argument("targets", nargs="+", metavar=metavar, help="'-' reads standard input")
+    return command
 
 
 def _order_option(parser: argparse.ArgumentParser) -> None:
