@@ -132,7 +132,7 @@ def plan_route(
 
     Args:
         target: ``"example.com"``, ``"alice@example.com"``, ``"[192.0.2.1]"``,
-            or a parsed :class:`~mxroute._names.Target`.
+            or a parsed :class:`~mxroute.Target`.
         policy: The routing policy; the default policy when None.
         rng: The random source for shuffling equal preferences; a fresh
             :class:`random.Random` when None.

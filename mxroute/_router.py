@@ -213,7 +213,7 @@ class Router:
         targets; ``concurrency`` defaults to
         :data:`mxroute.DEFAULT_CONCURRENCY`. Every route of the run shares one cache: this router's
         resolver when it is a :class:`~mxroute.CachingResolver`, else a new
-        one wrapped around it for the run (see :mod:`mxroute._bulk`).
+        one wrapped around it for the run.
 
         >>> import asyncio
         >>> from mxroute import InMemoryResolver, Router
