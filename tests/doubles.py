@@ -16,7 +16,8 @@ resolver that lacks the others:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+import threading
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from mxroute import Answer, Question
@@ -122,3 +123,23 @@ class RecordingResolver:
         self.questions.extend((q.name, q.rdtype) for q in questions)
         answers: list[Answer] = self.inner.query_batch(questions)
         return answers
+
+
+def finishes_within(call: Callable[[], object], seconds: float = 10.0) -> object:
+    """Run ``call()`` in a thread; return what it returned or raised, or fail if it hangs.
+
+    A regression that hangs then fails its test instead of stopping the suite.
+    """
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # the test inspects it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: it hangs"
+    return outcome[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -21,7 +20,7 @@ from mxroute import (
     NullMX,
     Router,
 )
-from tests.doubles import AsyncOnly
+from tests.doubles import AsyncOnly, finishes_within
 
 N_DOMAINS = 40
 
@@ -214,25 +213,6 @@ class _Stop(BaseException):
     """A BaseException that is not an Exception (as a framework's own signal might be)."""
 
 
-def _within(seconds: float, call):
-    """Run ``call()`` in a thread; return what it raised, or fail if it hangs."""
-    outcome: list[BaseException | None] = []
-
-    def target() -> None:
-        try:
-            call()
-        except BaseException as error:  # the test inspects it
-            outcome.append(error)
-        else:
-            outcome.append(None)
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"still running after {seconds} s: it hangs"
-    return outcome[0]
-
-
 class TestBaseExceptionsStopTheRun:
     """Neither the resolver nor the input may make a run hang by raising a BaseException."""
 
@@ -245,7 +225,9 @@ class TestBaseExceptionsStopTheRun:
                 return many.query(name, rdtype)
 
         router = Router(resolver=Raising())
-        raised = _within(5, lambda: list(router.resolve_many_sync(domains(), concurrency=4)))
+        raised = finishes_within(
+            lambda: list(router.resolve_many_sync(domains(), concurrency=4)), 5
+        )
         assert isinstance(raised, error)
 
     @pytest.mark.parametrize("error", [asyncio.CancelledError, _Stop, KeyboardInterrupt])
@@ -256,7 +238,9 @@ class TestBaseExceptionsStopTheRun:
             raise error()
 
         router = Router(resolver=many)
-        raised = _within(5, lambda: list(router.resolve_many_sync(targets(), concurrency=2)))
+        raised = finishes_within(
+            lambda: list(router.resolve_many_sync(targets(), concurrency=2)), 5
+        )
         assert isinstance(raised, error)
 
     def test_the_async_run_reraises_it_too(self, many):
@@ -267,7 +251,7 @@ class TestBaseExceptionsStopTheRun:
         async def go() -> None:
             await collect(Router(resolver=Raising()).resolve_many(domains(), concurrency=3))
 
-        raised = _within(5, lambda: asyncio.run(go()))
+        raised = finishes_within(lambda: asyncio.run(go()), 5)
         assert isinstance(raised, _Stop)
 
 

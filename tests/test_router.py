@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 
 import pytest
 import trio
 
 import mxroute
 from mxroute import Answer, InMemoryResolver, Router
-from tests.doubles import AsyncOnly, Batching, SyncOnly
+from tests.doubles import AsyncOnly, Batching, SyncOnly, finishes_within
 
 
 @pytest.fixture
@@ -65,23 +64,6 @@ class TestAsyncDriver:
     def test_invalid_input_raises(self, fake):
         with pytest.raises(mxroute.InvalidAddress):
             asyncio.run(self._route(fake, "@example.com"))
-
-
-def finishes_within(call, seconds: float = 10.0):
-    """Run ``call()`` in a thread; return what it returned or raised, or fail if it hangs."""
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(call())
-        except BaseException as exc:  # the test inspects it
-            outcome.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), f"still running after {seconds} s: the deadline was not kept"
-    return outcome[0]
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ import pytest
 
 import mxroute
 from tests.bindserver import BindServer, SilentServer
-from tests.doubles import RecordingResolver
+from tests.doubles import RecordingResolver, finishes_within
 from tests.integration.servers import ScriptedServer
-from tests.test_router import finishes_within
 
 pytestmark = pytest.mark.integration
 
