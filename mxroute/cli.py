@@ -37,6 +37,7 @@ from typing import Any
 
 import attrs
 
+from mxroute import _adapters as adapters
 from mxroute._audit import AuditReport, audit_async
 from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._dns import AnyResolver, Question
@@ -329,9 +330,8 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
     finally:
         # The one place the resolver stack of the run is closed (what the
         # command made itself, never an injected resolver).
-        close = getattr(resolver, "close", None)
-        if resolver is not injected and callable(close):
-            close()
+        if resolver is not injected:
+            adapters.close(resolver)
 
 
 _Work = Callable[[str], Awaitable[_Outcome]]
