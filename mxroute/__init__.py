@@ -49,6 +49,14 @@ from mxroute._resolvers import (
 )
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
+from mxroute._tls import (
+    MTASTSMode,
+    MTASTSPolicy,
+    MTASTSRecord,
+    TLSARecord,
+    TLSLevel,
+    TLSRequirement,
+)
 from mxroute._validate import (
     ADDRESS_REASONS,
     DOMAIN_REASONS,
@@ -86,6 +94,9 @@ __all__ = [
     "InvalidDomain",
     "InvalidInput",
     "InvalidPolicy",
+    "MTASTSMode",
+    "MTASTSPolicy",
+    "MTASTSRecord",
     "MXRecord",
     "MXRouteError",
     "MailHost",
@@ -105,6 +116,9 @@ __all__ = [
     "Router",
     "RoutingPolicy",
     "Severity",
+    "TLSARecord",
+    "TLSLevel",
+    "TLSRequirement",
     "Target",
     "TargetKind",
     "TemporaryRouteError",

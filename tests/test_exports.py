@@ -32,6 +32,8 @@ EXPECTED = {
     "DEFAULT_CONCURRENCY", "audit_many", "audit_many_async",
     "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",
     "validate_domain",
+    # transport security
+    "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
 }  # fmt: skip
 
 
