@@ -5,23 +5,18 @@ batch (where the planner also asked each host's TLSA question) and decides
 every host's :class:`~mxroute.TLSRequirement`; it only yields a batch of its
 own in the rare case of a host name that is a secure CNAME (RFC 7672 §2.2.2).
 
-The decision table (one row per case, each with the finding code that
-becomes ``host.tls.reason``):
+The decisions, each with the finding code that becomes ``host.tls.reason``:
 
-========================================  ===================  ======================
-the host                                  level                reason (finding)
-========================================  ===================  ======================
-MX answer not authenticated               OPPORTUNISTIC        ``dane-mx-insecure``
-address answers not all authenticated     OPPORTUNISTIC        ``dane-host-insecure``,
-                                                               ``tlsa-insecure`` if
-                                                               TLSA records exist
-TLSA answer not authenticated             OPPORTUNISTIC        ``tlsa-insecure``
-secure NXDOMAIN/NODATA for TLSA           OPPORTUNISTIC        ``dane-no-tlsa``
-secure TLSA, a usable record (2 or 3)     DANE                 ``dane-usable``
-secure TLSA, none usable                  ENCRYPT              ``tlsa-unusable``
-TLSA lookup failed (SERVFAIL, timeout,    dropped              ``tlsa-lookup-failed``
-REFUSED; a bogus answer is a SERVFAIL)
-========================================  ===================  ======================
+* the MX answer is not authenticated: ``OPPORTUNISTIC``, ``dane-mx-insecure``
+  (no TLSA question is asked);
+* the host's address answers are not all authenticated: ``OPPORTUNISTIC``,
+  ``dane-host-insecure`` (``tlsa-insecure`` when it has TLSA records anyway);
+* its TLSA answer is not authenticated: ``OPPORTUNISTIC``, ``tlsa-insecure``;
+* a secure NXDOMAIN or NODATA for its TLSA name: ``OPPORTUNISTIC``, ``dane-no-tlsa``;
+* secure TLSA records, one usable (usage 2 or 3): ``DANE``, ``dane-usable``;
+* secure TLSA records, none usable: ``ENCRYPT``, ``tlsa-unusable``;
+* the TLSA lookup failed (SERVFAIL, timeout, REFUSED; a bogus answer is a
+  SERVFAIL): the host is dropped, ``tlsa-lookup-failed``.
 
 Hosts at ``OPPORTUNISTIC`` are left for MTA-STS (RFC 8461 §2: DANE first).
 A host whose TLSA lookup failed is never downgraded (§2.1.1): it is dropped
@@ -126,13 +121,15 @@ def apply_dane(
         found = [answers[Question(host.name, rdtype)] for rdtype in rdtypes]
         if not _secure_addresses(found):
             continue
-        expanded = next((a.canonical_name for a in found if a.cnames), None)
+        expanded = next((a.canonical_name for a in found if a.records and a.cnames), None)
         secure[host.name] = expanded
-        if expanded is not None and expanded != host.name:
-            later.append(Question(tlsa_name(expanded, host.port), "TLSA"))
-    extra: dict[Question, Answer] = {}
+        question = Question(tlsa_name(str(expanded), host.port), "TLSA")
+        if expanded not in (None, host.name) and question not in answers:
+            later.append(question)
+    extra = dict(answers)
     if later:  # RFC 7672 §2.2.2: the expanded name's TLSA first (one more round trip)
-        extra = dict(zip(later, (yield tuple(later)), strict=True))
+        later = list(dict.fromkeys(later))
+        extra.update(zip(later, (yield tuple(later)), strict=True))
 
     kept: list[MailHost] = []
     failed: list[str] = []

@@ -563,3 +563,27 @@ class TestCommandLine:
         assert {"dane-usable", "dane-no-tlsa", "dane-backup-weaker"} <= found
         (plain,) = self.run(capsys, "check")
         assert not any(f["code"].startswith(("dane", "tlsa")) for f in plain["findings"])  # type: ignore[attr-defined]
+
+
+class TestCnameSharing:
+    def test_hosts_sharing_an_expanded_name_ask_it_once(self):
+        zone = SIGNED.replace("mx1      A    192.0.2.1\n", "mx1 CNAME real.example.com.\n")
+        zone = zone.replace("mx2      A    192.0.2.2\n", "mx2 CNAME real.example.com.\n")
+        fake = InMemoryResolver.from_zone(zone + "real A 192.0.2.5\n", authenticated=True)
+        r, batches = run(fake, dane=True)
+        assert batches == 3
+        assert tlsa_questions(fake).count("_25._tcp.real.example.com") == 1
+        assert {h.name: (h.tls.reason, h.tls.names) for h in r.hosts} == {
+            "mx1.example.com": ("dane-usable", ("mx1.example.com", "real.example.com")),
+            "mx2.example.com": ("dane-no-tlsa", ()),  # no TLSA at either name
+        }
+
+    def test_an_expanded_name_that_is_another_host_costs_no_batch(self):
+        zone = SIGNED.replace("mx2      A    192.0.2.2\n", "mx2 CNAME mx1.example.com.\n")
+        r, batches = run(InMemoryResolver.from_zone(zone, authenticated=True), dane=True)
+        assert batches == 2
+        mx2 = next(h for h in r.hosts if h.name == "mx2.example.com")
+        assert (mx2.tls.level, mx2.tls.names) == (
+            TLSLevel.DANE,
+            ("mx2.example.com", "mx1.example.com"),
+        )
