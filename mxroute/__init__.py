@@ -54,8 +54,10 @@ from mxroute._tls import (
     MTASTSPolicy,
     MTASTSRecord,
     TLSARecord,
+    TLSFailure,
     TLSLevel,
     TLSRequirement,
+    TLSRPTRecord,
 )
 from mxroute._validate import (
     ADDRESS_REASONS,
@@ -65,6 +67,7 @@ from mxroute._validate import (
     validate_address,
     validate_domain,
 )
+from mxroute._verify import CertificateCheck, MissingDependency, check_certificate
 
 __version__ = "0.1.0.dev0"
 """The version of mxroute."""
@@ -82,6 +85,7 @@ __all__ = [
     "BatchResolver",
     "CacheStats",
     "CachingResolver",
+    "CertificateCheck",
     "DEFAULT_CONCURRENCY",
     "DNSResolver",
     "DOMAIN_REASONS",
@@ -103,6 +107,7 @@ __all__ = [
     "MailLoop",
     "MailRoute",
     "MailRouteError",
+    "MissingDependency",
     "NextHop",
     "NoMailHosts",
     "NoSuchDomain",
@@ -117,7 +122,9 @@ __all__ = [
     "RoutingPolicy",
     "Severity",
     "TLSARecord",
+    "TLSFailure",
     "TLSLevel",
+    "TLSRPTRecord",
     "TLSRequirement",
     "Target",
     "TargetKind",
@@ -128,6 +135,7 @@ __all__ = [
     "audit_async",
     "audit_many",
     "audit_many_async",
+    "check_certificate",
     "check_mx_records",
     "make_finding",
     "parse_target",

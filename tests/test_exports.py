@@ -34,6 +34,7 @@ EXPECTED = {
     "validate_domain",
     # transport security
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
+    "TLSFailure", "TLSRPTRecord", "CertificateCheck", "MissingDependency", "check_certificate",
 }  # fmt: skip
 
 
