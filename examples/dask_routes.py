@@ -57,9 +57,9 @@ def world(size: int) -> str:
     return "".join(lines)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build_router(size: int) -> mxroute.Router:
-    """This worker's router, built once per process (the lru_cache is per process)."""
+    """This worker's router, built once per process (the cache is per process)."""
     resolver = mxroute.InMemoryResolver.from_zone(world(size))
     return mxroute.Router(resolver=mxroute.CachingResolver(resolver))
 
