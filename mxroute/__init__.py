@@ -49,6 +49,7 @@ from mxroute._resolvers import (
 )
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
+from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher, PolicyResponse
 from mxroute._tls import (
     MTASTSMode,
     MTASTSPolicy,
@@ -76,6 +77,7 @@ __all__ = [
     "AddressScope",
     "Answer",
     "AnswerStatus",
+    "AsyncPolicyFetcher",
     "AsyncResolver",
     "AuditReport",
     "Batch",
@@ -107,6 +109,8 @@ __all__ = [
     "NoMailHosts",
     "NoSuchDomain",
     "NullMX",
+    "PolicyFetcher",
+    "PolicyResponse",
     "Question",
     "RData",
     "RecordingResolver",

@@ -34,6 +34,8 @@ EXPECTED = {
     "validate_domain",
     # transport security
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
+    # MTA-STS policy fetching
+    "AsyncPolicyFetcher", "PolicyFetcher", "PolicyResponse",
 }  # fmt: skip
 
 

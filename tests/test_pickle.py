@@ -64,6 +64,7 @@ SAMPLES: dict[str, Callable[[], object]] = {
         "dane", [mxroute.TLSARecord(3, 1, 1, b"\x01" * 32)], ["mx.example.net"], "dane"
     ),
     "NextHop": lambda: mxroute.NextHop.parse("[relay.example]:587"),
+    "PolicyResponse": lambda: mxroute.PolicyResponse.failure("http-status", "HTTP 404 Not Found"),
     "Question": lambda: mxroute.Question("example.com", "MX"),
     "RoutingPolicy": lambda: mxroute.RoutingPolicy(
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
@@ -98,6 +99,8 @@ NOT_VALUES = {
     "Resolver": "a protocol",
     "AsyncResolver": "a protocol",
     "BatchResolver": "a protocol",
+    "PolicyFetcher": "a protocol",
+    "AsyncPolicyFetcher": "a protocol",
 }
 
 
