@@ -49,7 +49,12 @@ from mxroute._resolvers import (
 )
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
-from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher, PolicyResponse
+from mxroute._stsfetch import (
+    AsyncPolicyFetcher,
+    HTTPSPolicyFetcher,
+    PolicyFetcher,
+    PolicyResponse,
+)
 from mxroute._tls import (
     MTASTSMode,
     MTASTSPolicy,
@@ -90,6 +95,7 @@ __all__ = [
     "FINDING_CODES",
     "Finding",
     "FindingCode",
+    "HTTPSPolicyFetcher",
     "IPAddress",
     "InMemoryResolver",
     "InvalidAddress",

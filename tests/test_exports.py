@@ -35,11 +35,12 @@ EXPECTED = {
     # transport security
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
     # MTA-STS policy fetching
-    "AsyncPolicyFetcher", "PolicyFetcher", "PolicyResponse",
+    "AsyncPolicyFetcher", "HTTPSPolicyFetcher", "PolicyFetcher", "PolicyResponse",
 }  # fmt: skip
 
 
 TESTING = [
+    "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",
