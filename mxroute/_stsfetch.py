@@ -725,11 +725,12 @@ class HTTPSPolicyFetcher:
 
         loop = asyncio.get_running_loop()
         phase = "connect"
-        family, where = fetch.sockaddr(address)
-        raw = socket.socket(family, socket.SOCK_STREAM)
-        raw.setblocking(False)
+        raw: socket.socket | None = None
         writer: asyncio.StreamWriter | None = None
         try:
+            family, where = fetch.sockaddr(address)
+            raw = socket.socket(family, socket.SOCK_STREAM)
+            raw.setblocking(False)
             until = fetch.setup_deadline(index)
             await asyncio.wait_for(loop.sock_connect(raw, where), fetch.left(until))
             phase = "tls"
@@ -758,4 +759,5 @@ class HTTPSPolicyFetcher:
         finally:
             if writer is not None:
                 writer.transport.abort()
-            raw.close()
+            if raw is not None:
+                raw.close()
