@@ -49,6 +49,12 @@ from mxroute._resolvers import (
 )
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
+from mxroute._stsfetch import (
+    AsyncPolicyFetcher,
+    HTTPSPolicyFetcher,
+    PolicyFetcher,
+    PolicyResponse,
+)
 from mxroute._tls import (
     MTASTSMode,
     MTASTSPolicy,
@@ -79,6 +85,7 @@ __all__ = [
     "AddressScope",
     "Answer",
     "AnswerStatus",
+    "AsyncPolicyFetcher",
     "AsyncResolver",
     "AuditReport",
     "Batch",
@@ -92,6 +99,7 @@ __all__ = [
     "FINDING_CODES",
     "Finding",
     "FindingCode",
+    "HTTPSPolicyFetcher",
     "IPAddress",
     "InMemoryResolver",
     "InvalidAddress",
@@ -112,6 +120,8 @@ __all__ = [
     "NoMailHosts",
     "NoSuchDomain",
     "NullMX",
+    "PolicyFetcher",
+    "PolicyResponse",
     "Question",
     "RData",
     "RecordingResolver",

@@ -68,6 +68,7 @@ SAMPLES: dict[str, Callable[[], object]] = {
         "dane", [mxroute.TLSARecord(3, 1, 1, b"\x01" * 32)], ["mx.example.net"], "dane"
     ),
     "NextHop": lambda: mxroute.NextHop.parse("[relay.example]:587"),
+    "PolicyResponse": lambda: mxroute.PolicyResponse.failure("http-status", "HTTP 404 Not Found"),
     "Question": lambda: mxroute.Question("example.com", "MX"),
     "RoutingPolicy": lambda: mxroute.RoutingPolicy(
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
@@ -99,10 +100,13 @@ NOT_VALUES = {
     "DNSResolver": "holds sockets and a thread pool",
     "CachingResolver": "holds a lock and a live cache",
     "RecordingResolver": "wraps a live resolver",
+    "HTTPSPolicyFetcher": "holds an SSL context",
     # Protocols: nothing to instantiate.
     "Resolver": "a protocol",
     "AsyncResolver": "a protocol",
     "BatchResolver": "a protocol",
+    "PolicyFetcher": "a protocol",
+    "AsyncPolicyFetcher": "a protocol",
 }
 
 
