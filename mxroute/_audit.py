@@ -26,7 +26,12 @@ What the audit adds to the planner's findings:
   IPv6 /48;
 * ``mx-ipv4-only`` and ``mx-ipv6-only``: the address families of the host set;
 * ``ttl-too-low`` (below :data:`MIN_TTL`) and ``ttl-too-high`` (above
-  :data:`MAX_TTL`) for the MX record set and each host's address records.
+  :data:`MAX_TTL`) for the MX record set and each host's address records;
+* ``backup-mx-other-provider``, ``backup-mx-fewer-families`` and
+  ``backup-mx-single-address``: a backup MX host weaker than the primary
+  (:func:`compare_backup`);
+* ``null-mx-spf-allows-senders`` and ``implicit-mx-spf-no-mail``: the
+  domain's SPF record, asked only for a null MX or no MX at all.
 
 The relayhost and transport map of the policy are ignored: the audit judges
 what the domain publishes, not where this host would send its mail. The
@@ -70,10 +75,14 @@ __all__ = [
     "MAX_TTL",
     "MIN_TTL",
     "AuditReport",
+    "HostView",
     "audit",
     "audit_async",
     "audit_many",
     "audit_many_async",
+    "compare_backup",
+    "spf_record",
+    "txt_text",
 ]
 
 MIN_TTL = 300
@@ -280,6 +289,10 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
                 notes.add(finding)
     names = [canonical] if implicit else _exchanges(mx, policy)
     questions = [Question(n, t) for n in names for t in ("A", "AAAA")]
+    null = isinstance(error, errors.NullMX)
+    spf = Question(canonical, "TXT") if implicit or null else None
+    if spf is not None:  # joins the address batch: no extra round trip
+        questions.append(spf)
     missing = tuple(q for q in questions if q not in seen)
     if missing:
         answers = yield missing
@@ -293,6 +306,10 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
         if addresses:
             usable[name] = addresses
     _check_host_set(canonical, usable, notes)
+    if not implicit:
+        _check_backups(mx, usable, notes)
+    if spf is not None:
+        _check_spf(canonical, seen[spf], notes, null=null)
     return AuditReport(domain, route, error, notes.findings)
 
 
@@ -404,6 +421,165 @@ def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Not
             "mx-hosts-same-network",
             domain,
             f"all {len(usable)} mail hosts of {domain} are in {where}",
+        )
+
+
+@attrs.frozen
+class HostView:
+    """One MX host as the backup comparison sees it.
+
+    Attributes:
+        name: The host name.
+        preference: Its MX preference (its lowest, when listed several times).
+        addresses: Its usable addresses.
+    """
+
+    name: str
+    preference: int
+    addresses: tuple[IPAddress, ...]
+
+    @property
+    def provider(self) -> str:
+        """The last two labels of the name: the heuristic "provider" of the host."""
+        return ".".join(self.name.split(".")[-2:])
+
+    @property
+    def families(self) -> frozenset[int]:
+        """The IP versions of its addresses."""
+        return frozenset(a.version for a in self.addresses)
+
+
+def compare_backup(primary: Sequence[HostView], backup: HostView) -> list[Finding]:
+    """How a backup MX host is weaker than the primary hosts (the most preferred ones).
+
+    A backup is weaker when it lacks what *every* primary host has: a
+    provider (the last two labels of the host name) among the primary
+    hosts', an address family that every primary host has, or a second
+    address (when every primary host has several and the families match).
+
+    The one place where a backup is compared with the primary: the
+    transport-security work adds its TLS-level comparison here.
+    """
+    found: list[Finding] = []
+    providers = sorted({p.provider for p in primary})
+    primaries = ", ".join(p.name for p in primary)
+    if backup.provider not in providers:
+        found.append(
+            make_finding(
+                "backup-mx-other-provider",
+                backup.name,
+                f"the backup MX host {backup.name} (preference {backup.preference}) is under "
+                f"{backup.provider}, the primary ({primaries}) under {', '.join(providers)}",
+            )
+        )
+    families = frozenset.intersection(*(p.families for p in primary))
+    if backup.families < families:
+        missing = " and ".join(f"IPv{v}" for v in sorted(families - backup.families))
+        found.append(
+            make_finding(
+                "backup-mx-fewer-families",
+                backup.name,
+                f"the backup MX host {backup.name} has no {missing} address; "
+                f"every primary host ({primaries}) has",
+            )
+        )
+    fewest = min(len(p.addresses) for p in primary)
+    if len(backup.addresses) == 1 and fewest > 1 and backup.families == families:
+        found.append(
+            make_finding(
+                "backup-mx-single-address",
+                backup.name,
+                f"the backup MX host {backup.name} has one address; "
+                f"every primary host ({primaries}) has {fewest} or more",
+            )
+        )
+    return found
+
+
+def _check_backups(mx: Answer, usable: dict[str, list[IPAddress]], notes: _Notes) -> None:
+    """Each usable backup host against the most preferred usable hosts."""
+    preference: dict[str, int] = {}
+    for record in mx.mx_records:
+        preference.setdefault(record.exchange, record.preference)
+        preference[record.exchange] = min(preference[record.exchange], record.preference)
+    hosts = sorted(
+        (HostView(name, preference[name], tuple(addresses)) for name, addresses in usable.items()),
+        key=lambda h: h.preference,
+    )
+    if not hosts:
+        return
+    best = hosts[0].preference
+    primary = [h for h in hosts if h.preference == best]
+    for backup in hosts[len(primary) :]:
+        for finding in compare_backup(primary, backup):
+            notes.add(finding)
+
+
+def txt_text(rdata: str) -> str:
+    r"""A TXT record's zone-file text (``"v=spf1 " "-all"``) as its one string.
+
+    The character-strings, quoted or not, are concatenated without spaces
+    (RFC 7208 §3.3); ``\"``, ``\\`` and ``\DDD`` escapes are decoded.
+    """
+    out: list[str] = []
+    i, n = 0, len(rdata)
+    while i < n:
+        if rdata[i].isspace():
+            i += 1
+            continue
+        quoted = rdata[i] == '"'
+        i += quoted
+        while i < n and (rdata[i] != '"' if quoted else not rdata[i].isspace()):
+            if (
+                rdata[i] == "\\"
+                and len(rdata[i + 1 : i + 4]) == 3
+                and rdata[i + 1 : i + 4].isdigit()
+            ):
+                out.append(chr(int(rdata[i + 1 : i + 4])))
+                i += 4
+            elif rdata[i] == "\\" and i + 1 < n:
+                out.append(rdata[i + 1])
+                i += 2
+            else:
+                out.append(rdata[i])
+                i += 1
+        i += quoted  # the closing quote
+    return "".join(out)
+
+
+def spf_record(texts: Iterable[str]) -> str | None:
+    """The SPF record among TXT record texts: the one starting ``v=spf1``, or None.
+
+    None also when there are several (an SPF permerror, RFC 7208 §4.5:
+    the audit does not judge it further).
+    """
+    found = [t for t in (txt_text(x) for x in texts) if t.lower().split(" ", 1)[0] == "v=spf1"]
+    return found[0] if len(found) == 1 else None
+
+
+def _check_spf(domain: str, txt: Answer, notes: _Notes, *, null: bool) -> None:
+    """The SPF record of a domain with a null MX or with no MX at all."""
+    if txt.status.temporary:
+        _check_answer(txt, notes)
+        return
+    record = spf_record(str(r) for r in txt.records)
+    if record is None:
+        return
+    terms = [t.lower() for t in record.split()[1:]]
+    if null and terms != ["-all"]:
+        notes.note(
+            "null-mx-spf-allows-senders",
+            domain,
+            f"{domain} publishes a null MX (it takes no mail) but its SPF record "
+            f"'{record}' authorises senders",
+        )
+    if not null and terms == ["-all"]:
+        notes.note(
+            "implicit-mx-spf-no-mail",
+            domain,
+            f"{domain} has no MX record and its SPF record is '{record}': email-validator "
+            "treats it as undeliverable; RFC 5321 still delivers to its A/AAAA records "
+            "(report it, do not bounce it)",
         )
 
 

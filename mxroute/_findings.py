@@ -255,6 +255,44 @@ FINDING_CODES: dict[str, FindingCode] = {
             "a change takes that long to reach every sender.",
             "Lower the TTL to a day (86400 seconds) or less.",
         ),
+        # -- the audit's backup MX and SPF checks (mxroute._audit) ------------
+        FindingCode(
+            "backup-mx-other-provider",
+            _W,
+            "A backup MX host is at another provider than the primary (a different "
+            "domain suffix): it may not apply the primary's spam and recipient policy.",
+            "Make sure the backup filters spam, checks recipients and applies the same "
+            "policy as the primary (spammers send to backups to bypass it), or remove it.",
+        ),
+        FindingCode(
+            "backup-mx-fewer-families",
+            _W,
+            "A backup MX host lacks an address family (IPv4 or IPv6) that every primary host has.",
+            "Give the backup the same address families (A and AAAA) as the primary, so it "
+            "takes over for every sender.",
+        ),
+        FindingCode(
+            "backup-mx-single-address",
+            _I,
+            "A backup MX host has a single address while every primary host has several.",
+            "Consider giving the backup several addresses, or protecting it like the primary.",
+        ),
+        FindingCode(
+            "null-mx-spf-allows-senders",
+            _W,
+            "The domain publishes a null MX (it takes no mail), but its SPF record "
+            "authorises senders.",
+            "If the domain sends no mail, publish 'v=spf1 -all'; if it does take mail, "
+            "replace the null MX with real MX records.",
+        ),
+        FindingCode(
+            "implicit-mx-spf-no-mail",
+            _W,
+            "The domain has no MX record and its SPF record is 'v=spf1 -all': some "
+            "validators (email-validator) treat it as undeliverable, though RFC 5321 "
+            "still delivers to its A/AAAA records.",
+            "Publish an MX record if the domain takes mail, or a null MX ('0 .') if it does not.",
+        ),
     )
 }
 """Every finding code the library emits, by code."""
