@@ -31,7 +31,9 @@ What the audit adds to the planner's findings:
   ``backup-mx-single-address``: a backup MX host weaker than the primary
   (:func:`compare_backup`);
 * ``null-mx-spf-allows-senders`` and ``implicit-mx-spf-no-mail``: the
-  domain's SPF record, asked only for a null MX or no MX at all.
+  domain's SPF record, asked only for a null MX or no MX at all;
+* with ``authoritative=True``, the findings of :mod:`mxroute._authoritative`
+  (every name server asked directly).
 
 The relayhost and transport map of the policy are ignored: the audit judges
 what the domain publishes, not where this host would send its mail. The
@@ -47,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from mxroute import _authoritative as authoritative_check
 from mxroute import _errors as errors
 from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
@@ -69,6 +72,7 @@ if TYPE_CHECKING:
         Iterator,
     )
 
+    from mxroute._authoritative import ServerQuery
     from mxroute._errors import MXRouteError
 
 __all__ = [
@@ -138,7 +142,8 @@ class AuditReport:
     def complete(self) -> bool:
         """False when a lookup failed temporarily, so some checks could not be made."""
         return not any(
-            f.code in ("lookup-temporary-failure", "mx-target-temporary-failure")
+            f.code
+            in ("lookup-temporary-failure", "mx-target-temporary-failure", "ns-lookup-failed")
             for f in self.findings
         )
 
@@ -172,6 +177,10 @@ def audit(
     policy: RoutingPolicy | None = None,
     *,
     rng: random.Random | None = None,
+    authoritative: bool = False,
+    ns_port: int = authoritative_check.DEFAULT_PORT,
+    ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
+    ns_query: ServerQuery | None = None,
 ) -> AuditReport:
     """Audit a domain's mail setup.
 
@@ -189,6 +198,13 @@ def audit(
             ignored); the default when None.
         rng: The random source that orders the reported route's hosts of
             equal preference.
+        authoritative: Also ask every authoritative name server of the
+            domain directly and compare their answers (see :doc:`/audit`).
+        ns_port: The port the name servers are asked on (53; a knob for
+            tests and unusual setups).
+        ns_deadline: Seconds the authoritative check may take in all.
+        ns_query: What asks the name servers; real DNS when None (tests give
+            a fake).
 
     Returns:
         The report. Routing failures are in it (``error`` and a finding),
@@ -198,10 +214,16 @@ def audit(
         InvalidDomain: The domain is not usable, or is an address literal
             (``.reason`` ``"address-literal"``: a literal has no DNS to audit).
         InvalidAddress: The mailbox address is malformed.
+        InvalidInput: An ``ns_`` argument or ``authoritative`` is wrong.
         TypeError: The resolver has no synchronous ``query``.
     """
     router = Router(resolver=resolver, policy=policy, rng=rng)
-    return run_plan(_plan(domain, router), router.resolver, "audit_async()")
+    probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
+    report = run_plan(_plan(domain, router), router.resolver, "audit_async()")
+    if probe is None:
+        return report
+    found = authoritative_check.check(report.domain, router.resolver, router.policy, probe)
+    return _with(report, found)
 
 
 async def audit_async(
@@ -210,13 +232,29 @@ async def audit_async(
     policy: RoutingPolicy | None = None,
     *,
     rng: random.Random | None = None,
+    authoritative: bool = False,
+    ns_port: int = authoritative_check.DEFAULT_PORT,
+    ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
+    ns_query: ServerQuery | None = None,
 ) -> AuditReport:
     """Audit a domain's mail setup in asyncio; each batch of questions is asked concurrently.
 
     Takes, returns and raises as :func:`audit`.
     """
     router = Router(resolver=resolver, policy=policy, rng=rng)
-    return await run_plan_async(_plan(domain, router), router.resolver, "audit_async()")
+    probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
+    report = await run_plan_async(_plan(domain, router), router.resolver, "audit_async()")
+    if probe is None:
+        return report
+    found = await authoritative_check.check_async(
+        report.domain, router.resolver, router.policy, probe
+    )
+    return _with(report, found)
+
+
+def _with(report: AuditReport, found: Sequence[Finding]) -> AuditReport:
+    """The report with the authoritative check's findings added."""
+    return attrs.evolve(report, findings=(*report.findings, *found))
 
 
 def _plan(domain: str, router: Router) -> AuditPlan:
@@ -596,6 +634,10 @@ def audit_many(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     ordered: bool = False,
+    authoritative: bool = False,
+    ns_port: int = authoritative_check.DEFAULT_PORT,
+    ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
+    ns_query: ServerQuery | None = None,
 ) -> Iterator[tuple[str, AuditReport | MXRouteError]]:
     """Audit many domains concurrently; yield ``(domain, report)`` as each completes.
 
@@ -611,12 +653,16 @@ def audit_many(
     example.com AuditReport
     bad..name InvalidDomain
 
+    ``authoritative`` and the ``ns_`` arguments are :func:`audit`'s, for every domain.
+
     Raises:
-        InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+        InvalidInput: ``concurrency`` is not an integer >= 1, or an argument
+            of the authoritative check is wrong (at once).
     """
     from mxroute import _bulk as bulk
 
-    audit_one = _audit_one(resolver, policy)
+    probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
+    audit_one = _audit_one(resolver, policy, probe)
     return bulk.run_sync(audit_one, domains, concurrency=concurrency, ordered=ordered)
 
 
@@ -627,6 +673,10 @@ def audit_many_async(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     ordered: bool = False,
+    authoritative: bool = False,
+    ns_port: int = authoritative_check.DEFAULT_PORT,
+    ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
+    ns_query: ServerQuery | None = None,
 ) -> AsyncIterator[tuple[str, AuditReport | MXRouteError]]:
     """Audit many domains concurrently in asyncio.
 
@@ -641,18 +691,24 @@ def audit_many_async(
     :class:`~mxroute.CachingResolver`, else a new one wrapped around it.
     Any other exception stops the run and is raised.
 
+    ``authoritative`` and the ``ns_`` arguments are :func:`audit`'s, for every domain.
+
     Raises:
-        InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+        InvalidInput: ``concurrency`` is not an integer >= 1, or an argument
+            of the authoritative check is wrong (at once).
     """
     from mxroute import _bulk as bulk
 
-    audit_one = _audit_one(resolver, policy)
+    probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
+    audit_one = _audit_one(resolver, policy, probe)
     results = bulk.run(audit_one, domains, concurrency=concurrency, ordered=ordered)
     return under_asyncio(results, "audit_many_async()")
 
 
 def _audit_one(
-    resolver: AnyResolver | None, policy: RoutingPolicy | None
+    resolver: AnyResolver | None,
+    policy: RoutingPolicy | None,
+    probe: authoritative_check.Probe | None = None,
 ) -> Callable[[str], Awaitable[AuditReport]]:
     """The coroutine function that audits one domain of a bulk run.
 
@@ -665,6 +721,16 @@ def _audit_one(
     cached = shared if isinstance(shared, CachingResolver) else CachingResolver(shared)
 
     def audit_one(domain: str) -> Awaitable[AuditReport]:
-        return audit_async(domain, cached, router.policy)
+        if probe is None:
+            return audit_async(domain, cached, router.policy)
+        return audit_async(
+            domain,
+            cached,
+            router.policy,
+            authoritative=True,
+            ns_port=probe.port,
+            ns_deadline=probe.deadline,
+            ns_query=probe.query,
+        )
 
     return audit_one
