@@ -7,6 +7,7 @@ import ipaddress
 import time
 from collections.abc import Callable
 
+import attrs
 import dns.flags
 import dns.message
 import dns.rcode
@@ -484,3 +485,51 @@ class TestCommandLine:
         cli.main(["check", "--json", "example.com"], resolver=resolver)
         assert "ns-" not in capsys.readouterr().out
         assert ("example.com", "NS") not in resolver.queries
+
+
+class _WithGlue(FakeServers):
+    """FakeServers whose NS answers carry glue in the additional section."""
+
+    def __init__(self, glue: dict[str, str], **options: object) -> None:
+        _, fake, _ = network(**options)
+        super().__init__(fake.servers)
+        self.glue = glue
+
+    def ask(self, question: ServerQuestion, timeout: float) -> ServerReply:
+        reply = super().ask(question, timeout)
+        if question.rdtype != "NS" or not reply.serves:
+            return reply
+        extra = [
+            mxroute.Answer(name, "A", mxroute.AnswerStatus.RECORDS, [ipaddress.ip_address(a)])
+            for name, a in self.glue.items()
+        ]
+        return attrs.evolve(reply, answer=attrs.evolve(reply.answer, additional=extra))
+
+
+class TestGlueInTheAdditionalSection:
+    def test_glue_that_matches_adds_nothing(self) -> None:
+        resolver, _, policy = network()
+        servers = _WithGlue({"ns2.example.com": "198.51.100.53"})
+        assert ns_codes(run((resolver, servers, policy))) == []
+
+    def test_glue_that_differs_is_reported_with_the_server_that_gave_it(self) -> None:
+        resolver, _, policy = network()
+        servers = _WithGlue({"ns2.example.com": "198.51.100.99"})
+        glue = the(run((resolver, servers, policy)), "ns-glue-mismatch")
+        assert glue.subject == "ns2.example.com"
+        assert "the additional section of 192.0.2.53 (ns1.example.com)" in glue.message
+        assert "198.51.100.99" in glue.message
+
+    def test_only_the_families_the_glue_holds_are_compared(self) -> None:
+        resolver, _, policy = network()
+        servers = _WithGlue({"ns1.example.com": "192.0.2.53"})  # no AAAA glue: fine
+        assert ns_codes(run((resolver, servers, policy))) == []
+
+
+def test_queries_ask_without_recursion() -> None:
+    from mxroute._authoritative import _query
+
+    question = ServerQuestion(ipaddress.ip_address("192.0.2.53"), 53, "example.com", "MX")
+    message = _query(question)
+    assert not message.flags & dns.flags.RD
+    assert message.edns == 0

@@ -39,8 +39,21 @@ pytestmark = pytest.mark.integration
 FIRST, SECOND, LAME, SILENT = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.6"
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
 def _shared_port() -> tuple[int, list[socket.socket]]:
-    """A port free on every server address (IPv4 and ::1), and a silent socket on ::1."""
+    """A port free on every server address (IPv4 and ::1), and a silent socket on ::1.
+
+    Without IPv6 on loopback, ::1 is unreachable instead of silent: the same finding.
+    """
+    ipv6 = _ipv6_loopback()
     for _ in range(50):
         udp, tcp = bind_udp_tcp(FIRST)
         port = int(udp.getsockname()[1])
@@ -50,15 +63,16 @@ def _shared_port() -> tuple[int, list[socket.socket]]:
         try:
             for address in (SECOND, LAME, SILENT):
                 held.extend(bind_udp_tcp(address, port))
-            silent6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-            held.append(silent6)
-            silent6.bind(("::1", port))
+            if ipv6:
+                silent6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                held.append(silent6)
+                silent6.bind(("::1", port))
         except OSError:
             for sock in held:
                 sock.close()
             continue
-        keep = held[-1:]  # ::1 stays bound and silent; the rest is freed for the servers
-        for sock in held[:-1]:
+        keep = held[-1:] if ipv6 else []  # ::1 stays bound and silent
+        for sock in held[: len(held) - len(keep)]:  # freed for the servers
             sock.close()
         return port, keep
     raise OSError("no port free on every test address")
