@@ -16,7 +16,8 @@ Then it compares. Findings: ``ns-not-answering``, ``ns-lame`` (REFUSED, no AA
 bit, a referral, no SOA for the zone), ``ns-serial-mismatch``,
 ``ns-mx-mismatch``, ``ns-address-mismatch`` (servers disagree on a host's
 addresses), ``ns-glue-mismatch``, ``ns-family-unreachable``,
-``ns-address-out-of-scope``, ``ns-limit-exceeded`` and ``ns-lookup-failed``.
+``ns-address-out-of-scope``, ``ns-host-unresolvable``, ``ns-limit-exceeded``
+and ``ns-lookup-failed``.
 
 Like the planner, the checks are generators that do no I/O: one yields
 batches of resolver questions (the NS set and the name servers' addresses),
@@ -391,6 +392,8 @@ class Delegation:
     """The name servers of the zone holding a domain, as the resolver gives them.
 
     Attributes:
+        domain: The domain whose MX records are compared: the domain
+            audited, or its canonical name when it is an alias (CNAME).
         zone: The zone apex whose NS set was found.
         hosts: Each name server host and its addresses (A, then AAAA).
         findings: What went wrong finding them.
@@ -398,6 +401,7 @@ class Delegation:
             :data:`MAX_SERVER_ADDRESSES`: each has at least one address).
     """
 
+    domain: str
     zone: str
     hosts: tuple[tuple[str, tuple[IPAddress, ...]], ...] = ()
     findings: tuple[Finding, ...] = ()
@@ -411,17 +415,16 @@ def delegation_plan(
     domain: str, policy: RoutingPolicy
 ) -> Generator[Batch, Sequence[Answer], Delegation]:
     """Find the NS set of ``domain``'s zone, then every name server's A and AAAA."""
-    zone = domain
-    while True:
+    (ns,) = yield (Question(domain, "NS"),)
+    canonical = ns.canonical_name  # an alias: its target's MX and zone are what count
+    zone = canonical
+    while ns.status is AnswerStatus.NODATA and "." in zone:
+        zone = zone.split(".", 1)[1]  # not a zone apex: the enclosing zone's servers
         (ns,) = yield (Question(zone, "NS"),)
-        if ns.status is AnswerStatus.RECORDS:
-            break
-        if ns.status is AnswerStatus.NODATA and "." in zone:
-            zone = zone.split(".", 1)[1]  # not a zone apex: the enclosing zone's servers
-            continue
-        if ns.status is AnswerStatus.NXDOMAIN:
-            return Delegation(zone)  # the audit says domain-not-found
-        return Delegation(zone, findings=(_lookup_failed(zone, ns.describe()),))
+    if ns.status is AnswerStatus.NXDOMAIN:
+        return Delegation(canonical, zone)  # the audit says domain-not-found
+    if ns.status is not AnswerStatus.RECORDS:
+        return Delegation(canonical, zone, findings=(_lookup_failed(zone, ns.describe()),))
     zone = ns.canonical_name
     every = sorted({normalize_host(str(r)) for r in ns.records})
     names = every[:MAX_SERVER_ADDRESSES]  # bounds the address questions too
@@ -430,9 +433,20 @@ def delegation_plan(
     hosts: list[tuple[str, tuple[IPAddress, ...]]] = []
     for index, name in enumerate(names):
         usable: list[IPAddress] = []
-        for answer in answers[2 * index : 2 * index + 2]:
-            if answer.status.temporary:
-                found.append(_lookup_failed(name, answer.describe()))
+        pair = answers[2 * index : 2 * index + 2]
+        if not any(a.addresses or a.status.temporary for a in pair):
+            found.append(
+                make_finding(
+                    "ns-host-unresolvable",
+                    name,
+                    f"the name server {name} has no A or AAAA record "
+                    f"({', '.join(a.status.name for a in pair)}): it cannot be asked",
+                )
+            )
+        failed = [a.describe() for a in pair if a.status.temporary]
+        if failed:
+            found.append(_lookup_failed(name, "; ".join(failed)))
+        for answer in pair:
             for address in answer.addresses:
                 if address_allowed(address, policy.address_scope):
                     usable.append(address)
@@ -447,7 +461,7 @@ def delegation_plan(
                         )
                     )
         hosts.append((name, tuple(usable)))
-    return Delegation(zone, tuple(hosts), tuple(found), len(every) - len(names))
+    return Delegation(canonical, zone, tuple(hosts), tuple(found), len(every) - len(names))
 
 
 def _lookup_failed(subject: str, what: str) -> Finding:
@@ -473,8 +487,9 @@ class _Server(NamedTuple):
         return f"{format_address(self.address)} ({', '.join(self.hosts)})"
 
 
-def probe_plan(domain: str, delegation: Delegation, port: int) -> ProbePlan:
+def probe_plan(delegation: Delegation, port: int) -> ProbePlan:
     """Ask each name server address directly; compare what they say."""
+    domain = delegation.domain
     found: list[Finding] = []
     servers: dict[IPAddress, list[str]] = {}
     for name, addresses in delegation.hosts:
@@ -727,7 +742,7 @@ def check(
         delegation = run_plan(delegation_plan(domain, policy), resolver, deadline=deadline)
     except TemporaryRouteError as exc:
         return [_lookup_failed(domain, str(exc))]
-    plan = probe_plan(domain, delegation, settings.port)
+    plan = probe_plan(delegation, settings.port)
     return [*delegation.findings, *_run_sync(plan, settings.query, deadline.end)]
 
 
@@ -744,5 +759,5 @@ async def check_async(
         )
     except TemporaryRouteError as exc:
         return [_lookup_failed(domain, str(exc))]
-    plan = probe_plan(domain, delegation, settings.port)
+    plan = probe_plan(delegation, settings.port)
     return [*delegation.findings, *await _run_async(plan, settings.query, deadline.end)]

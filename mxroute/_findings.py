@@ -316,6 +316,13 @@ FINDING_CODES: dict[str, FindingCode] = {
             "record of that family.",
         ),
         FindingCode(
+            "ns-host-unresolvable",
+            _E,
+            "A name server host of the NS set has no A or AAAA record: no resolver can ask it.",
+            "Publish the name server's A/AAAA records (and glue at the parent), or remove it "
+            "from the NS records.",
+        ),
+        FindingCode(
             "ns-address-out-of-scope",
             _W,
             "A name server has an address outside the policy's address scope "

@@ -124,6 +124,7 @@ AUTHORITATIVE_SCENARIOS: dict[str, Callable[[], Network]] = {
         servers={SERVERS[0]: zone(), SERVERS[2]: zone()}  # ns1's IPv6 address is silent
     ),
     "ns-address-out-of-scope": lambda: network(zone(ns2="127.0.0.53")),
+    "ns-host-unresolvable": lambda: network(zone(extra="@ NS gone.example.com.\n")),
     "ns-limit-exceeded": _many_servers,
 }
 
@@ -216,6 +217,15 @@ class TestConsistentServers:
             fake.asked
         )
 
+    def test_an_alias_is_checked_as_its_canonical_name(self) -> None:
+        resolver, fake, policy = network()
+        resolver.add("alias.example.org", "CNAME", "example.com.")
+        report = audit("alias.example.org", resolver, policy, authoritative=True, ns_query=fake)
+        assert ns_codes(report) == []
+        assert {(q.name, q.rdtype) for q in fake.asked if q.rdtype == "MX"} == {
+            ("example.com", "MX")
+        }
+
     def test_a_domain_that_does_not_exist_asks_no_server(self) -> None:
         resolver, fake, policy = network()
         report = audit("nowhere.example.org", resolver, policy, authoritative=True, ns_query=fake)
@@ -282,6 +292,19 @@ class TestFindings:
         resolver, fake, _ = AUTHORITATIVE_SCENARIOS["ns-address-out-of-scope"]()
         run((resolver, fake, RoutingPolicy(address_scope="any")))
         assert any(str(q.address) == "127.0.0.53" for q in fake.asked)
+
+    def test_an_unresolvable_name_server_says_what_its_lookups_gave(self) -> None:
+        report = run(AUTHORITATIVE_SCENARIOS["ns-host-unresolvable"]())
+        found = the(report, "ns-host-unresolvable")
+        assert found.subject == "gone.example.com"
+        assert "(NXDOMAIN, NXDOMAIN)" in found.message
+
+    def test_a_name_server_whose_lookup_failed_is_not_called_unresolvable(self) -> None:
+        resolver, fake, policy = network()
+        resolver.fail("ns2.example.com", error="servfail")
+        report = run((resolver, fake, policy))
+        assert "ns-host-unresolvable" not in ns_codes(report)
+        assert the(report, "ns-lookup-failed").subject == "ns2.example.com"
 
     def test_the_limit_bounds_the_servers_asked(self) -> None:
         _, fake, _ = net = _many_servers()
