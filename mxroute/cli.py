@@ -213,6 +213,12 @@ def _parser() -> argparse.ArgumentParser:
         "TTLs) and say what to fix, most severe finding first.",
     )
     _dns_options(check)
+    check.add_argument(
+        "--authoritative",
+        action="store_true",
+        help="also ask every authoritative name server of each domain directly and "
+        "compare their answers (MX, SOA serial, addresses; lame or silent servers)",
+    )
 
     validate = _command(
         commands,
@@ -353,7 +359,9 @@ def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
 
         return validate
     if args.command == "check":
-        return lambda t: _check(t, resolver, args.seed, RoutingPolicy(dane=args.dane))
+        return lambda t: _check(
+            t, resolver, args.seed, RoutingPolicy(dane=args.dane), args.authoritative
+        )
     try:
         policy = RoutingPolicy(relayhost=args.relayhost, dane=args.dane)
     except InvalidInput as exc:
@@ -798,11 +806,15 @@ def _invalid(command: str, target: str, exc: InvalidInput) -> _Outcome:
 
 
 async def _check(
-    target: str, resolver: AnyResolver, seed: int | None, policy: RoutingPolicy
+    target: str,
+    resolver: AnyResolver,
+    seed: int | None,
+    policy: RoutingPolicy,
+    authoritative: bool = False,
 ) -> _Outcome:
     rng = random.Random(seed) if seed is not None else None
     try:
-        report = await audit_async(target, resolver, policy, rng=rng)
+        report = await audit_async(target, resolver, policy, rng=rng, authoritative=authoritative)
     except InvalidInput as exc:
         return _invalid("check", target, exc)
     error = report.error
