@@ -756,6 +756,10 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
         if args.timeout is not None:
             options["timeout"] = args.timeout
             options["lifetime"] = args.timeout
+        if getattr(args, "watch", None) is not None:
+            # Each check of --watch asks again: a cache kept across checks
+            # would hide a change for as long as the old answer's TTL.
+            return DNSResolver(**options)
         # One cache for the run: addresses at the same domain, and domains
         # sharing MX hosts, ask each question once.
         return CachingResolver(DNSResolver(**options))
