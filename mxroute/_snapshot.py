@@ -46,7 +46,12 @@ __all__ = [
 ]
 
 SCHEMA = 1
-"""The version of the snapshot's shape (its ``"schema"`` key)."""
+"""The version of the shape of the command's ``--json`` objects (their ``"schema"`` key).
+
+It is ``mxroute.cli.SCHEMA`` too. It changes when a key is removed or
+changes meaning; keys may be added within one version (``check`` gained
+``expectation`` within version 1).
+"""
 
 Snapshot = Mapping[str, Any]
 """One target's snapshot, as plain data."""

@@ -57,7 +57,7 @@ from mxroute._resolvers.dns import DNSResolver
 from mxroute._resolvers.memory import InMemoryResolver
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router
-from mxroute._snapshot import diff_snapshots, read_snapshots, watch
+from mxroute._snapshot import SCHEMA, diff_snapshots, read_snapshots, watch
 from mxroute._validate import validate_address
 
 __all__ = [
@@ -86,12 +86,6 @@ EX_INTERRUPTED = 130
 EX_PIPE = 141
 """The reader of the output went away (broken pipe), as a shell reports SIGPIPE."""
 
-SCHEMA = 1
-"""The version of the ``--json`` objects' shape (their ``"schema"`` key).
-
-It changes when a key is removed or changes meaning; keys may be added
-within one version.
-"""
 
 # A target's status: whether mail can be delivered (route, check), or whether
 # the address is usable (validate). It decides the exit status.
