@@ -860,6 +860,8 @@ def _input_size(given: Sequence[str]) -> int | None:
     total = sum(1 for t in given if t != "-")
     if "-" not in given:
         return total
+    if not hasattr(os, "pread"):  # Windows
+        return None
     try:
         fd = sys.stdin.fileno()
         if not stat.S_ISREG(os.fstat(fd).st_mode):
