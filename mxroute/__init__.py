@@ -51,6 +51,14 @@ from mxroute._resolvers import (
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
 from mxroute._snapshot import ChangeKind, SnapshotChange, SnapshotDiff, diff_snapshots
+from mxroute._tls import (
+    MTASTSMode,
+    MTASTSPolicy,
+    MTASTSRecord,
+    TLSARecord,
+    TLSLevel,
+    TLSRequirement,
+)
 from mxroute._validate import (
     ADDRESS_REASONS,
     DOMAIN_REASONS,
@@ -90,6 +98,9 @@ __all__ = [
     "InvalidDomain",
     "InvalidInput",
     "InvalidPolicy",
+    "MTASTSMode",
+    "MTASTSPolicy",
+    "MTASTSRecord",
     "MXRecord",
     "MXRouteError",
     "MX_PROVIDERS",
@@ -112,6 +123,9 @@ __all__ = [
     "Severity",
     "SnapshotChange",
     "SnapshotDiff",
+    "TLSARecord",
+    "TLSLevel",
+    "TLSRequirement",
     "Target",
     "TargetKind",
     "TemporaryRouteError",

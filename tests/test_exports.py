@@ -35,6 +35,8 @@ EXPECTED = {
     # operators: expectations, snapshots
     "ExpectationResult", "MX_PROVIDERS", "expect_mx",
     "ChangeKind", "SnapshotChange", "SnapshotDiff", "diff_snapshots",
+    # transport security
+    "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
 }  # fmt: skip
 
 
