@@ -1,8 +1,9 @@
 """Snapshots and their differences: what changed in a domain's mail setup.
 
 A *snapshot* of a domain is the object ``mxroute check --json`` prints for it
-(schema :data:`SCHEMA`, documented on the "Command line" page), or an
-:class:`~mxroute.AuditReport` (or its :meth:`~mxroute.AuditReport.to_dict`).
+(schema :data:`SCHEMA`, documented on the "Command line" page), an
+:class:`~mxroute.AuditReport` (or its :meth:`~mxroute.AuditReport.to_dict`),
+or a :class:`~mxroute.MailRoute`.
 A file of them, one per line (JSON Lines), is a snapshot of many domains.
 :func:`diff_snapshots` compares two and returns a :class:`SnapshotDiff`: a
 typed list of :class:`SnapshotChange` values, per target, in a stable order.
@@ -34,6 +35,7 @@ import attrs
 
 from mxroute._audit import AuditReport
 from mxroute._errors import InvalidInput
+from mxroute._model import MailRoute
 
 __all__ = [
     "SCHEMA",
@@ -194,6 +196,9 @@ def _snapshot(value: object) -> dict[str, Any]:
     """One target's snapshot as a dict with a ``target``, checked."""
     if isinstance(value, AuditReport):
         value = value.to_dict()
+    elif isinstance(value, MailRoute):
+        plain = value.to_dict()
+        value = {"domain": value.domain, "route": plain, "findings": plain.pop("findings")}
     if not isinstance(value, Mapping):
         raise _invalid(f"a snapshot is a JSON object, not {type(value).__name__}")
     data = dict(value)
@@ -221,7 +226,7 @@ def _snapshot(value: object) -> dict[str, Any]:
 
 def _by_target(snapshots: object) -> dict[str, dict[str, Any]]:
     """Snapshots keyed by target, in order; a target given twice: the last one counts."""
-    if isinstance(snapshots, (AuditReport, Mapping)):
+    if isinstance(snapshots, (AuditReport, MailRoute, Mapping)):
         snapshots = [snapshots]
     if not isinstance(snapshots, Iterable) or isinstance(snapshots, (str, bytes)):
         raise _invalid(f"snapshots are JSON objects, not {type(snapshots).__name__}")
@@ -247,9 +252,10 @@ def diff_snapshots(old: object, new: object) -> SnapshotDiff:
     example.com: addresses-changed mx1.example.com: 192.0.2.1 -> 192.0.2.1 192.0.2.2
 
     Args:
-        old: The earlier snapshot: an :class:`~mxroute.AuditReport`, one
-            ``mxroute check --json`` object (a mapping), or an iterable of
-            either (many targets, compared per target).
+        old: The earlier snapshot: an :class:`~mxroute.AuditReport`, a
+            :class:`~mxroute.MailRoute`, one ``mxroute check --json`` (or
+            ``route --json``) object (a mapping), or an iterable of these
+            (many targets, compared per target).
         new: The later snapshot, in the same forms.
 
     Returns:

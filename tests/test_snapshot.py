@@ -6,14 +6,20 @@ import asyncio
 import copy
 import json
 
+import attrs
 import pytest
 
 from mxroute import (
     ChangeKind,
     InMemoryResolver,
     InvalidInput,
+    MailHost,
+    MailRoute,
+    RouteKind,
     SnapshotChange,
     SnapshotDiff,
+    TLSLevel,
+    TLSRequirement,
     audit,
     diff_snapshots,
 )
@@ -139,6 +145,16 @@ class TestDiff:
         (change,) = diff_snapshots(old, new).changes
         assert change.kind is ChangeKind.TLS_CHANGED
         assert (change.old, change.new) == ("mta-sts", "opportunistic")
+
+    def test_routes_with_real_tls_requirements(self):
+        host = MailHost("mx.example.com", 10, ["192.0.2.1"])
+        before = MailRoute("example.com", RouteKind.MX, [host], ttl=300)
+        secured = attrs.evolve(host, tls=TLSRequirement(TLSLevel.MTA_STS, names=["mx.example.com"]))
+        after = attrs.evolve(before, hosts=[secured])
+        (change,) = diff_snapshots(before, after).changes
+        assert (change.kind, change.subject) == (ChangeKind.TLS_CHANGED, "mx.example.com")
+        assert (change.old, change.new) == ("opportunistic", "mta-sts")
+        assert not diff_snapshots(before, before).changed
 
     def test_many_targets_diff_per_target(self):
         fake = world()
