@@ -394,6 +394,8 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
     watching = getattr(args, "watch", None) is not None
     if not watching and (getattr(args, "count", None) or getattr(args, "duration", None)):
         raise _UsageError("--count and --for go with --watch")
+    if watching and getattr(args, "skip_done", None):
+        raise _UsageError("--skip-done does not go with --watch (each check is whole)")
     skip = _done_targets(args.skip_done) if getattr(args, "skip_done", None) else None
     resolver = None if args.command == "validate" else _resolver(args, injected)
     try:

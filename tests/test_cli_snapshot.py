@@ -140,6 +140,7 @@ class TestWatch:
             ["check", "--for", "5", "shop.example"],
             ["check", "--watch", "0", "shop.example"],
             ["check", "--watch", "soon", "shop.example"],
+            ["check", "--watch", "1", "--skip-done", "done.jsonl", "shop.example"],
         ],
     )
     def test_bad_bounds_are_usage_errors(self, capsys, argv):
