@@ -113,8 +113,7 @@ def test_a_zone_change_on_bind_shows_in_the_diff(tmp_path):
         "monitor.mxtest: ttl-changed: 3600 -> 120",
         "monitor.mxtest: finding-appeared ttl-too-low monitor.mxtest MX (warning)",
         # The backup moved to another provider than the primary's.
-        "monitor.mxtest: finding-appeared backup-mx-other-provider in1.provider.mxtest "
-        "(warning)",
+        "monitor.mxtest: finding-appeared backup-mx-other-provider in1.provider.mxtest (warning)",
         # mx1 and mx2 shared 192.0.2.0/24 and 2001:db8::/48; mx1 and in1 do not.
         "monitor.mxtest: finding-cleared mx-hosts-same-network monitor.mxtest (warning)",
     ]
