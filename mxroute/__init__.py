@@ -12,6 +12,14 @@ Traceback (most recent call last):
 mxroute.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
 """
 
+from mxroute._attempts import (
+    Attempt,
+    DeliveryPlan,
+    MemoryMode,
+    Unreachable,
+    UnreachableMemory,
+    UnreachableStore,
+)
 from mxroute._audit import AuditReport, audit, audit_async, audit_many, audit_many_async
 from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._errors import (
@@ -69,6 +77,7 @@ __all__ = [
     "Answer",
     "AnswerStatus",
     "AsyncResolver",
+    "Attempt",
     "AuditReport",
     "Batch",
     "BatchResolver",
@@ -77,6 +86,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DNSResolver",
     "DOMAIN_REASONS",
+    "DeliveryPlan",
     "FINDING_CODES",
     "Finding",
     "FindingCode",
@@ -92,6 +102,7 @@ __all__ = [
     "MailLoop",
     "MailRoute",
     "MailRouteError",
+    "MemoryMode",
     "NextHop",
     "NoMailHosts",
     "NoSuchDomain",
@@ -108,6 +119,9 @@ __all__ = [
     "Target",
     "TargetKind",
     "TemporaryRouteError",
+    "Unreachable",
+    "UnreachableMemory",
+    "UnreachableStore",
     "UnsupportedEventLoop",
     "__version__",
     "audit",

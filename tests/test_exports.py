@@ -32,6 +32,9 @@ EXPECTED = {
     "DEFAULT_CONCURRENCY", "audit_many", "audit_many_async",
     "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",
     "validate_domain",
+    # delivery attempt plans (issue 12)
+    "Attempt", "DeliveryPlan", "MemoryMode", "Unreachable", "UnreachableMemory",
+    "UnreachableStore",
 }  # fmt: skip
 
 

@@ -63,6 +63,11 @@ SAMPLES: dict[str, Callable[[], object]] = {
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
     ),
     "Target": lambda: mxroute.parse_target("alice@example.com"),
+    "DeliveryPlan": lambda: _route().plan(),
+    "Attempt": lambda: _route().plan().attempts[0],
+    "Unreachable": lambda: mxroute.UnreachableMemory().record_failure(
+        _route().hosts[0].addresses[0], 25, "refused"
+    ),
     # errors
     "MXRouteError": lambda: mxroute.MXRouteError("something went wrong"),
     "InvalidInput": lambda: mxroute.InvalidInput("invalid-ttl", "ttl must be ...", "-1"),
@@ -88,10 +93,12 @@ NOT_VALUES = {
     "DNSResolver": "holds sockets and a thread pool",
     "CachingResolver": "holds a lock and a live cache",
     "RecordingResolver": "wraps a live resolver",
+    "UnreachableMemory": "holds a lock and a live store",
     # Protocols: nothing to instantiate.
     "Resolver": "a protocol",
     "AsyncResolver": "a protocol",
     "BatchResolver": "a protocol",
+    "UnreachableStore": "a protocol",
 }
 
 
