@@ -241,28 +241,22 @@ class Unreachable:
     Attributes:
         address: The address that failed.
         port: The port it failed on.
-        outcome: How the last attempt ended (an
-            :class:`~mxroute.AttemptOutcome` value such as ``"refused"``).
-        failures: Failures in a row, since the last success.
         until: The memory's clock time until which the address counts as
             unreachable.
+        failures: Failures in a row, since the last success.
+        outcome: How the last attempt ended (an
+            :class:`~mxroute.AttemptOutcome` value such as ``"refused"``).
     """
 
     address: IPAddress
     port: int
-    outcome: str
-    failures: int
     until: float
+    failures: int
+    outcome: str
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as plain data, ready for JSON."""
-        return {
-            "address": format_address(self.address),
-            "port": self.port,
-            "outcome": self.outcome,
-            "failures": self.failures,
-            "until": self.until,
-        }
+        return {**attrs.asdict(self), "address": format_address(self.address)}
 
 
 class UnreachableStore(Protocol):
@@ -373,7 +367,7 @@ class UnreachableMemory:
             old = self.store.get(key)
             failures = 1 if old is None else old.failures + 1
             wait = min(self.retry_after * 2.0 ** min(failures - 1, 60), self.max_retry_after)
-            entry = Unreachable(address, port, outcome, failures, now + wait)
+            entry = Unreachable(address, port, now + wait, failures, outcome)
             self.store.put(key, entry)
         return entry
 

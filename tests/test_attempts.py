@@ -253,7 +253,7 @@ class TestMemory:
         waits = [memory.record_failure(ip("192.0.2.1"), 25, "refused").until for _ in range(4)]
         assert waits == [10, 20, 35, 35]
         entry = memory.lookup(ip("192.0.2.1"), 25)
-        assert entry == Unreachable(ip("192.0.2.1"), 25, "refused", 4, 35.0)
+        assert entry == Unreachable(ip("192.0.2.1"), 25, 35.0, 4, "refused")
         assert entry.to_dict()["address"] == "192.0.2.1"
 
     def test_a_success_forgets_the_address(self):
