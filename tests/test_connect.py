@@ -327,9 +327,9 @@ class TestWalk:
     def test_the_plan_options_of_the_route_are_used(self, run):
         net = Scripted({"2001:db8::1": "greet", "192.0.2.1": "greet"})
         dual = route(host("mx1", 10, "2001:db8::1", "192.0.2.1"))
-        assert run(dual, connector=net).address == "2001:db8::1"
+        assert run(dual, connector=net, stagger=5).address == "2001:db8::1"
         ipv4_first = dual.plan(first_family="ipv4")
-        assert run(ipv4_first, connector=net).address == "192.0.2.1"
+        assert run(ipv4_first, connector=net, stagger=5).address == "192.0.2.1"
 
 
 class TestHappyEyeballs:
@@ -640,3 +640,29 @@ class TestGreetingParser:
         parser = _Greeting()
         assert parser.feed(b"220\n")
         assert parser.text == ""
+
+
+class TestStops:
+    def test_the_session_limit_is_named_when_it_ends_the_last_tier(self, run):
+        net = Scripted({"192.0.2.1": "421", "192.0.2.2": "421"})
+        plan = route(host("mx1", 10, "192.0.2.1", "192.0.2.2")).plan(session_limit=1)
+        with pytest.raises(HostsUnreachable, match="the session limit of 1 was reached") as caught:
+            run(plan, connector=net, stagger=5)  # the first connects long before the second
+        assert log_of(caught.value) == [("192.0.2.1", "greeting-rejected")]
+        assert net.calls == ["192.0.2.1"]
+
+    def test_an_attempt_cut_short_by_the_deadline_is_not_remembered(self, run):
+        memory = UnreachableMemory(clock=FakeClock())
+        net = Scripted({"192.0.2.1": "stuck"})
+        try:
+            outcome = finishes_within(
+                lambda: run(route(host("mx1", 10, "192.0.2.1")), connector=net, memory=memory,
+                            deadline=0.1),
+                10,
+            )  # fmt: skip
+        finally:
+            net.release()
+        assert isinstance(outcome, HostsUnreachable)
+        assert log_of(outcome) == [("192.0.2.1", "timeout")]
+        assert "the deadline of 0.1 s passed" in outcome.attempts[0].detail
+        assert memory.lookup(ipaddress.ip_address("192.0.2.1"), 25) is None
