@@ -43,6 +43,7 @@ from mxroute import (
 )
 from mxroute._connect import _BadGreeting, _Greeting
 from tests.doubles import FakeClock, finishes_within
+from tests.test_imports import loaded_after
 
 ANY = RoutingPolicy(address_scope="any")
 GREETING = b"220 mx.example.com ESMTP ready\r\n"
@@ -666,3 +667,19 @@ class TestStops:
         assert log_of(outcome) == [("192.0.2.1", "timeout")]
         assert "the deadline of 0.1 s passed" in outcome.attempts[0].detail
         assert memory.lookup(ipaddress.ip_address("192.0.2.1"), 25) is None
+
+
+def test_sync_connect_loads_no_asyncio():
+    code = (
+        "import mxroute, socket\n"
+        "class Net:\n"
+        "    def open_connection(self, address, port, timeout):\n"
+        "        client, server = socket.socketpair()\n"
+        "        server.sendall(b'220 ok\\r\\n')\n"
+        "        Net.peer = server\n"
+        "        return client\n"
+        "h = mxroute.MailHost('mx.example.com', 10, ['192.0.2.1', '2001:db8::1'])\n"
+        "r = mxroute.MailRoute('example.com', mxroute.RouteKind.MX, [h])\n"
+        "mxroute.connect(r, connector=Net(), memory=mxroute.UnreachableMemory()).close()"
+    )
+    assert loaded_after(code) == []
