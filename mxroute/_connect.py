@@ -622,9 +622,7 @@ class _ThreadRace:
         result: socket.socket | BaseException
         try:
             result = self.connector.open_connection(attempt.address, attempt.port, flight.timeout)
-        except OSError as exc:
-            result = exc
-        except BaseException as exc:  # a connector's bug: hand it to the caller's thread
+        except BaseException as exc:  # an OSError is logged; anything else, the caller raises
             result = exc
         with self.lock:
             if flight.abandoned:
@@ -659,12 +657,12 @@ class _ThreadRace:
             while not self.results.empty():
                 finished.append(self.results.get_nowait())
         for flight, result in finished:
-            self.flights.remove(flight)
             if isinstance(result, socket.socket):
-                result.close()
-                self.walk.record(flight.attempt, outcome, detail, flight.started)
-            elif isinstance(result, OSError):
-                self.walk.failed(flight.attempt, result, flight.started)
+                result.close()  # connected too late: logged with the ones still running
+            elif flight in self.flights:
+                self.flights.remove(flight)
+                if isinstance(result, OSError):
+                    self.walk.failed(flight.attempt, result, flight.started)
         for flight in self.flights:
             if outcome is AttemptOutcome.TIMEOUT:
                 self.walk.timed_out(flight.attempt, flight.started)
@@ -711,6 +709,10 @@ class _ThreadRace:
                     self.flights.remove(late)
                     self.walk.timed_out(late.attempt, late.started)
                     next_start = now
+                continue
+            if flight not in self.flights:  # given up on while it was finishing
+                if isinstance(result, socket.socket):
+                    result.close()
                 continue
             if self._handle(flight, result):
                 assert isinstance(result, socket.socket)

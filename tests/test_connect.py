@@ -53,27 +53,30 @@ GREETING = b"220 mx.example.com ESMTP ready\r\n"
 
 
 def play(server: socket.socket, script: str, release: threading.Event) -> None:
-    """Play the server side of one connection."""
-    with server:
-        if script == "greet":
-            server.sendall(GREETING)
-        elif script == "greet-multi":
-            server.sendall(b"220-mx.example.com ESMTP\r\n220-no UCE\r\n220 ready\r\n")
-        elif script in ("421", "554"):
-            server.sendall(script.encode() + b" 4.3.2 go away\r\n")
-            return
-        elif script == "greet-drop":
-            server.sendall(GREETING)
-            return
-        elif script == "drop":
-            return
-        elif script == "slow-greet":
-            time.sleep(0.2)
-            server.sendall(GREETING)
-        # "silent" and the others: wait for the client to hang up
-        with contextlib.suppress(OSError):
-            while server.recv(4096):
-                pass
+    """Play the server side of one connection (the client may hang up at any time)."""
+    with server, contextlib.suppress(OSError):
+        _play(server, script)
+
+
+def _play(server: socket.socket, script: str) -> None:
+    if script == "greet":
+        server.sendall(GREETING)
+    elif script == "greet-multi":
+        server.sendall(b"220-mx.example.com ESMTP\r\n220-no UCE\r\n220 ready\r\n")
+    elif script in ("421", "554"):
+        server.sendall(script.encode() + b" 4.3.2 go away\r\n")
+        return
+    elif script == "greet-drop":
+        server.sendall(GREETING)
+        return
+    elif script == "drop":
+        return
+    elif script == "slow-greet":
+        time.sleep(0.2)
+        server.sendall(GREETING)
+    # "silent" and the others: wait for the client to hang up
+    while server.recv(4096):
+        pass
 
 
 class Scripted:
@@ -117,6 +120,9 @@ class Scripted:
         if script == "stuck":
             self.released.wait(30)
             raise TimeoutError("timed out")
+        if script == "late":  # connects just as the caller gives up
+            time.sleep(timeout)
+            script = "greet"
         return self._pair(script)
 
     async def open_connection_async(
@@ -414,6 +420,14 @@ class TestDeadlines:
             net.release()
         assert isinstance(result, Result)
         assert result.log == [("192.0.2.1", "timeout"), ("192.0.2.2", "connected")]
+
+    @pytest.mark.parametrize("attempt", range(20))
+    def test_a_connection_made_as_it_is_given_up_is_closed(self, attempt):
+        net = Scripted({"192.0.2.1": "late", "192.0.2.2": "greet"})
+        two = route(host("mx1", 10, "192.0.2.1"), host("mx2", 20, "192.0.2.2"))
+        with mxroute.connect(two, connector=net, attempt_timeout=0.02) as connection:
+            assert connection.attempts[-1].outcome is AttemptOutcome.CONNECTED
+        # either may win; a socket left open by the one given up fails as a ResourceWarning
 
     def test_the_deadline_bounds_the_whole_call(self, run):
         net = Scripted({f"192.0.2.{i}": "silent" for i in range(1, 4)})
