@@ -36,6 +36,8 @@ EXPECTED = {
 
 
 TESTING = [
+    "Delivery",
+    "FakeNetwork",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",

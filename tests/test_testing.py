@@ -12,6 +12,8 @@ import mxroute.testing
 from mxroute.testing import assert_not_queried, assert_queried
 
 EXPECTED = {
+    "Delivery",
+    "FakeNetwork",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",

@@ -1,4 +1,4 @@
-"""The pytest plugin of mxroute: the ``fake_dns`` and ``patched_dnspython`` fixtures.
+"""The pytest plugin of mxroute: the ``fake_dns``, ``patched_dnspython``, ``fake_network`` fixtures.
 
 pytest loads it by itself wherever mxroute is installed (through the
 ``pytest11`` entry point); there is nothing to configure. In a test:
@@ -21,6 +21,9 @@ asked a question raises an :class:`~mxroute.MXRouteError` that names the
 fixture. Every DNSResolver is refused, one pointed at loopback too (the
 system's resolver is often on loopback); use one outside these fixtures.
 
+``fake_network`` is a :class:`~mxroute.testing.FakeNetwork`, closed after the
+test: hand it to ``mxroute.connect(..., connector=fake_network)``.
+
 To turn it off, run pytest with ``-p no:mxroute``.
 """
 
@@ -33,8 +36,9 @@ import pytest
 
 if TYPE_CHECKING:
     from mxroute._resolvers.memory import InMemoryResolver
+    from mxroute.testing._network import FakeNetwork
 
-__all__ = ["fake_dns", "patched_dnspython"]
+__all__ = ["fake_dns", "fake_network", "patched_dnspython"]
 
 
 @pytest.fixture
@@ -66,3 +70,18 @@ def patched_dnspython(fake_dns: InMemoryResolver) -> Iterator[InMemoryResolver]:
 
     with offline("patched_dnspython", fake_dns), patch_dnspython(fake_dns) as fake:
         yield fake
+
+
+@pytest.fixture
+def fake_network() -> Iterator[FakeNetwork]:
+    """An empty :class:`~mxroute.testing.FakeNetwork`, new for every test, closed after it.
+
+    Map addresses with ``accept()``, ``refuse()``, ``time_out()``,
+    ``unreachable()``, ``drop_after_greeting()`` and ``greet()`` (an address
+    not mapped is unreachable); pass it as ``connector=``; read ``tried`` and
+    ``delivered`` afterwards.
+    """
+    from mxroute.testing._network import FakeNetwork
+
+    with FakeNetwork() as network:
+        yield network
