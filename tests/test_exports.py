@@ -32,6 +32,11 @@ EXPECTED = {
     "DEFAULT_CONCURRENCY", "audit_many", "audit_many_async",
     "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",
     "validate_domain",
+    # connecting (issue 12)
+    "Attempt", "AsyncConnection", "AsyncConnector", "AttemptOutcome", "AttemptRecord",
+    "Connection", "Connector", "DeliveryPlan", "HostsUnreachable", "MemoryMode",
+    "SocketConnector", "Unreachable", "UnreachableMemory", "UnreachableStore", "connect",
+    "connect_async",
 }  # fmt: skip
 
 

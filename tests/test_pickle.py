@@ -45,6 +45,12 @@ def _route() -> mxroute.MailRoute:
     return mxroute.resolve("alice@example.com", resolver=_fake())
 
 
+def _record() -> mxroute.AttemptRecord:
+    outcome = mxroute.AttemptOutcome.REFUSED
+    return mxroute.AttemptRecord("mx.example.com", _route().hosts[0].addresses[0], 25, outcome,
+                                 "Connection refused", 0.001, 0.0005)  # fmt: skip
+
+
 SAMPLES: dict[str, Callable[[], object]] = {
     # values
     "Address": lambda: mxroute.validate_address("Alice@Example.COM"),
@@ -63,6 +69,12 @@ SAMPLES: dict[str, Callable[[], object]] = {
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
     ),
     "Target": lambda: mxroute.parse_target("alice@example.com"),
+    "DeliveryPlan": lambda: _route().plan(),
+    "Attempt": lambda: _route().plan().attempts[0],
+    "AttemptRecord": lambda: _record(),
+    "Unreachable": lambda: mxroute.UnreachableMemory().record_failure(
+        _route().hosts[0].addresses[0], 25, "refused"
+    ),
     # errors
     "MXRouteError": lambda: mxroute.MXRouteError("something went wrong"),
     "InvalidInput": lambda: mxroute.InvalidInput("invalid-ttl", "ttl must be ...", "-1"),
@@ -80,6 +92,9 @@ SAMPLES: dict[str, Callable[[], object]] = {
     "UnsupportedEventLoop": lambda: mxroute.UnsupportedEventLoop("resolve_async() needs asyncio"),
     "NoMailHosts": lambda: mxroute.NoMailHosts("example.com", "no host"),
     "MailLoop": lambda: mxroute.MailLoop("example.com", "loop", [_finding()]),
+    "HostsUnreachable": lambda: mxroute.HostsUnreachable(
+        "example.com", "no host took a connection", [_finding()], [_record()]
+    ),
 }
 
 NOT_VALUES = {
@@ -88,10 +103,17 @@ NOT_VALUES = {
     "DNSResolver": "holds sockets and a thread pool",
     "CachingResolver": "holds a lock and a live cache",
     "RecordingResolver": "wraps a live resolver",
+    "UnreachableMemory": "holds a lock and a live store",
+    "Connection": "holds a connected socket",
+    "AsyncConnection": "holds connected streams",
+    "SocketConnector": "behaviour: it opens connections",
     # Protocols: nothing to instantiate.
     "Resolver": "a protocol",
     "AsyncResolver": "a protocol",
     "BatchResolver": "a protocol",
+    "UnreachableStore": "a protocol",
+    "Connector": "a protocol",
+    "AsyncConnector": "a protocol",
 }
 
 
