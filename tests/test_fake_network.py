@@ -320,3 +320,133 @@ class TestClose:
         )
         result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio")
         result.assert_outcomes(passed=2)
+
+
+ZONE = """
+$ORIGIN example.com.
+$TTL 300
+@      SOA  ns hostmaster 1 7200 900 1209600 60
+@      MX   10 mx1
+@      MX   20 mx2
+mx1    A    192.0.2.10
+mx2    A    192.0.2.20
+dual   MX   10 mx.dual
+mx.dual AAAA 2001:db8::30
+mx.dual A    192.0.2.30
+"""
+FAST = {"attempt_timeout": 0.5, "greeting_timeout": 0.5, "stagger": 0.05}
+
+
+@pytest.fixture
+def routes(fake_dns):
+    """Routes over a zone of two MX hosts (example.com) and a dual-stack host (dual)."""
+    fake_dns.load_zone(ZONE)
+    router = mxroute.Router(resolver=fake_dns)
+    return lambda domain: router.resolve(domain)
+
+
+def outcomes(attempts) -> list[tuple[str, mxroute.AttemptOutcome]]:
+    return [(str(a.address), a.outcome) for a in attempts]
+
+
+async def connect_async(route, **options):
+    """connect_async's connection, read through to the same fields as connect's."""
+    connection = await mxroute.connect_async(route, **options)
+    await connection.aclose()
+    return connection
+
+
+def connect_sync(route, **options):
+    with mxroute.connect(route, **options) as connection:
+        return connection
+
+
+def run(driver, route, **options):
+    if driver == "sync":
+        return connect_sync(route, **options)
+    return asyncio.run(connect_async(route, **options))
+
+
+DRIVERS = pytest.mark.parametrize("driver", ["sync", "async"])
+
+
+class TestWithConnect:
+    """connect and connect_async through the network: the cases the fake is for."""
+
+    @DRIVERS
+    def test_mx1_down_mx2_takes_the_mail(self, fake_network, routes, driver):
+        fake_network.refuse(MX1)
+        fake_network.accept(MX2, name="mx2.example.com")
+        connection = run(driver, routes("example.com"), connector=fake_network, **FAST)
+        assert (connection.host.name, str(connection.address)) == ("mx2.example.com", MX2)
+        assert connection.greeting == "mx2.example.com ESMTP mxroute fake network"
+        assert outcomes(connection.attempts) == [
+            (MX1, mxroute.AttemptOutcome.REFUSED),
+            (MX2, mxroute.AttemptOutcome.CONNECTED),
+        ]
+        assert fake_network.tried == [
+            (ipaddress.ip_address(MX1), 25),
+            (ipaddress.ip_address(MX2), 25),
+        ]
+
+    @DRIVERS
+    @pytest.mark.parametrize("broken", ["unreachable", "time_out"])
+    def test_ipv6_broken_ipv4_takes_over(self, fake_network, routes, driver, broken):
+        getattr(fake_network, broken)("2001:db8::30")
+        fake_network.accept("192.0.2.30")
+        connection = run(driver, routes("dual.example.com"), connector=fake_network, **FAST)
+        assert str(connection.address) == "192.0.2.30"
+        assert fake_network.tried_addresses == ["2001:db8::30", "192.0.2.30"]
+        expected = {
+            "unreachable": mxroute.AttemptOutcome.UNREACHABLE,
+            "time_out": mxroute.AttemptOutcome.CANCELLED,  # IPv4 won the race
+        }[broken]
+        assert outcomes(connection.attempts) == [
+            ("2001:db8::30", expected),
+            ("192.0.2.30", mxroute.AttemptOutcome.CONNECTED),
+        ]
+
+    @DRIVERS
+    def test_a_421_greeting_sends_the_walk_to_the_next_host(self, fake_network, routes, driver):
+        fake_network.greet(MX1, reply="421 4.3.2 Too busy")
+        fake_network.accept(MX2)
+        connection = run(driver, routes("example.com"), connector=fake_network, **FAST)
+        assert str(connection.address) == MX2
+        [first, _] = connection.attempts
+        assert first.outcome is mxroute.AttemptOutcome.GREETING_REJECTED
+        assert "421 4.3.2 Too busy" in first.detail
+
+    @DRIVERS
+    def test_all_hosts_temp_fail_raise_with_the_attempt_log(self, fake_network, routes, driver):
+        fake_network.greet(MX1, reply="421 4.3.2 Too busy")
+        fake_network.drop_after_greeting(MX2)
+        with pytest.raises(mxroute.HostsUnreachable) as info:
+            run(driver, routes("example.com"), connector=fake_network, **FAST)
+        error = info.value
+        assert isinstance(error, mxroute.TemporaryRouteError)
+        assert (error.reply_code, error.enhanced_status) == (451, "4.4.1")
+        assert outcomes(error.attempts) == [
+            (MX1, mxroute.AttemptOutcome.GREETING_REJECTED),
+            (MX2, mxroute.AttemptOutcome.DROPPED),
+        ]
+        assert fake_network.delivered == []
+
+    @DRIVERS
+    def test_a_silent_host_times_out_its_greeting(self, fake_network, routes, driver):
+        fake_network.accept(MX1, delay=30)  # greets far too late
+        fake_network.accept(MX2)
+        connection = run(driver, routes("example.com"), connector=fake_network, **FAST)
+        assert outcomes(connection.attempts)[0] == (MX1, mxroute.AttemptOutcome.GREETING_TIMEOUT)
+        assert str(connection.address) == MX2
+
+    def test_smtplib_delivers_over_the_connection(self, fake_network, routes):
+        fake_network.unreachable(MX1)
+        fake_network.accept(MX2, name="mx2.example.com")
+        with mxroute.connect(routes("example.com"), connector=fake_network, **FAST) as conn:
+            client = smtplib.SMTP(local_hostname="client.example")
+            client.sock = conn.socket  # the greeting is read already
+            client.sendmail("a@sender.example", ["alice@example.com"], b"Hello\r\n")
+            client.quit()
+        assert [(str(d.address), d.rcpt_tos) for d in fake_network.delivered] == [
+            (MX2, ("alice@example.com",))
+        ]
