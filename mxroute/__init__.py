@@ -69,6 +69,14 @@ from mxroute._resolvers import (
 )
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
+from mxroute._tls import (
+    MTASTSMode,
+    MTASTSPolicy,
+    MTASTSRecord,
+    TLSARecord,
+    TLSLevel,
+    TLSRequirement,
+)
 from mxroute._validate import (
     ADDRESS_REASONS,
     DOMAIN_REASONS,
@@ -115,6 +123,9 @@ __all__ = [
     "InvalidDomain",
     "InvalidInput",
     "InvalidPolicy",
+    "MTASTSMode",
+    "MTASTSPolicy",
+    "MTASTSRecord",
     "MXRecord",
     "MXRouteError",
     "MailHost",
@@ -136,6 +147,9 @@ __all__ = [
     "RoutingPolicy",
     "Severity",
     "SocketConnector",
+    "TLSARecord",
+    "TLSLevel",
+    "TLSRequirement",
     "Target",
     "TargetKind",
     "TemporaryRouteError",

@@ -22,9 +22,10 @@ import attrs
 
 from mxroute._checks import attrs_validator, integer, port, seconds
 from mxroute._errors import InvalidInput
-from mxroute._model import MailHost, RouteKind, as_tuple, check_flag
+from mxroute._model import MailHost, RouteKind, _instance_of, as_tuple, check_flag
 from mxroute._names import IPAddress, format_address, parse_ip
 from mxroute._policy import AddressFamily, AddressScope, RoutingPolicy
+from mxroute._tls import OPPORTUNISTIC, TLSRequirement
 
 if TYPE_CHECKING:
     from mxroute._model import MailRoute
@@ -101,23 +102,37 @@ def _address(value: IPAddress | str) -> IPAddress:
 
 
 def _default_port(attempt: Attempt) -> int:
-    return attempt.host.port
+    port: int = getattr(attempt.host, "port", 25)  # a wrong host is the validator's to refuse
+    return port
+
+
+def _default_tls(attempt: Attempt) -> TLSRequirement:
+    tls: TLSRequirement = getattr(attempt.host, "tls", OPPORTUNISTIC)
+    return tls
 
 
 @attrs.frozen
 class Attempt:
-    """One connection to try: an address of a host, and the port.
+    """One connection to try: an address of a host, the port, and the TLS to insist on.
 
     Attributes:
         host: The mail host the address belongs to.
         address: The IP address to connect to.
         port: The TCP port (default: the host's).
+        tls: What TLS the client must insist on in this session (default: the
+            host's :attr:`MailHost.tls <mxroute.MailHost.tls>`). Connecting
+            does not start TLS: the SMTP client does, after EHLO, and must
+            honour this (never fall back to plain text below its level).
     """
 
-    host: MailHost = attrs.field(validator=attrs.validators.instance_of(MailHost))
+    host: MailHost = attrs.field(validator=_instance_of(MailHost))
     address: IPAddress = attrs.field(converter=_address)
     port: int = attrs.field(
         default=attrs.Factory(_default_port, takes_self=True), validator=attrs_validator(port)
+    )
+    tls: TLSRequirement = attrs.field(
+        default=attrs.Factory(_default_tls, takes_self=True),
+        validator=_instance_of(TLSRequirement),
     )
 
     @address.validator
@@ -141,6 +156,7 @@ class Attempt:
             "preference": self.host.preference,
             "address": format_address(self.address),
             "port": self.port,
+            "tls": self.tls.to_dict(),
         }
 
 

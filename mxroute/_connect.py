@@ -460,8 +460,11 @@ class _Walk:
         return float("inf") if self.end is None else self.end - self.clock()
 
     def attempt_timeout(self) -> float:
-        """The timeout of an attempt started now: its own, or the time left if shorter."""
-        return max(0.0, min(self.settings.attempt_timeout, self.left()))
+        """The timeout of an attempt started now: its own, or the time left if shorter.
+
+        Never 0, which a socket takes for "do not block" rather than "no time".
+        """
+        return max(0.001, min(self.settings.attempt_timeout, self.left()))
 
     def greeting_timeout(self) -> float:
         """The time the greeting may take from now."""
@@ -484,10 +487,7 @@ class _Walk:
         for attempt in self.plan.skipped:
             self.record(attempt, AttemptOutcome.SKIPPED, "failed recently", self.clock())
         for tier in self.plan.tiers():
-            if self.failed_sessions >= self.plan.session_limit:
-                self.stop_reason = f"the session limit of {self.plan.session_limit} was reached"
-                return
-            if self.expired():
+            if not self.more_sessions():
                 return
             allowed = []
             for attempt in tier:
@@ -504,15 +504,24 @@ class _Walk:
                 yield allowed
 
     def more_sessions(self) -> bool:
-        """Whether another session may follow a failed one in the same tier."""
-        return self.failed_sessions < self.plan.session_limit and not self.expired()
+        """Whether another attempt may start: sessions are left, and time."""
+        if self.failed_sessions >= self.plan.session_limit:
+            self.stop_reason = f"the session limit of {self.plan.session_limit} was reached"
+            return False
+        return not self.expired()
 
     # -- the log
 
     def record(
-        self, attempt: Attempt, outcome: AttemptOutcome, detail: str, started: float
+        self,
+        attempt: Attempt,
+        outcome: AttemptOutcome,
+        detail: str,
+        started: float,
+        *,
+        remember: bool = True,
     ) -> None:
-        """Log an attempt; a failure goes to the memory, a success clears it."""
+        """Log an attempt; a failure goes to the memory (if *remember*), a success clears it."""
         now = self.clock()
         self.records.append(
             AttemptRecord(
@@ -527,7 +536,7 @@ class _Walk:
         )
         if outcome in _SESSIONS:
             self.failed_sessions += 1
-        if self.memory is not None:
+        if self.memory is not None and remember:
             if outcome in _FAILURES:
                 self.memory.record_failure(attempt.address, attempt.port, outcome.value)
             elif outcome is AttemptOutcome.CONNECTED:
@@ -552,9 +561,18 @@ class _Walk:
         self.record(attempt, _outcome_of(exc), _describe(exc), started)
 
     def timed_out(self, attempt: Attempt, started: float) -> None:
-        """Log a TCP attempt that the caller gave up on."""
+        """Log a TCP attempt that the caller gave up on.
+
+        One cut short by the total deadline is not held against the address:
+        the memory does not record it.
+        """
         waited = self.clock() - started
-        self.record(attempt, AttemptOutcome.TIMEOUT, f"no connection after {waited:.3g} s", started)
+        if self.left() > 0:
+            detail = f"no connection after {waited:.3g} s"
+            self.record(attempt, AttemptOutcome.TIMEOUT, detail, started)
+        else:
+            detail = f"the deadline of {self.settings.deadline:g} s passed after {waited:.3g} s"
+            self.record(attempt, AttemptOutcome.TIMEOUT, detail, started, remember=False)
 
     def error(self) -> HostsUnreachable:
         """The error for a walk that found no host."""
@@ -604,9 +622,7 @@ class _ThreadRace:
         result: socket.socket | BaseException
         try:
             result = self.connector.open_connection(attempt.address, attempt.port, flight.timeout)
-        except OSError as exc:
-            result = exc
-        except BaseException as exc:  # a connector's bug: hand it to the caller's thread
+        except BaseException as exc:  # an OSError is logged; anything else, the caller raises
             result = exc
         with self.lock:
             if flight.abandoned:
@@ -641,12 +657,12 @@ class _ThreadRace:
             while not self.results.empty():
                 finished.append(self.results.get_nowait())
         for flight, result in finished:
-            self.flights.remove(flight)
             if isinstance(result, socket.socket):
-                result.close()
-                self.walk.record(flight.attempt, outcome, detail, flight.started)
-            elif isinstance(result, OSError):
-                self.walk.failed(flight.attempt, result, flight.started)
+                result.close()  # connected too late: logged with the ones still running
+            elif flight in self.flights:
+                self.flights.remove(flight)
+                if isinstance(result, OSError):
+                    self.walk.failed(flight.attempt, result, flight.started)
         for flight in self.flights:
             if outcome is AttemptOutcome.TIMEOUT:
                 self.walk.timed_out(flight.attempt, flight.started)
@@ -693,6 +709,10 @@ class _ThreadRace:
                     self.flights.remove(late)
                     self.walk.timed_out(late.attempt, late.started)
                     next_start = now
+                continue
+            if flight not in self.flights:  # given up on while it was finishing
+                if isinstance(result, socket.socket):
+                    result.close()
                 continue
             if self._handle(flight, result):
                 assert isinstance(result, socket.socket)

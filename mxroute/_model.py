@@ -19,6 +19,7 @@ from mxroute._checks import attrs_validator, flag, integer, port
 from mxroute._errors import InvalidInput
 from mxroute._findings import Finding
 from mxroute._names import IPAddress, format_address, normalize_host, parse_ip
+from mxroute._tls import OPPORTUNISTIC, MTASTSPolicy, TLSRequirement
 
 __all__ = [
     "MXRecord",
@@ -61,6 +62,29 @@ def as_tuple(values: Iterable[T], what: str, reason: str | None = None) -> tuple
             reason or "invalid-" + what, f"{what} must be a sequence, not {values!r}", repr(values)
         )
     return tuple(values)
+
+
+def _instance_of(cls: type, optional: bool = False) -> Any:
+    """An attrs validator: an instance of *cls* (or None when *optional*), else InvalidInput."""
+
+    def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, cls) and not (optional and value is None):
+            raise InvalidInput(
+                f"invalid-{attribute.name.replace('_', '-')}",
+                f"{attribute.name} must be a {cls.__name__}, not {value!r}",
+                repr(value),
+            )
+
+    return check
+
+
+def _optional_strings(values: Iterable[str] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    out = as_tuple(values, "tlsrpt")
+    if not all(isinstance(v, str) for v in out):
+        raise InvalidInput("invalid-tlsrpt", f"tlsrpt holds strings, not {values!r}", repr(values))
+    return out
 
 
 def _exchange(value: str) -> str:
@@ -160,12 +184,16 @@ class MailHost:
             a relay or a literal).
         addresses: :mod:`ipaddress` objects, in the order to try them.
         port: The TCP port to connect to.
+        tls: What TLS a client must insist on with this host (DANE, MTA-STS,
+            ...); ``TLSLevel.OPPORTUNISTIC`` unless the routing policy asked
+            for transport security.
     """
 
     name: str = attrs.field(converter=normalize_host)
     preference: int = attrs.field(validator=_check_preference)
     addresses: tuple[IPAddress, ...] = attrs.field(converter=_addresses)
     port: int = attrs.field(default=25, validator=attrs_validator(port))
+    tls: TLSRequirement = attrs.field(default=OPPORTUNISTIC, validator=_instance_of(TLSRequirement))
 
     def to_dict(self) -> dict[str, Any]:
         """The host as plain data, ready for JSON."""
@@ -174,6 +202,7 @@ class MailHost:
             "preference": self.preference,
             "addresses": [format_address(a) for a in self.addresses],
             "port": self.port,
+            "tls": self.tls.to_dict(),
         }
 
 
@@ -218,6 +247,10 @@ class MailRoute:
             them had the DNSSEC AD bit.
         findings: What was noticed while routing (see :class:`Finding`).
         next_hop: For a relay route, the configured next hop (Postfix syntax).
+        mta_sts: The MTA-STS policy applied to the route, or None (none asked
+            for, none published, or none usable).
+        tlsrpt: The TLS-RPT reporting addresses (RFC 8460 ``rua=`` URIs) of
+            the domain when the routing policy asked for them, else None.
     """
 
     domain: str
@@ -227,6 +260,10 @@ class MailRoute:
     authenticated: bool = attrs.field(default=False, validator=check_flag)
     findings: tuple[Finding, ...] = attrs.field(default=(), converter=_findings)
     next_hop: str | None = None
+    mta_sts: MTASTSPolicy | None = attrs.field(
+        default=None, validator=_instance_of(MTASTSPolicy, optional=True)
+    )
+    tlsrpt: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_strings)
 
     def attempts(self) -> Iterator[tuple[MailHost, IPAddress]]:
         """Yield ``(host, address)`` in the order a client must try them.
@@ -316,4 +353,6 @@ class MailRoute:
             "authenticated": self.authenticated,
             "findings": [f.to_dict() for f in self.findings],
             "next_hop": self.next_hop,
+            "mta_sts": None if self.mta_sts is None else self.mta_sts.to_dict(),
+            "tlsrpt": None if self.tlsrpt is None else list(self.tlsrpt),
         }

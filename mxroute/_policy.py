@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from mxroute._checks import attrs_validator, integer
+from mxroute._checks import attrs_validator, flag, integer
 from mxroute._errors import InvalidDomain, InvalidInput, InvalidPolicy
 from mxroute._names import IPAddress, format_address, parse_host_port, parse_ip, to_a_label
 
@@ -402,6 +402,16 @@ class RoutingPolicy:
             written and not checked.
         max_hosts: The most MX hosts a route considers, after sorting.
         max_addresses: The most addresses a route holds, over all hosts.
+        mta_sts: Apply the domain's MTA-STS policy (RFC 8461): fetch it
+            (HTTPS), cache it, and set each host's ``tls`` from it; hosts an
+            ``enforce`` policy does not cover are dropped. Off by default:
+            no extra lookups.
+        dane: Apply DANE (RFC 7672): look up TLSA records of hosts whose
+            MX and address answers are DNSSEC-authenticated, and set each
+            host's ``tls`` from them. Needs a resolver that validates and is
+            trusted (see the DNS page). Off by default.
+        tlsrpt: Also look up the domain's TLS-RPT record (RFC 8460) and give
+            its reporting addresses as ``route.tlsrpt``. Off by default.
     """
 
     relayhost: NextHop | None = attrs.field(default=None, converter=_next_hop)
@@ -415,6 +425,9 @@ class RoutingPolicy:
     address_scope: AddressScope = attrs.field(default=AddressScope.ROUTABLE, converter=_scope)
     max_hosts: int = attrs.field(default=DEFAULT_MAX_HOSTS, validator=_POSITIVE)
     max_addresses: int = attrs.field(default=DEFAULT_MAX_ADDRESSES, validator=_POSITIVE)
+    mta_sts: bool = attrs.field(default=False, validator=attrs_validator(flag, error=InvalidPolicy))
+    dane: bool = attrs.field(default=False, validator=attrs_validator(flag, error=InvalidPolicy))
+    tlsrpt: bool = attrs.field(default=False, validator=attrs_validator(flag, error=InvalidPolicy))
 
     def next_hop_for(self, domain: str) -> tuple[str, NextHop] | None:
         """The configured next hop for a domain, and the key that chose it.
@@ -448,4 +461,7 @@ class RoutingPolicy:
             "address_scope": self.address_scope.value,
             "max_hosts": self.max_hosts,
             "max_addresses": self.max_addresses,
+            "mta_sts": self.mta_sts,
+            "dane": self.dane,
+            "tlsrpt": self.tlsrpt,
         }

@@ -20,6 +20,8 @@ from mxroute import (
     MemoryMode,
     RouteKind,
     RoutingPolicy,
+    TLSLevel,
+    TLSRequirement,
     UnreachableMemory,
 )
 from mxroute._attempts import (
@@ -28,6 +30,7 @@ from mxroute._attempts import (
     Unreachable,
     plan_delivery,
 )
+from mxroute._tls import OPPORTUNISTIC
 from tests.doubles import FakeClock
 
 
@@ -189,6 +192,22 @@ class TestPlanValues:
         assert plan.attempts[0].port == 25
         assert plan.attempts[0].address == ip("127.0.0.1")
 
+    def test_each_attempt_carries_its_host_tls_requirement(self):
+        dane = TLSRequirement(TLSLevel.DANE, names=["mx.example.com"], reason="dane")
+        secure = MailHost("mx.example.com", 10, ["192.0.2.1", "2001:db8::1"], tls=dane)
+        plain = MailHost("backup.example.com", 20, ["192.0.2.2"])
+        plan = route_of(secure, plain).plan()
+        assert [a.tls.level for a in plan] == [TLSLevel.DANE, TLSLevel.DANE, TLSLevel.OPPORTUNISTIC]
+        assert plan.to_dict()["attempts"][0]["tls"]["level"] == "dane"
+
+    def test_bad_attempt_fields_are_invalid_input(self):
+        with pytest.raises(InvalidInput) as caught:
+            Attempt(MX1, "192.0.2.1", tls="dane")  # type: ignore[arg-type]
+        assert caught.value.reason == "invalid-tls"
+        with pytest.raises(InvalidInput) as caught:
+            Attempt("mx1.example.com", "192.0.2.1")  # type: ignore[arg-type]
+        assert caught.value.reason == "invalid-host"
+
     def test_an_attempt_must_use_an_address_of_its_host(self):
         with pytest.raises(InvalidInput, match="not an address of the host"):
             Attempt(MX1, "192.0.2.99")
@@ -214,8 +233,20 @@ class TestPlanValues:
         assert plan.to_dict() == {
             "domain": "example.com",
             "attempts": [
-                {"host": "mx3.example.com", "preference": 20, "address": "2001:db8::3", "port": 25},
-                {"host": "mx3.example.com", "preference": 20, "address": "192.0.2.3", "port": 25},
+                {
+                    "host": "mx3.example.com",
+                    "preference": 20,
+                    "address": "2001:db8::3",
+                    "port": 25,
+                    "tls": OPPORTUNISTIC.to_dict(),
+                },
+                {
+                    "host": "mx3.example.com",
+                    "preference": 20,
+                    "address": "192.0.2.3",
+                    "port": 25,
+                    "tls": OPPORTUNISTIC.to_dict(),
+                },
             ],
             "skipped": [],
             "session_limit": 2,

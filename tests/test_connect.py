@@ -43,6 +43,7 @@ from mxroute import (
 )
 from mxroute._connect import _BadGreeting, _Greeting
 from tests.doubles import FakeClock, finishes_within
+from tests.test_imports import loaded_after
 
 ANY = RoutingPolicy(address_scope="any")
 GREETING = b"220 mx.example.com ESMTP ready\r\n"
@@ -52,27 +53,30 @@ GREETING = b"220 mx.example.com ESMTP ready\r\n"
 
 
 def play(server: socket.socket, script: str, release: threading.Event) -> None:
-    """Play the server side of one connection."""
-    with server:
-        if script == "greet":
-            server.sendall(GREETING)
-        elif script == "greet-multi":
-            server.sendall(b"220-mx.example.com ESMTP\r\n220-no UCE\r\n220 ready\r\n")
-        elif script in ("421", "554"):
-            server.sendall(script.encode() + b" 4.3.2 go away\r\n")
-            return
-        elif script == "greet-drop":
-            server.sendall(GREETING)
-            return
-        elif script == "drop":
-            return
-        elif script == "slow-greet":
-            time.sleep(0.2)
-            server.sendall(GREETING)
-        # "silent" and the others: wait for the client to hang up
-        with contextlib.suppress(OSError):
-            while server.recv(4096):
-                pass
+    """Play the server side of one connection (the client may hang up at any time)."""
+    with server, contextlib.suppress(OSError):
+        _play(server, script)
+
+
+def _play(server: socket.socket, script: str) -> None:
+    if script == "greet":
+        server.sendall(GREETING)
+    elif script == "greet-multi":
+        server.sendall(b"220-mx.example.com ESMTP\r\n220-no UCE\r\n220 ready\r\n")
+    elif script in ("421", "554"):
+        server.sendall(script.encode() + b" 4.3.2 go away\r\n")
+        return
+    elif script == "greet-drop":
+        server.sendall(GREETING)
+        return
+    elif script == "drop":
+        return
+    elif script == "slow-greet":
+        time.sleep(0.2)
+        server.sendall(GREETING)
+    # "silent" and the others: wait for the client to hang up
+    while server.recv(4096):
+        pass
 
 
 class Scripted:
@@ -116,6 +120,9 @@ class Scripted:
         if script == "stuck":
             self.released.wait(30)
             raise TimeoutError("timed out")
+        if script == "late":  # connects just as the caller gives up
+            time.sleep(timeout)
+            script = "greet"
         return self._pair(script)
 
     async def open_connection_async(
@@ -327,9 +334,9 @@ class TestWalk:
     def test_the_plan_options_of_the_route_are_used(self, run):
         net = Scripted({"2001:db8::1": "greet", "192.0.2.1": "greet"})
         dual = route(host("mx1", 10, "2001:db8::1", "192.0.2.1"))
-        assert run(dual, connector=net).address == "2001:db8::1"
+        assert run(dual, connector=net, stagger=5).address == "2001:db8::1"
         ipv4_first = dual.plan(first_family="ipv4")
-        assert run(ipv4_first, connector=net).address == "192.0.2.1"
+        assert run(ipv4_first, connector=net, stagger=5).address == "192.0.2.1"
 
 
 class TestHappyEyeballs:
@@ -413,6 +420,14 @@ class TestDeadlines:
             net.release()
         assert isinstance(result, Result)
         assert result.log == [("192.0.2.1", "timeout"), ("192.0.2.2", "connected")]
+
+    @pytest.mark.parametrize("attempt", range(20))
+    def test_a_connection_made_as_it_is_given_up_is_closed(self, attempt):
+        net = Scripted({"192.0.2.1": "late", "192.0.2.2": "greet"})
+        two = route(host("mx1", 10, "192.0.2.1"), host("mx2", 20, "192.0.2.2"))
+        with mxroute.connect(two, connector=net, attempt_timeout=0.02) as connection:
+            assert connection.attempts[-1].outcome is AttemptOutcome.CONNECTED
+        # either may win; a socket left open by the one given up fails as a ResourceWarning
 
     def test_the_deadline_bounds_the_whole_call(self, run):
         net = Scripted({f"192.0.2.{i}": "silent" for i in range(1, 4)})
@@ -640,3 +655,45 @@ class TestGreetingParser:
         parser = _Greeting()
         assert parser.feed(b"220\n")
         assert parser.text == ""
+
+
+class TestStops:
+    def test_the_session_limit_is_named_when_it_ends_the_last_tier(self, run):
+        net = Scripted({"192.0.2.1": "421", "192.0.2.2": "421"})
+        plan = route(host("mx1", 10, "192.0.2.1", "192.0.2.2")).plan(session_limit=1)
+        with pytest.raises(HostsUnreachable, match="the session limit of 1 was reached") as caught:
+            run(plan, connector=net, stagger=5)  # the first connects long before the second
+        assert log_of(caught.value) == [("192.0.2.1", "greeting-rejected")]
+        assert net.calls == ["192.0.2.1"]
+
+    def test_an_attempt_cut_short_by_the_deadline_is_not_remembered(self, run):
+        memory = UnreachableMemory(clock=FakeClock())
+        net = Scripted({"192.0.2.1": "stuck"})
+        try:
+            outcome = finishes_within(
+                lambda: run(route(host("mx1", 10, "192.0.2.1")), connector=net, memory=memory,
+                            deadline=0.1),
+                10,
+            )  # fmt: skip
+        finally:
+            net.release()
+        assert isinstance(outcome, HostsUnreachable)
+        assert log_of(outcome) == [("192.0.2.1", "timeout")]
+        assert "the deadline of 0.1 s passed" in outcome.attempts[0].detail
+        assert memory.lookup(ipaddress.ip_address("192.0.2.1"), 25) is None
+
+
+def test_sync_connect_loads_no_asyncio():
+    code = (
+        "import mxroute, socket\n"
+        "class Net:\n"
+        "    def open_connection(self, address, port, timeout):\n"
+        "        client, server = socket.socketpair()\n"
+        "        server.sendall(b'220 ok\\r\\n')\n"
+        "        Net.peer = server\n"
+        "        return client\n"
+        "h = mxroute.MailHost('mx.example.com', 10, ['192.0.2.1', '2001:db8::1'])\n"
+        "r = mxroute.MailRoute('example.com', mxroute.RouteKind.MX, [h])\n"
+        "mxroute.connect(r, connector=Net(), memory=mxroute.UnreachableMemory()).close()"
+    )
+    assert loaded_after(code) == []

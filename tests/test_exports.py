@@ -37,6 +37,8 @@ EXPECTED = {
     "Connection", "Connector", "DeliveryPlan", "HostsUnreachable", "MemoryMode",
     "SocketConnector", "Unreachable", "UnreachableMemory", "UnreachableStore", "connect",
     "connect_async",
+    # transport security
+    "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
 }  # fmt: skip
 
 

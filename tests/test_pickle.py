@@ -63,6 +63,12 @@ SAMPLES: dict[str, Callable[[], object]] = {
     "MXRecord": lambda: mxroute.MXRecord(10, "mx.example.com", ttl=300),
     "MailHost": lambda: mxroute.MailHost("mx.example.com", 10, ["192.0.2.25"], 587),
     "MailRoute": _route,
+    "MTASTSPolicy": lambda: mxroute.MTASTSPolicy("abc", "enforce", ["*.example.net"], 86400),
+    "MTASTSRecord": lambda: mxroute.MTASTSRecord.parse("v=STSv1; id=abc;"),
+    "TLSARecord": lambda: mxroute.TLSARecord.parse("3 1 1 " + "ab" * 32),
+    "TLSRequirement": lambda: mxroute.TLSRequirement(
+        "dane", [mxroute.TLSARecord(3, 1, 1, b"\x01" * 32)], ["mx.example.net"], "dane"
+    ),
     "NextHop": lambda: mxroute.NextHop.parse("[relay.example]:587"),
     "Question": lambda: mxroute.Question("example.com", "MX"),
     "RoutingPolicy": lambda: mxroute.RoutingPolicy(
