@@ -107,6 +107,20 @@ class TestMapping:
             FakeNetwork(default="drop")
         assert info.value.reason == "invalid-default-behaviour"
 
+    def test_attempts_from_many_threads_are_all_recorded(self, fake_network):
+        fake_network.refuse(MX1)
+
+        def attempt() -> None:
+            with pytest.raises(ConnectionRefusedError):
+                fake_network.open_connection(MX1, 25, 1.0)
+
+        threads = [threading.Thread(target=attempt) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert fake_network.tried == [(ipaddress.ip_address(MX1), 25)] * 20
+
 
 class TestTimeOut:
     def test_sync_blocks_for_the_timeout_then_raises_timeout_error(self, fake_network):

@@ -1,9 +1,9 @@
 """A fake mail network: connections to addresses that behave as a test says.
 
 :class:`FakeNetwork` implements both connector protocols of mxroute
-(``open_connection`` and ``open_connection_async``), so ``connect`` and
-``connect_async`` use it through their ``connector=`` argument: nothing is
-patched. Each connection it hands out is a real socket, one end of a
+(``open_connection`` and ``open_connection_async``), so :func:`~mxroute.connect`
+and :func:`~mxroute.connect_async` use it through their ``connector=``
+argument: nothing is patched. Each connection it hands out is a real socket, one end of a
 :func:`socket.socketpair`; a thread serves the other end as the address's
 behaviour says (an SMTP sink, a 421 greeting, silence, ...). Refused,
 unreachable and timed-out addresses raise the :class:`OSError` a real
@@ -97,8 +97,10 @@ class FakeNetwork:
     :meth:`accept`, :meth:`refuse`, :meth:`time_out`, :meth:`unreachable`,
     :meth:`drop_after_greeting` and :meth:`greet`; the latest mapping of an
     address wins, so a test can bring a host back. Hand the network to
-    ``mxroute.connect(..., connector=network)`` or ``connect_async``: it is a
-    connector for both. Afterwards read :attr:`tried` and :attr:`delivered`.
+    :func:`~mxroute.connect` or :func:`~mxroute.connect_async` as
+    ``connector=``: it is a :class:`~mxroute.Connector` and an
+    :class:`~mxroute.AsyncConnector`. Afterwards read :attr:`tried` and
+    :attr:`delivered`.
     Close it (or use it as a context manager) to stop its threads; the
     ``fake_network`` pytest fixture does that after each test.
 
@@ -275,9 +277,18 @@ class FakeNetwork:
         if behaviour.kind is _Kind.UNREACHABLE:
             raise OSError(errno.EHOSTUNREACH, f"no route to {text}")
         client, server = socket.socketpair()
+        greeted = not behaviour.delay
+        if greeted:
+            # Into the socket's buffer before the client has it: the greeting,
+            # and the end of the stream for a host that closes after it, are
+            # there together, whenever the client reads.
+            server.sendall(_greeting(address, behaviour))
+            if _session(behaviour) is None:
+                server.close()
+                return client
         thread = threading.Thread(
             target=self._serve,
-            args=(server, address, port, behaviour),
+            args=(server, address, port, behaviour, greeted),
             name=f"FakeNetwork {text}",
             daemon=True,
         )
@@ -329,20 +340,22 @@ class FakeNetwork:
     # -- the hosts ------------------------------------------------------------
 
     def _serve(
-        self, conn: socket.socket, address: IPAddress, port: int, behaviour: _Behaviour
+        self,
+        conn: socket.socket,
+        address: IPAddress,
+        port: int,
+        behaviour: _Behaviour,
+        greeted: bool,
     ) -> None:
-        name = behaviour.name or format_address(address)
         try:
-            if behaviour.delay and self._stopped.wait(behaviour.delay):
-                return
-            if behaviour.kind is _Kind.GREET:
-                conn.sendall(behaviour.greeting.encode() + b"\r\n")
-                if behaviour.greeting.startswith("5"):
-                    _Session(self, conn, address, port, name, refusing=True).run()
-                return
-            conn.sendall(f"220 {name} ESMTP mxroute fake network\r\n".encode())
-            if behaviour.kind is _Kind.ACCEPT:
-                _Session(self, conn, address, port, name).run()
+            if not greeted:
+                if self._stopped.wait(behaviour.delay):
+                    return
+                conn.sendall(_greeting(address, behaviour))
+            refusing = _session(behaviour)
+            if refusing is not None:
+                name = behaviour.name or format_address(address)
+                _Session(self, conn, address, port, name, refusing=refusing).run()
         except OSError:
             pass  # the client went away, or the network was closed
         finally:
@@ -387,6 +400,24 @@ class FakeNetwork:
             f"<FakeNetwork: {mapped} mapped, {tried} tried, {delivered} delivered"
             f"{', closed' if self._stopped.is_set() else ''}>"
         )
+
+
+def _greeting(address: IPAddress, behaviour: _Behaviour) -> bytes:
+    """The greeting line a host with this behaviour sends."""
+    if behaviour.kind is _Kind.GREET:
+        return behaviour.greeting.encode() + b"\r\n"
+    return (
+        f"220 {behaviour.name or format_address(address)} ESMTP mxroute fake network\r\n".encode()
+    )
+
+
+def _session(behaviour: _Behaviour) -> bool | None:
+    """What follows the greeting: None (the host closes), a session, or a refusing one (True)."""
+    if behaviour.kind is _Kind.ACCEPT:
+        return False
+    if behaviour.kind is _Kind.GREET and behaviour.greeting.startswith("5"):
+        return True  # RFC 5321 §3.1: 503 to every command but QUIT
+    return None
 
 
 @attrs.define
