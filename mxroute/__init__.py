@@ -69,13 +69,21 @@ from mxroute._resolvers import (
 )
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
+from mxroute._stsfetch import (
+    AsyncPolicyFetcher,
+    HTTPSPolicyFetcher,
+    PolicyFetcher,
+    PolicyResponse,
+)
 from mxroute._tls import (
     MTASTSMode,
     MTASTSPolicy,
     MTASTSRecord,
     TLSARecord,
+    TLSFailure,
     TLSLevel,
     TLSRequirement,
+    TLSRPTRecord,
 )
 from mxroute._validate import (
     ADDRESS_REASONS,
@@ -85,6 +93,7 @@ from mxroute._validate import (
     validate_address,
     validate_domain,
 )
+from mxroute._verify import CertificateCheck, MissingDependency, check_certificate
 
 __version__ = "0.1.0.dev0"
 """The version of mxroute."""
@@ -98,6 +107,7 @@ __all__ = [
     "AnswerStatus",
     "AsyncConnection",
     "AsyncConnector",
+    "AsyncPolicyFetcher",
     "AsyncResolver",
     "Attempt",
     "AttemptOutcome",
@@ -107,6 +117,7 @@ __all__ = [
     "BatchResolver",
     "CacheStats",
     "CachingResolver",
+    "CertificateCheck",
     "Connection",
     "Connector",
     "DEFAULT_CONCURRENCY",
@@ -116,6 +127,7 @@ __all__ = [
     "FINDING_CODES",
     "Finding",
     "FindingCode",
+    "HTTPSPolicyFetcher",
     "HostsUnreachable",
     "IPAddress",
     "InMemoryResolver",
@@ -133,10 +145,13 @@ __all__ = [
     "MailRoute",
     "MailRouteError",
     "MemoryMode",
+    "MissingDependency",
     "NextHop",
     "NoMailHosts",
     "NoSuchDomain",
     "NullMX",
+    "PolicyFetcher",
+    "PolicyResponse",
     "Question",
     "RData",
     "RecordingResolver",
@@ -148,7 +163,9 @@ __all__ = [
     "Severity",
     "SocketConnector",
     "TLSARecord",
+    "TLSFailure",
     "TLSLevel",
+    "TLSRPTRecord",
     "TLSRequirement",
     "Target",
     "TargetKind",
@@ -162,6 +179,7 @@ __all__ = [
     "audit_async",
     "audit_many",
     "audit_many_async",
+    "check_certificate",
     "check_mx_records",
     "connect",
     "connect_async",

@@ -397,6 +397,19 @@ class _Settings:
         )
 
 
+def _connector(value: object, method: str) -> Any:
+    """*value* (None: a :class:`SocketConnector`) if it has the connector's *method*."""
+    if value is None:
+        return SocketConnector()
+    if not callable(getattr(value, method, None)):
+        raise InvalidInput(
+            "invalid-connector",
+            f"connector must have an {method}() method, and {value!r} has none",
+            repr(value),
+        )
+    return value
+
+
 def _as_plan(
     route_or_plan: MailRoute | DeliveryPlan,
     policy: RoutingPolicy | None,
@@ -835,11 +848,11 @@ def connect(
     settings = _Settings.check(greeting, greeting_timeout, attempt_timeout, deadline, stagger)
     plan = _as_plan(route_or_plan, policy, memory)
     walk = _Walk(plan, _scope_of(plan, policy), settings, memory)
-    connector = SocketConnector() if connector is None else connector
+    opener: Connector = _connector(connector, "open_connection")
     for tier in walk.tiers():
         pending = collections.deque(tier)
         while pending and walk.more_sessions():
-            won = _ThreadRace(walk, connector).run(pending)
+            won = _ThreadRace(walk, opener).run(pending)
             if won is None:
                 break
             attempt, started, sock = won
@@ -1025,7 +1038,7 @@ async def connect_async(
     settings = _Settings.check(greeting, greeting_timeout, attempt_timeout, deadline, stagger)
     plan = _as_plan(route_or_plan, policy, memory)
     walk = _Walk(plan, _scope_of(plan, policy), settings, memory)
-    opener: AsyncConnector = SocketConnector() if connector is None else connector
+    opener: AsyncConnector = _connector(connector, "open_connection_async")
     for tier in walk.tiers():
         pending = collections.deque(tier)
         while pending and walk.more_sessions():

@@ -213,6 +213,12 @@ def _parser() -> argparse.ArgumentParser:
         "TTLs) and say what to fix, most severe finding first.",
     )
     _dns_options(check)
+    check.add_argument(
+        "--authoritative",
+        action="store_true",
+        help="also ask every authoritative name server of each domain directly and "
+        "compare their answers (MX, SOA serial, addresses; lame or silent servers)",
+    )
 
     validate = _command(
         commands,
@@ -283,6 +289,13 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
     )
     _order_option(parser)
     parser.add_argument(
+        "--dane",
+        action="store_true",
+        help="apply DANE (RFC 7672): look up the TLSA records of DNSSEC-signed mail hosts "
+        "and give each host's TLS requirement (asks DNS with the DO bit; only a loopback "
+        "name server's AD bit is believed)",
+    )
+    parser.add_argument(
         "--fail-on",
         choices=[s.value for s in Severity],
         help="also exit 1 for a finding this severe or more (error, warning or info)",
@@ -346,9 +359,11 @@ def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
 
         return validate
     if args.command == "check":
-        return lambda t: _check(t, resolver, args.seed)
+        return lambda t: _check(
+            t, resolver, args.seed, RoutingPolicy(dane=args.dane), args.authoritative
+        )
     try:
-        policy = RoutingPolicy(relayhost=args.relayhost)
+        policy = RoutingPolicy(relayhost=args.relayhost, dane=args.dane)
     except InvalidInput as exc:
         raise _UsageError(f"--relayhost: {exc}") from None
     return lambda t: _route(t, resolver, policy, args.seed, args.explain)
@@ -593,6 +608,7 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
         if args.timeout is not None:
             options["timeout"] = args.timeout
             options["lifetime"] = args.timeout
+        options["dnssec"] = args.dane  # DANE needs the AD bit
         # One cache for the run: addresses at the same domain, and domains
         # sharing MX hosts, ask each question once.
         return CachingResolver(DNSResolver(**options))
@@ -789,10 +805,16 @@ def _invalid(command: str, target: str, exc: InvalidInput) -> _Outcome:
 # -- check ----------------------------------------------------------------------
 
 
-async def _check(target: str, resolver: AnyResolver, seed: int | None) -> _Outcome:
+async def _check(
+    target: str,
+    resolver: AnyResolver,
+    seed: int | None,
+    policy: RoutingPolicy,
+    authoritative: bool = False,
+) -> _Outcome:
     rng = random.Random(seed) if seed is not None else None
     try:
-        report = await audit_async(target, resolver, rng=rng)
+        report = await audit_async(target, resolver, policy, rng=rng, authoritative=authoritative)
     except InvalidInput as exc:
         return _invalid("check", target, exc)
     error = report.error

@@ -517,8 +517,11 @@ class TestCheck:
         assert out[:2] == ["parked.example: ok: 1 info", "  route: none (556 5.1.10)"]
 
     def test_a_clean_domain(self, zone, capsys):
+        # Clean but for its backup at another provider (mail.example), which the audit notes.
         assert main(["check", "shop.example"], resolver=zone) == EX_OK
-        assert capsys.readouterr().out.startswith("shop.example: ok: no findings\n")
+        out = capsys.readouterr().out
+        assert out.startswith("shop.example: ok: 1 warning\n")
+        assert "warning  backup-mx-other-provider" in out
 
     def test_a_temporary_failure_is_incomplete_and_exits_75(self, zone, capsys):
         assert main(["check", "flaky.example"], resolver=zone) == EX_TEMPFAIL

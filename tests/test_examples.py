@@ -43,6 +43,7 @@ def test_every_example_is_exercised_here():
         "testing_mail_app.py",
         "deliver_smtplib.py",
         "deliver_aiosmtplib.py",
+        "dask_routes.py",
     }
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
@@ -196,3 +197,13 @@ def test_aiosmtplib_moves_on_after_a_421_greeting():
     assert lines[start + 1].split() == ["connected", "busy.blog.example", "127.0.0.5"]
     assert lines[start + 2].startswith("  greeting   busy.blog.example 127.0.0.5: (421, ")
     assert lines[start + 3].split() == ["connected", "mail.blog.example", "127.0.0.4"]
+
+
+class TestDaskRoutes:
+    def test_routes_every_domain_on_a_local_cluster_of_processes(self):
+        out = run_example("dask_routes.py", "--domains", "1000", "--workers", "2")
+        counts = dict(line.rsplit(" ", 1) for line in out.splitlines()[:-1])
+        # The synthetic world: of every ten domains, seven MX, one implicit MX,
+        # one null MX and one that does not exist.
+        assert counts == {"MX": "700", "IMPLICIT_MX": "100", "NullMX": "100", "NoSuchDomain": "100"}
+        assert out.splitlines()[-1] == "routed 1000 domains on 2 workers"

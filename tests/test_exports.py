@@ -39,12 +39,16 @@ EXPECTED = {
     "connect_async",
     # transport security
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
+    "TLSFailure", "TLSRPTRecord", "CertificateCheck", "MissingDependency", "check_certificate",
+    # MTA-STS policy fetching
+    "AsyncPolicyFetcher", "HTTPSPolicyFetcher", "PolicyFetcher", "PolicyResponse",
 }  # fmt: skip
 
 
 TESTING = [
     "Delivery",
     "FakeNetwork",
+    "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",

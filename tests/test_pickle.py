@@ -65,11 +65,16 @@ SAMPLES: dict[str, Callable[[], object]] = {
     "MailRoute": _route,
     "MTASTSPolicy": lambda: mxroute.MTASTSPolicy("abc", "enforce", ["*.example.net"], 86400),
     "MTASTSRecord": lambda: mxroute.MTASTSRecord.parse("v=STSv1; id=abc;"),
+    "TLSRPTRecord": lambda: mxroute.TLSRPTRecord.parse("v=TLSRPTv1; rua=mailto:r@example.com"),
+    "CertificateCheck": lambda: mxroute.CertificateCheck(
+        False, mxroute.TLSLevel.DANE, "tlsa-no-match", "no match", mxroute.TLSFailure.TLSA_INVALID
+    ),
     "TLSARecord": lambda: mxroute.TLSARecord.parse("3 1 1 " + "ab" * 32),
     "TLSRequirement": lambda: mxroute.TLSRequirement(
         "dane", [mxroute.TLSARecord(3, 1, 1, b"\x01" * 32)], ["mx.example.net"], "dane"
     ),
     "NextHop": lambda: mxroute.NextHop.parse("[relay.example]:587"),
+    "PolicyResponse": lambda: mxroute.PolicyResponse.failure("http-status", "HTTP 404 Not Found"),
     "Question": lambda: mxroute.Question("example.com", "MX"),
     "RoutingPolicy": lambda: mxroute.RoutingPolicy(
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
@@ -94,6 +99,7 @@ SAMPLES: dict[str, Callable[[], object]] = {
         "example.com", "SERVFAIL", [_finding()]
     ),
     "NoSuchDomain": lambda: mxroute.NoSuchDomain("nowhere.example", "NXDOMAIN"),
+    "MissingDependency": lambda: mxroute.MissingDependency("needs the 'cryptography' package"),
     "NullMX": lambda: mxroute.NullMX("example.com", "null MX", [_finding()]),
     "UnsupportedEventLoop": lambda: mxroute.UnsupportedEventLoop("resolve_async() needs asyncio"),
     "NoMailHosts": lambda: mxroute.NoMailHosts("example.com", "no host"),
@@ -113,6 +119,7 @@ NOT_VALUES = {
     "Connection": "holds a connected socket",
     "AsyncConnection": "holds connected streams",
     "SocketConnector": "behaviour: it opens connections",
+    "HTTPSPolicyFetcher": "holds an SSL context",
     # Protocols: nothing to instantiate.
     "Resolver": "a protocol",
     "AsyncResolver": "a protocol",
@@ -120,6 +127,8 @@ NOT_VALUES = {
     "UnreachableStore": "a protocol",
     "Connector": "a protocol",
     "AsyncConnector": "a protocol",
+    "PolicyFetcher": "a protocol",
+    "AsyncPolicyFetcher": "a protocol",
 }
 
 

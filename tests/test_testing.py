@@ -14,6 +14,7 @@ from mxroute.testing import assert_not_queried, assert_queried
 EXPECTED = {
     "Delivery",
     "FakeNetwork",
+    "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",

@@ -1,4 +1,4 @@
-"""The pytest plugin of mxroute: the ``fake_dns``, ``patched_dnspython``, ``fake_network`` fixtures.
+"""The pytest plugin of mxroute: fake DNS, dnspython, MTA-STS policies and mail network.
 
 pytest loads it by itself wherever mxroute is installed (through the
 ``pytest11`` entry point); there is nothing to configure. In a test:
@@ -37,8 +37,9 @@ import pytest
 if TYPE_CHECKING:
     from mxroute._resolvers.memory import InMemoryResolver
     from mxroute.testing._network import FakeNetwork
+    from mxroute.testing._policies import FakePolicyFetcher
 
-__all__ = ["fake_dns", "fake_network", "patched_dnspython"]
+__all__ = ["fake_dns", "fake_network", "fake_policies", "patched_dnspython"]
 
 
 @pytest.fixture
@@ -70,6 +71,18 @@ def patched_dnspython(fake_dns: InMemoryResolver) -> Iterator[InMemoryResolver]:
 
     with offline("patched_dnspython", fake_dns), patch_dnspython(fake_dns) as fake:
         yield fake
+
+
+@pytest.fixture
+def fake_policies() -> FakePolicyFetcher:
+    """An empty :class:`~mxroute.testing.FakePolicyFetcher`, new for every test.
+
+    Serve policies with ``publish()``, inject failures with ``fault()``, and
+    read what was fetched in ``fetches``.
+    """
+    from mxroute.testing._policies import FakePolicyFetcher
+
+    return FakePolicyFetcher()
 
 
 @pytest.fixture
