@@ -49,6 +49,8 @@ EXPECTED = {
 
 
 TESTING = [
+    "Delivery",
+    "FakeNetwork",
     "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",
