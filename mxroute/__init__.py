@@ -31,6 +31,13 @@ from mxroute._errors import (
 from mxroute._exports import adopt
 from mxroute._findings import FINDING_CODES, Finding, FindingCode, Severity, make_finding
 from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
+from mxroute._mtasts import (
+    MemoryPolicyCache,
+    PolicyAnswer,
+    PolicyCache,
+    PolicyRequest,
+    SQLitePolicyCache,
+)
 from mxroute._names import IPAddress, Target, TargetKind, parse_target
 from mxroute._planner import Batch, RoutePlan, plan_route
 from mxroute._policy import AddressFamily, AddressScope, NextHop, RoutingPolicy
@@ -105,11 +112,15 @@ __all__ = [
     "MailLoop",
     "MailRoute",
     "MailRouteError",
+    "MemoryPolicyCache",
     "NextHop",
     "NoMailHosts",
     "NoSuchDomain",
     "NullMX",
+    "PolicyAnswer",
+    "PolicyCache",
     "PolicyFetcher",
+    "PolicyRequest",
     "PolicyResponse",
     "Question",
     "RData",
@@ -119,6 +130,7 @@ __all__ = [
     "RoutePlan",
     "Router",
     "RoutingPolicy",
+    "SQLitePolicyCache",
     "Severity",
     "TLSARecord",
     "TLSLevel",

@@ -44,6 +44,7 @@ from mxroute._dns import AnyResolver, Question
 from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
 from mxroute._findings import Finding, Severity
 from mxroute._model import MailRoute
+from mxroute._mtasts import MemoryPolicyCache, PolicyCache, SQLitePolicyCache
 from mxroute._names import format_address, parse_host_port
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
@@ -203,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument(
         "--explain", action="store_true", help="add every DNS question asked and its answer"
     )
+    _mta_sts_options(route)
 
     check = _command(
         commands,
@@ -213,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
         "TTLs) and say what to fix, most severe finding first.",
     )
     _dns_options(check)
+    _mta_sts_options(check)
 
     validate = _command(
         commands,
@@ -289,6 +292,30 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _mta_sts_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mta-sts",
+        action="store_true",
+        help="apply the domain's MTA-STS policy (RFC 8461; fetched over HTTPS)",
+    )
+    parser.add_argument(
+        "--policy-cache",
+        type=Path,
+        metavar="FILE",
+        help="keep MTA-STS policies in this SQLite file between runs (default: in memory)",
+    )
+
+
+def _policy_cache(args: argparse.Namespace) -> PolicyCache:
+    """The run's MTA-STS policy cache: ``--policy-cache FILE``, else one in memory."""
+    if args.policy_cache is None:
+        return MemoryPolicyCache()
+    try:
+        return SQLitePolicyCache(args.policy_cache)
+    except MXRouteError as exc:
+        raise _UsageError(f"--policy-cache: {exc}") from None
+
+
 def _nameserver(text: str) -> tuple[str, int | None]:
     """``ADDR``, ``ADDR:PORT``, ``[IPV6]:PORT`` or a bare IPv6 address."""
     try:
@@ -345,13 +372,15 @@ def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
             return _validate(target)
 
         return validate
+    cache = _policy_cache(args)
     if args.command == "check":
-        return lambda t: _check(t, resolver, args.seed)
+        audited = RoutingPolicy(mta_sts=args.mta_sts)
+        return lambda t: _check(t, resolver, args.seed, audited, cache)
     try:
-        policy = RoutingPolicy(relayhost=args.relayhost)
+        policy = RoutingPolicy(relayhost=args.relayhost, mta_sts=args.mta_sts)
     except InvalidInput as exc:
         raise _UsageError(f"--relayhost: {exc}") from None
-    return lambda t: _route(t, resolver, policy, args.seed, args.explain)
+    return lambda t: _route(t, resolver, policy, args.seed, args.explain, cache)
 
 
 async def _run_all(
@@ -670,12 +699,14 @@ async def _route(
     policy: RoutingPolicy,
     seed: int | None,
     explain: bool,
+    cache: PolicyCache | None = None,
 ) -> _Outcome:
     recorder = RecordingResolver(resolver) if explain else None
     router = Router(
         resolver=recorder if recorder is not None else resolver,
         policy=policy,
         rng=random.Random(seed) if seed is not None else None,
+        policy_cache=cache,
     )
     try:
         route = await router.resolve_async(target)
@@ -789,10 +820,16 @@ def _invalid(command: str, target: str, exc: InvalidInput) -> _Outcome:
 # -- check ----------------------------------------------------------------------
 
 
-async def _check(target: str, resolver: AnyResolver, seed: int | None) -> _Outcome:
+async def _check(
+    target: str,
+    resolver: AnyResolver,
+    seed: int | None,
+    policy: RoutingPolicy | None = None,
+    cache: PolicyCache | None = None,
+) -> _Outcome:
     rng = random.Random(seed) if seed is not None else None
     try:
-        report = await audit_async(target, resolver, rng=rng)
+        report = await audit_async(target, resolver, policy, rng=rng, policy_cache=cache)
     except InvalidInput as exc:
         return _invalid("check", target, exc)
     error = report.error

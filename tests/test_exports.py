@@ -36,6 +36,8 @@ EXPECTED = {
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
     # MTA-STS policy fetching
     "AsyncPolicyFetcher", "PolicyFetcher", "PolicyResponse",
+    # MTA-STS in routing
+    "MemoryPolicyCache", "PolicyAnswer", "PolicyCache", "PolicyRequest", "SQLitePolicyCache",
 }  # fmt: skip
 
 

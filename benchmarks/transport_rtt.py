@@ -1,0 +1,143 @@
+"""Transport security costs no sequential DNS round trip: counted at the latency proxy.
+
+A route to a domain with two MX hosts and an MTA-STS policy, through
+:class:`~latency_proxy.LatencyProxy` in front of a real BIND 9 (minimal
+responses, so no glue: two batches), with MTA-STS off, on with a cold policy
+cache (the policy is fetched), and on with a warm cache. The policy fetch is
+simulated by a fetcher that sleeps ``fetch`` seconds (no network): it shows
+whether the fetch overlaps the address batch.
+
+For each case the table gives the sequential DNS round trips the proxy saw
+(the longest chain of dependent queries, :func:`sequential_round_trips`), and
+the median time of one route against the same route with MTA-STS off.
+
+Usage: ``python benchmarks/transport_rtt.py [--smoke]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+# The imports below need the sys.path entries just added (hence noqa: E402).
+
+from latency_proxy import LatencyProxy, sequential_round_trips  # noqa: E402
+
+import mxroute  # noqa: E402
+from tests.bindserver import BindServer  # noqa: E402
+
+ZONE = """\
+$ORIGIN rtt.bench.
+$TTL 3600
+@        SOA ns hostmaster 1 7200 900 1209600 300
+@        NS  ns
+ns       A   192.0.2.53
+@        MX  10 mx1
+@        MX  20 mx2
+mx1      A   192.0.2.1
+mx2      A   192.0.2.2
+_mta-sts TXT "v=STSv1; id=20261202;"
+mta-sts  A   192.0.2.80
+"""
+DOMAIN = "rtt.bench"
+POLICY = "version: STSv1\nmode: enforce\nmx: *.rtt.bench\nmax_age: 86400\n"
+
+
+class SleepingFetcher:
+    """A policy fetcher that takes ``seconds`` (as an HTTPS fetch would) and counts fetches."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fetches = 0
+
+    def fetch_policy(
+        self,
+        domain: str,  # noqa: ARG002 - the protocol's arguments; one policy for all
+        addresses: Sequence[object],  # noqa: ARG002 - nothing is contacted
+        timeout: float,  # noqa: ARG002 - the sleep is shorter than any timeout here
+    ) -> mxroute.PolicyResponse:
+        """Sleep as a fetch over HTTPS would take, then return the policy."""
+        self.fetches += 1
+        time.sleep(self.seconds)
+        return mxroute.PolicyResponse(POLICY, None)
+
+
+def _counted(log: pathlib.Path, route: Callable[[], object]) -> tuple[int, float]:
+    """The sequential round trips the proxy logged for one ``route()``, and its time."""
+    start = log.stat().st_size
+    began = time.perf_counter()
+    route()
+    took = time.perf_counter() - began
+    with log.open() as lines:
+        lines.seek(start)
+        return sequential_round_trips(lines.readlines()), took
+
+
+def measure(delay: float, repeats: int) -> list[tuple[str, int, float, int]]:
+    """Each case: (name, sequential round trips, median seconds, fetches per route)."""
+    rows = []
+    with (
+        BindServer({DOMAIN: ZONE}, minimal_responses=True) as bind,
+        tempfile.TemporaryDirectory(prefix="mxroute-rtt-") as scratch,
+        LatencyProxy(
+            bind.port, delay, max_seconds=300, log=os.path.join(scratch, "proxy.log")
+        ) as proxy,
+    ):
+        log = pathlib.Path(scratch, "proxy.log")
+        log.touch()
+        resolver = mxroute.DNSResolver(["127.0.0.1"], port=proxy.port)
+        on = mxroute.RoutingPolicy(mta_sts=True)
+        for name, policy, warm in (
+            ("MTA-STS off", mxroute.RoutingPolicy(), False),
+            ("MTA-STS on, policy fetched", on, False),
+            ("MTA-STS on, policy cached", on, True),
+        ):
+            trips, times, fetches = 0, [], 0
+            warm_cache = mxroute.MemoryPolicyCache()
+            for _ in range(repeats):
+                fetcher = SleepingFetcher(2 * delay)
+                cache = warm_cache if warm else mxroute.MemoryPolicyCache()
+                router = mxroute.Router(
+                    resolver, policy, policy_fetcher=fetcher, policy_cache=cache
+                )
+                if warm:
+                    router.resolve(DOMAIN)
+                    fetcher.fetches = 0
+                count, took = _counted(log, lambda r=router: r.resolve(DOMAIN))
+                trips = max(trips, count)
+                times.append(took)
+                fetches = max(fetches, fetcher.fetches)
+            rows.append((name, trips, statistics.median(times), fetches))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the cases and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, figures meaningless")
+    args = parser.parse_args(argv)
+    delay, repeats = (0.005, 1) if args.smoke else (0.05, 7)
+    rows = measure(delay, repeats)
+    base = rows[0][2]
+    print(
+        f"latency injected per DNS query: {delay * 1000:.0f} ms; "
+        f"policy fetch simulated: {2 * delay * 1000:.0f} ms"
+    )
+    print()
+    print("| case | sequential DNS round trips | fetches | median route time | vs off |")
+    print("|---|---|---|---|---|")
+    for name, trips, took, fetches in rows:
+        print(f"| {name} | {trips} | {fetches} | {took * 1000:.0f} ms | {took / base:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""MTA-STS against real parts: the ``_mta-sts`` TXT records from a real BIND 9.
+
+The zone holds the cases RFC 8461 §3.1 distinguishes (one record, a record
+split into several strings, several records, a malformed one, none); the
+policy comes from a fetcher of the test. ``TestRoundTrips`` counts the
+sequential round trips at the latency proxy of ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mxroute
+from mxroute import MTASTSMode, RoutingPolicy, TLSLevel
+from tests.bindserver import BindServer
+
+pytestmark = pytest.mark.integration
+
+ZONE = """\
+$ORIGIN sts.mxtest.
+$TTL 3600
+@         SOA ns hostmaster 1 7200 900 1209600 300
+@         NS  ns
+ns        A   192.0.2.53
+mx1       A   192.0.2.1
+mx2       A   192.0.2.2
+policy    A   192.0.2.80
+; one record
+one       MX  10 mx1
+_mta-sts.one TXT "v=STSv1; id=20261202;"
+mta-sts.one  A  192.0.2.80
+; one record in two strings, beside an unrelated TXT record
+split     MX  10 mx1
+_mta-sts.split TXT "v=STSv1; " "id=split1;"
+_mta-sts.split TXT "v=spf1 -all"
+mta-sts.split  CNAME policy
+; two records: no policy
+two       MX  10 mx1
+_mta-sts.two TXT "v=STSv1; id=1;"
+_mta-sts.two TXT "v=STSv1; id=2;"
+mta-sts.two  A  192.0.2.80
+; malformed
+bad       MX  10 mx1
+_mta-sts.bad TXT "v=STSv1; id=has-dashes;"
+mta-sts.bad  A  192.0.2.80
+; none
+none      MX  10 mx1
+; a policy host on loopback: never contacted
+loop      MX  10 mx1
+_mta-sts.loop TXT "v=STSv1; id=1;"
+mta-sts.loop A  127.0.0.1
+"""
+
+
+class Fetcher:
+    """Serves one enforce policy for every domain, and records the fetches."""
+
+    def __init__(self) -> None:
+        self.fetches: list[tuple[str, tuple[Any, ...]]] = []
+
+    def fetch_policy(
+        self, domain: str, addresses: Sequence[Any], timeout: float
+    ) -> mxroute.PolicyResponse:
+        self.fetches.append((domain, tuple(addresses)))
+        text = "version: STSv1\nmode: enforce\nmx: mx1.sts.mxtest\nmax_age: 600\n"
+        return mxroute.PolicyResponse(text, None)
+
+    async def fetch_policy_async(
+        self, domain: str, addresses: Sequence[Any], timeout: float
+    ) -> mxroute.PolicyResponse:
+        return self.fetch_policy(domain, addresses, timeout)
+
+
+@pytest.fixture(scope="module")
+def sts_bind() -> Iterator[BindServer]:
+    with BindServer({"sts.mxtest": ZONE}, minimal_responses=True) as server:
+        yield server
+
+
+@pytest.fixture
+def resolver(sts_bind: BindServer) -> mxroute.DNSResolver:
+    return mxroute.DNSResolver(["127.0.0.1"], port=sts_bind.port)
+
+
+def route(resolver: mxroute.DNSResolver, name: str, fetcher: Fetcher) -> mxroute.MailRoute:
+    router = mxroute.Router(resolver, RoutingPolicy(mta_sts=True), policy_fetcher=fetcher)
+    return router.resolve(f"{name}.sts.mxtest")
+
+
+def codes(route: mxroute.MailRoute) -> list[str]:
+    return [f.code for f in route.findings]
+
+
+class TestRecordsFromBind:
+    def test_one_record_fetches_and_enforces(self, resolver):
+        fetcher = Fetcher()
+        r = route(resolver, "one", fetcher)
+        assert r.mta_sts is not None
+        assert r.mta_sts.id == "20261202"
+        assert r.mta_sts.mode is MTASTSMode.ENFORCE
+        assert r.hosts[0].tls.level is TLSLevel.MTA_STS
+        assert [str(a) for a in fetcher.fetches[0][1]] == ["192.0.2.80"]
+
+    def test_split_record_and_cname_policy_host(self, resolver):
+        fetcher = Fetcher()
+        r = route(resolver, "split", fetcher)
+        assert r.mta_sts is not None
+        assert r.mta_sts.id == "split1"
+        assert [str(a) for a in fetcher.fetches[0][1]] == ["192.0.2.80"]
+
+    def test_two_records_mean_no_policy(self, resolver):
+        fetcher = Fetcher()
+        r = route(resolver, "two", fetcher)
+        assert r.mta_sts is None
+        assert fetcher.fetches == []
+        assert "mta-sts-record-multiple" in codes(r)
+
+    def test_malformed_record_means_no_policy(self, resolver):
+        fetcher = Fetcher()
+        r = route(resolver, "bad", fetcher)
+        assert r.mta_sts is None
+        assert "mta-sts-record-invalid" in codes(r)
+
+    def test_no_record_asks_no_fetch(self, resolver):
+        fetcher = Fetcher()
+        r = route(resolver, "none", fetcher)
+        assert r.mta_sts is None
+        assert fetcher.fetches == []
+
+    def test_loopback_policy_host_is_never_contacted(self, resolver):
+        fetcher = Fetcher()
+        r = route(resolver, "loop", fetcher)
+        assert fetcher.fetches == []
+        assert "mta-sts-policy-unreachable" in codes(r)
+
+    def test_async_alike(self, resolver):
+        sync = route(resolver, "one", Fetcher())
+        router = mxroute.Router(resolver, RoutingPolicy(mta_sts=True), policy_fetcher=Fetcher())
+        assert asyncio.run(router.resolve_async("one.sts.mxtest")) == sync
+
+
+class TestRoundTrips:
+    def test_mta_sts_adds_no_sequential_round_trip(self):
+        script = Path(__file__).resolve().parents[2] / "benchmarks" / "transport_rtt.py"
+        done = subprocess.run(
+            [sys.executable, str(script), "--smoke"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        rows = re.findall(r"^\| (MTA-STS [^|]+) \| (\d+) \| (\d+) \|", done.stdout, re.M)
+        assert [(name.strip(), int(trips)) for name, trips, _ in rows] == [
+            ("MTA-STS off", 2),
+            ("MTA-STS on, policy fetched", 2),
+            ("MTA-STS on, policy cached", 2),
+        ]
+        assert [int(fetches) for _, _, fetches in rows] == [0, 1, 0]
