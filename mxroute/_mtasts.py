@@ -425,6 +425,23 @@ def sts_records(txt: Answer) -> list[str]:
 
 
 @attrs.define
+class _Scratch:
+    """Findings held back until :meth:`PolicyLookup.apply` knows whether it refetches."""
+
+    findings: list[Finding] = attrs.Factory(list)
+
+    def add(self, finding: Finding) -> None:
+        if finding not in self.findings:
+            self.findings.append(finding)
+
+
+_FETCH_CODES = frozenset(
+    {"mta-sts-policy-unreachable", "mta-sts-policy-invalid", "mta-sts-id-mismatch"}
+)
+"""Findings about the first fetch, kept when the policy is fetched again."""
+
+
+@attrs.define
 class PolicyLookup:
     """The planner's MTA-STS state for one route: its questions, its request, the application.
 
@@ -529,9 +546,14 @@ class PolicyLookup:
         """
         assert self.request is not None
         assert self.answer is not None
-        self._note_answer(self.answer, notes)
-        kept, used = self._enforce(hosts, self.answer.policy, notes)
-        if used is None or kept or used.mode is not MTASTSMode.ENFORCE:
+        first = _Scratch()
+        self._note_answer(self.answer, first)
+        kept, used = self._enforce(hosts, self.answer.policy, first)
+        refetch = used is not None and not kept and used.mode is MTASTSMode.ENFORCE
+        for finding in first.findings:  # a refetch judges the hosts anew
+            if not refetch or finding.code in _FETCH_CODES:
+                notes.add(finding)
+        if not refetch:
             return kept, used
         self.request = attrs.evolve(self.request, refresh=True)
         self.answer = None
@@ -553,13 +575,14 @@ class PolicyLookup:
         assert self.request is not None
         if answer.error is not None:
             why = f"{answer.error}" + (f": {answer.detail}" if answer.detail else "")
-            if answer.policy is not None and answer.policy.id != self.request.record_id:
+            record_id = self.request.record_id
+            if answer.policy is not None and record_id not in (None, answer.policy.id):
                 notes.add(
                     make_finding(
                         "mta-sts-id-mismatch",
                         f"_mta-sts.{self.domain}",
                         f"the _mta-sts record of {self.domain} announces policy id "
-                        f"{self.request.record_id}, but fetching it failed ({why}); the cached "
+                        f"{record_id}, but fetching it failed ({why}); the cached "
                         f"policy (id {answer.policy.id}) is applied until it expires",
                     )
                 )

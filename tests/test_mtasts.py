@@ -189,6 +189,22 @@ class TestEnforce:
         assert len(fetcher.fetches) == 1  # the cache was fresh: only the refetch
         assert [h.tls.level for h in route.hosts] == [TLSLevel.MTA_STS] * 2
         assert cache.get("example.com") == MTASTSPolicy.parse(ENFORCE, id="20261202")
+        assert "mta-sts-mx-not-covered" not in codes(route.findings)  # the stale policy's
+        assert codes(route.findings).count("mta-sts-enforce") == 1
+
+    def test_failed_refetch_keeps_the_cached_policy_and_fails(self, fake, fetcher):
+        publish_dns(fake, record=None)  # the policy comes from the cache alone
+        cache = MemoryPolicyCache()
+        stale = ENFORCE.replace("mx1.example.com", "old.example.org").replace(
+            "*.backup.example.com", "old2.example.org"
+        )
+        cache.put("example.com", MTASTSPolicy.parse(stale, id="1"))
+        fetcher.fault("example.com", "connect")
+        with pytest.raises(TemporaryRouteError) as caught:
+            router(fake, fetcher, policy_cache=cache).resolve("example.com")
+        assert len(fetcher.fetches) == 1
+        assert "mta-sts-id-mismatch" not in codes(caught.value.findings)
+        assert codes(caught.value.findings).count("mta-sts-mx-not-covered") == 2
 
     def test_dane_hosts_keep_dane_and_are_never_dropped(self):
         from mxroute._mtasts import PolicyLookup
