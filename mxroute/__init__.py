@@ -56,7 +56,12 @@ from mxroute._resolvers import (
 )
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
-from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher, PolicyResponse
+from mxroute._stsfetch import (
+    AsyncPolicyFetcher,
+    HTTPSPolicyFetcher,
+    PolicyFetcher,
+    PolicyResponse,
+)
 from mxroute._tls import (
     MTASTSMode,
     MTASTSPolicy,
@@ -97,6 +102,7 @@ __all__ = [
     "FINDING_CODES",
     "Finding",
     "FindingCode",
+    "HTTPSPolicyFetcher",
     "IPAddress",
     "InMemoryResolver",
     "InvalidAddress",

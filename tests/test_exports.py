@@ -35,13 +35,14 @@ EXPECTED = {
     # transport security
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
     # MTA-STS policy fetching
-    "AsyncPolicyFetcher", "PolicyFetcher", "PolicyResponse",
+    "AsyncPolicyFetcher", "HTTPSPolicyFetcher", "PolicyFetcher", "PolicyResponse",
     # MTA-STS in routing
     "MemoryPolicyCache", "PolicyAnswer", "PolicyCache", "PolicyRequest", "SQLitePolicyCache",
 }  # fmt: skip
 
 
 TESTING = [
+    "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",

@@ -104,6 +104,7 @@ NOT_VALUES = {
     "DNSResolver": "holds sockets and a thread pool",
     "CachingResolver": "holds a lock and a live cache",
     "RecordingResolver": "wraps a live resolver",
+    "HTTPSPolicyFetcher": "holds an SSL context",
     # Protocols: nothing to instantiate.
     "Resolver": "a protocol",
     "AsyncResolver": "a protocol",
