@@ -66,7 +66,7 @@ from mxroute._tls import (
 if TYPE_CHECKING:
     import sqlite3
 
-    from mxroute._policy import RoutingPolicy
+    from mxroute._policy import AddressScope, RoutingPolicy
     from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher
 
 __all__ = [
@@ -339,20 +339,27 @@ class PolicyService:
         fetcher: A :class:`~mxroute.PolicyFetcher` and/or
             :class:`~mxroute.AsyncPolicyFetcher`; None makes an
             :class:`~mxroute.HTTPSPolicyFetcher` on first use.
+        address_scope: The scope of the fetcher made (the routing policy's).
     """
 
     cache: PolicyCache = attrs.field(factory=MemoryPolicyCache)
     fetcher: PolicyFetcher | AsyncPolicyFetcher | None = None
+    address_scope: AddressScope | str = "routable"
+    made: bool = False
+    """The fetcher was made here (a pickled copy makes its own)."""
 
     def the_fetcher(self) -> PolicyFetcher | AsyncPolicyFetcher:
         """The fetcher, made on first use when none was given."""
         if self.fetcher is None:
-            import importlib
+            from mxroute._stsfetch import HTTPSPolicyFetcher
 
-            # Looked up by name until the stdlib fetcher lands beside the protocols.
-            made: PolicyFetcher = importlib.import_module("mxroute._stsfetch").HTTPSPolicyFetcher()
-            self.fetcher = made
+            self.fetcher = HTTPSPolicyFetcher(address_scope=self.address_scope)
+            self.made = True
         return self.fetcher
+
+    def portable(self) -> PolicyService:
+        """This service for a pickled router: without a fetcher it made itself."""
+        return attrs.evolve(self, fetcher=None, made=False) if self.made else self
 
     def lookup(self, request: PolicyRequest) -> PolicyAnswer | None:
         """The answer without a fetch, or None when the policy must be fetched."""

@@ -137,11 +137,13 @@ class Router:
         policy_cache: PolicyCache | None = None,
     ) -> None:
         self.resolver: AnyResolver = resolver if resolver is not None else _default_resolver()
+        self.policy = policy if policy is not None else RoutingPolicy()
         self.policies = PolicyService(
-            policy_cache if policy_cache is not None else MemoryPolicyCache(), policy_fetcher
+            policy_cache if policy_cache is not None else MemoryPolicyCache(),
+            policy_fetcher,
+            self.policy.address_scope,
         )
         """The MTA-STS policy cache and fetcher of this router's routes."""
-        self.policy = policy if policy is not None else RoutingPolicy()
         self.rng = rng if rng is not None else random.Random()
         self.deadline: float | None = None if deadline is None else seconds(deadline, "deadline")
         """Seconds one route may take in all, or None for no limit."""
@@ -173,7 +175,7 @@ class Router:
         return (
             type(self),
             (resolver, self.policy, rng),
-            {"deadline": self.deadline, "policies": self.policies},
+            {"deadline": self.deadline, "policies": self.policies.portable()},
         )
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -466,21 +468,10 @@ async def _run_plan_async(
     deadline: Deadline | None,
     policies: PolicyService | None = None,
 ) -> _R:
-    import asyncio
-
     try:
         batch = next(plan)
         while True:
-            if deadline is None:
-                answers = await _answer_async(resolver, batch, None, policies)
-            else:
-                try:
-                    answers = await asyncio.wait_for(
-                        _answer_async(resolver, batch, deadline, policies), deadline.left(batch)
-                    )
-                except asyncio.TimeoutError:
-                    raise deadline.passed(batch) from None
-            batch = plan.send(answers)
+            batch = plan.send(await _answer_async(resolver, batch, deadline, policies))
     except StopIteration as done:
         result: _R = done.value
         return result
@@ -572,15 +563,31 @@ async def _answer_async(
     import asyncio
 
     questions, requests = _split(batch)
+    asked = (
+        _ask_async(resolver, questions)
+        if deadline is None
+        else _in_time(lambda: _ask_async(resolver, questions), deadline, batch)
+    )
     if not requests:
-        return await _ask_async(resolver, questions)
+        return await asked
     service = policies if policies is not None else PolicyService()
-    timeout = _fetch_timeout(deadline, batch)
+    timeout = _fetch_timeout(deadline, batch)  # ends by the deadline: not under _in_time
     answers, fetched = await asyncio.gather(
-        _ask_async(resolver, questions),
+        asked,
         asyncio.gather(*(_fetch_policy_async(service, request, timeout) for request in requests)),
     )
     return _merge(batch, answers, fetched)
+
+
+async def _in_time(ask: Callable[[], Awaitable[_R]], deadline: Deadline, batch: Batch) -> _R:
+    """``ask()`` awaited for the time left at most; the questions in flight then are cancelled."""
+    import asyncio
+
+    left = deadline.left(batch)
+    try:
+        return await asyncio.wait_for(ask(), left)
+    except asyncio.TimeoutError:
+        raise deadline.passed(batch) from None
 
 
 async def _fetch_policy_async(

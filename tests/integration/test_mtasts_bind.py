@@ -1,9 +1,11 @@
-"""MTA-STS against real parts: the ``_mta-sts`` TXT records from a real BIND 9.
+"""MTA-STS against real parts: TXT records from a real BIND 9, policies from a real HTTPS server.
 
-The zone holds the cases RFC 8461 §3.1 distinguishes (one record, a record
-split into several strings, several records, a malformed one, none); the
-policy comes from a fetcher of the test. ``TestRoundTrips`` counts the
-sequential round trips at the latency proxy of ``benchmarks/``.
+``TestRecordsFromBind``: the cases RFC 8461 §3.1 distinguishes (one record,
+a record split into several strings, several records, a malformed one,
+none), with the policy from a fetcher of the test. ``TestEndToEnd``: BIND
+for the DNS, :class:`~mxroute.HTTPSPolicyFetcher` against the HTTPS server of
+``tests/policyserver.py`` (a trustme CA) for the policy. ``TestRoundTrips``
+counts the sequential round trips at the latency proxy of ``benchmarks/``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pytest
 import mxroute
 from mxroute import MTASTSMode, RoutingPolicy, TLSLevel
 from tests.bindserver import BindServer
+from tests.doubles import finishes_within
+from tests.policyserver import PolicyServer
 
 pytestmark = pytest.mark.integration
 
@@ -165,3 +169,99 @@ class TestRoundTrips:
             ("MTA-STS on, policy cached", 2),
         ]
         assert [int(fetches) for _, _, fetches in rows] == [0, 1, 0]
+
+
+def _zone(domain: str) -> str:
+    """A recipient domain of the policy server: MX, TXT and the policy host on loopback."""
+    return f"""\
+$ORIGIN {domain}.
+$TTL 3600
+@        SOA ns hostmaster 1 7200 900 1209600 300
+@        NS  ns
+ns       A   127.0.0.1
+@        MX  10 mx
+mx       A   127.0.0.1
+_mta-sts TXT "v=STSv1; id=1;"
+mta-sts  A   127.0.0.1
+"""
+
+
+SCENARIOS = ("valid", "missing", "redirect", "html", "oversize", "expired", "wrongname", "slow")
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[tuple[BindServer, PolicyServer]]:
+    zones = {f"{name}.test": _zone(f"{name}.test") for name in SCENARIOS}
+    with BindServer(zones, minimal_responses=True) as bind, PolicyServer() as https:
+        yield bind, https
+
+
+def _router(world: tuple[BindServer, PolicyServer], **options: Any) -> mxroute.Router:
+    bind, https = world
+    fetcher = mxroute.HTTPSPolicyFetcher(
+        ssl_context=https.client_context(), port=https.port, address_scope="any"
+    )
+    return mxroute.Router(
+        mxroute.DNSResolver(["127.0.0.1"], port=bind.port),
+        RoutingPolicy(mta_sts=True, address_scope="any"),  # everything is on loopback here
+        policy_fetcher=fetcher,
+        **options,
+    )
+
+
+@pytest.fixture(params=["sync", "async"])
+def door(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _resolve(router: mxroute.Router, door: str, domain: str) -> mxroute.MailRoute:
+    def call() -> object:
+        if door == "sync":
+            return router.resolve(domain)
+        return asyncio.run(router.resolve_async(domain))
+
+    outcome = finishes_within(call, 30)
+    assert isinstance(outcome, mxroute.MailRoute), outcome
+    return outcome
+
+
+class TestEndToEnd:
+    def test_a_valid_policy_is_fetched_over_https_and_enforced(self, world, door):
+        r = _resolve(_router(world), door, "valid.test")
+        assert r.mta_sts is not None
+        assert r.mta_sts.id == "1"
+        assert r.mta_sts.mx == ("mx.valid.test",)
+        assert r.hosts[0].tls.level is TLSLevel.MTA_STS
+        assert r.hosts[0].tls.names == ("mx.valid.test",)
+
+    def test_the_cache_spares_the_second_fetch(self, world):
+        router = _router(world)
+        router.resolve("valid.test")
+        _, https = world
+        before = https.connections
+        assert router.resolve("valid.test").mta_sts is not None
+        assert https.connections == before
+
+    @pytest.mark.parametrize(
+        ("name", "error"),
+        [
+            ("missing", "http-status"),
+            ("redirect", "redirect"),
+            ("html", "content-type"),
+            ("oversize", "too-large"),
+            ("expired", "tls"),
+            ("wrongname", "tls"),
+        ],
+    )
+    def test_a_failed_fetch_delivers_as_without_mta_sts(self, world, door, name, error):
+        r = _resolve(_router(world), door, f"{name}.test")
+        assert r.mta_sts is None
+        assert r.hosts[0].tls.level is TLSLevel.OPPORTUNISTIC
+        (finding,) = [f for f in r.findings if f.code == "mta-sts-policy-unreachable"]
+        assert error in finding.message
+
+    def test_a_slow_server_is_cut_by_the_route_deadline(self, world, door):
+        r = _resolve(_router(world, deadline=1.5), door, "slow.test")
+        (finding,) = [f for f in r.findings if f.code == "mta-sts-policy-unreachable"]
+        assert "timeout" in finding.message
+        assert r.mta_sts is None
