@@ -67,8 +67,10 @@ from mxroute._tls import (
     MTASTSPolicy,
     MTASTSRecord,
     TLSARecord,
+    TLSFailure,
     TLSLevel,
     TLSRequirement,
+    TLSRPTRecord,
 )
 from mxroute._validate import (
     ADDRESS_REASONS,
@@ -78,6 +80,7 @@ from mxroute._validate import (
     validate_address,
     validate_domain,
 )
+from mxroute._verify import CertificateCheck, MissingDependency, check_certificate
 
 __version__ = "0.1.0.dev0"
 """The version of mxroute."""
@@ -96,6 +99,7 @@ __all__ = [
     "BatchResolver",
     "CacheStats",
     "CachingResolver",
+    "CertificateCheck",
     "DEFAULT_CONCURRENCY",
     "DNSResolver",
     "DOMAIN_REASONS",
@@ -119,6 +123,7 @@ __all__ = [
     "MailRoute",
     "MailRouteError",
     "MemoryPolicyCache",
+    "MissingDependency",
     "NextHop",
     "NoMailHosts",
     "NoSuchDomain",
@@ -139,7 +144,9 @@ __all__ = [
     "SQLitePolicyCache",
     "Severity",
     "TLSARecord",
+    "TLSFailure",
     "TLSLevel",
+    "TLSRPTRecord",
     "TLSRequirement",
     "Target",
     "TargetKind",
@@ -150,6 +157,7 @@ __all__ = [
     "audit_async",
     "audit_many",
     "audit_many_async",
+    "check_certificate",
     "check_mx_records",
     "make_finding",
     "parse_target",

@@ -44,15 +44,17 @@ import attrs
 
 from mxroute import _errors as errors
 from mxroute._bulk import DEFAULT_CONCURRENCY
+from mxroute._dane import tlsa_name
 from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
 from mxroute._errors import InvalidDomain, MailRouteError
 from mxroute._findings import Finding, Severity, make_finding
-from mxroute._model import MailRoute
+from mxroute._model import MailHost, MailRoute
 from mxroute._mtasts import PolicyAnswer, dns_answers, sts_records
 from mxroute._names import IPAddress, TargetKind, format_address, parse_ip, parse_target
 from mxroute._planner import Batch, examine_host, plan_route
 from mxroute._policy import AddressScope, RoutingPolicy, address_allowed
 from mxroute._router import Router, run_plan, run_plan_async, under_asyncio
+from mxroute._tls import TLSLevel
 from mxroute._validate import check_mx_records
 
 if TYPE_CHECKING:
@@ -312,9 +314,54 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
         if addresses:
             usable[name] = addresses
     _check_host_set(canonical, usable, notes)
+    yield from _check_dane(names, route, policy, seen, notes)
     if policy.mta_sts:
         _check_mta_sts(domain, names, seen, route, notes)
     return AuditReport(domain, route, error, notes.findings)
+
+
+def _check_dane(
+    names: Sequence[str],
+    route: MailRoute | None,
+    policy: RoutingPolicy,
+    seen: dict[Question, Answer],
+    notes: _Notes,
+) -> Generator[Batch, Sequence[Answer], None]:
+    """With ``policy.dane``: what routing cannot see (it asks no TLSA over an unsigned MX set).
+
+    TLSA records that routing ignored for lack of DNSSEC (``tlsa-insecure``),
+    and a backup MX host weaker than a more preferred one (``dane-backup-weaker``).
+    """
+    if not policy.dane:
+        return
+    questions = [Question(tlsa_name(name, 25), "TLSA") for name in names]
+    missing = tuple(q for q in questions if q not in seen)
+    if missing:
+        seen.update(zip(missing, (yield missing), strict=True))
+    for name, question in zip(names, questions, strict=True):
+        if question in missing and seen[question].status is AnswerStatus.RECORDS:
+            notes.note(
+                "tlsa-insecure",
+                name,
+                f"{name} publishes TLSA records ({question.name}) but the MX records are "
+                "not DNSSEC-authenticated: senders ignore them",
+            )
+    best: MailHost | None = None
+    for host in route.hosts if route is not None else ():
+        if host.tls.level is TLSLevel.DANE and best is None:
+            best = host
+        elif (
+            best is not None
+            and host.preference > best.preference
+            and host.tls.level is not TLSLevel.DANE
+        ):
+            notes.note(
+                "dane-backup-weaker",
+                host.name,
+                f"{host.name} (preference {host.preference}) is not protected by DANE "
+                f"({host.tls.level.value}) while {best.name} (preference "
+                f"{best.preference}) is",
+            )
 
 
 def _check_mta_sts(

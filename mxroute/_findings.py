@@ -255,6 +255,64 @@ FINDING_CODES: dict[str, FindingCode] = {
             "a change takes that long to reach every sender.",
             "Lower the TTL to a day (86400 seconds) or less.",
         ),
+        # DANE (RFC 7672), with RoutingPolicy(dane=True)
+        FindingCode(
+            "dane-usable",
+            _I,
+            "The mail host has DNSSEC-signed, usable TLSA records: senders must use TLS "
+            "and check the certificate against them (DANE).",
+            "",
+        ),
+        FindingCode(
+            "tlsa-unusable",
+            _W,
+            "The mail host has DNSSEC-signed TLSA records, but none is usable for SMTP "
+            "(RFC 7672 §3.1: usage 2 or 3, a known selector and matching type): senders "
+            "require TLS without authenticating the server.",
+            "Publish TLSA records of usage 3 (DANE-EE) or 2 (DANE-TA), e.g. '3 1 1 <sha-256>'.",
+        ),
+        FindingCode(
+            "tlsa-lookup-failed",
+            _W,
+            "Looking up the TLSA records of a mail host with DNSSEC-signed addresses failed "
+            "(SERVFAIL, timeout, REFUSED, or signatures that do not validate): the host "
+            "is not used until it answers (RFC 7672 §2.1.1).",
+            "Check the signatures and the name servers of the host's _25._tcp TLSA name.",
+        ),
+        FindingCode(
+            "tlsa-insecure",
+            _W,
+            "The mail host publishes TLSA records, but they, its address records or the "
+            "domain's MX records are not DNSSEC-signed: the TLSA records are ignored.",
+            "Sign the zones of the MX records, the host's addresses and its TLSA records.",
+        ),
+        FindingCode(
+            "dane-no-tlsa",
+            _I,
+            "The mail host's addresses are DNSSEC-signed, and it publishes no TLSA "
+            "records: no DANE for it.",
+            "Publish TLSA records at _25._tcp.<host> to protect it with DANE.",
+        ),
+        FindingCode(
+            "dane-host-insecure",
+            _I,
+            "The mail host's address records are not DNSSEC-signed: DANE does not apply to it.",
+            "Sign the zone of the host's A/AAAA records to protect it with DANE.",
+        ),
+        FindingCode(
+            "dane-mx-insecure",
+            _I,
+            "The domain's MX records are not DNSSEC-authenticated (unsigned, or the "
+            "resolver is not trusted to validate): DANE does not apply to its hosts.",
+            "Sign the domain's zone to protect its mail with DANE.",
+        ),
+        FindingCode(
+            "dane-backup-weaker",
+            _W,
+            "A less preferred MX host is not protected by DANE while a more preferred one "
+            "is: an attacker who blocks the primary can push mail to the weaker backup.",
+            "Publish TLSA records for every MX host, backups included.",
+        ),
         # MTA-STS (RFC 8461): the routing side and the audit.
         FindingCode(
             "mta-sts-record-invalid",

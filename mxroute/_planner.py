@@ -38,6 +38,7 @@ from typing import TypeVar
 
 import attrs
 
+from mxroute._dane import DaneGate, apply_dane
 from mxroute._dns import Answer, AnswerStatus, Question
 from mxroute._errors import (
     MailLoop,
@@ -208,7 +209,14 @@ def _relay(
             )
             return attrs.evolve(route, kind=RouteKind.RELAY, next_hop=str(hop))
         hosts, _, any_temporary = yield from _resolve_hosts(
-            [hop.host], {}, policy, trail, port=hop.port, trusted=True, preference=[0]
+            [hop.host],
+            {},
+            policy,
+            trail,
+            port=hop.port,
+            trusted=True,
+            preference=[0],
+            dane=DaneGate(domain, True) if policy.dane else None,
         )
         if not hosts:
             _no_hosts(domain, [hop.host], any_temporary, trail, kind=RouteKind.RELAY)
@@ -271,7 +279,15 @@ def _mx_route(
         if canonical in policy.local_names:
             _loop(domain, canonical, trail)
         hosts, local, any_temporary = yield from _resolve_hosts(
-            [canonical], {}, policy, trail, port=port, trusted=trusted, preference=[0], sts=sts
+            [canonical],
+            {},
+            policy,
+            trail,
+            port=port,
+            trusted=trusted,
+            preference=[0],
+            dane=DaneGate(domain, True) if policy.dane else None,
+            sts=sts,
         )
         hosts = _prune_self(domain, hosts, local, _HAS_LOCAL_ADDRESS, trail)
         if not hosts:
@@ -298,6 +314,7 @@ def _mx_route(
         port=port,
         trusted=trusted,
         preference=[r.preference for r in ordered],
+        dane=DaneGate(domain, answer.authenticated) if policy.dane else None,
         sts=sts,
     )
     hosts = _prune_self(domain, hosts, local, _HAS_LOCAL_ADDRESS, trail)  # rule 8
@@ -491,17 +508,22 @@ def _resolve_hosts(
     port: int,
     trusted: bool,
     preference: Sequence[int],
+    dane: DaneGate | None = None,
     sts: PolicyLookup | None = None,
 ) -> Generator[
     Batch, Sequence[Answer | PolicyAnswer], tuple[list[MailHost], list[tuple[str, int]], bool]
 ]:
     """Rule 9: one batch with the A/AAAA questions of every host; build the hosts.
 
-    The batch also carries ``sts``'s policy request, so the fetch overlaps it.
+    With DANE (``dane``), each host's TLSA question joins the batch, and
+    :func:`~mxroute._dane.apply_dane` decides every host's ``tls``. The batch
+    also carries ``sts``'s policy request, so the fetch overlaps it.
 
     Returns the usable hosts, the (name, preference) of the hosts that are
     this host (rule 8), and whether a host was lost to a temporary failure.
     """
+    if dane is not None and dane.mx_secure:  # the additional section is not covered by AD
+        from_additional = {}
     questions: list[Question] = []
     literal: dict[str, IPAddress] = {}
     for name in names:
@@ -515,6 +537,9 @@ def _resolve_hosts(
             question = Question(name, family.rdtype)
             if question not in from_additional:
                 questions.append(question)
+        tlsa = dane.question(name, port) if dane is not None else None
+        if tlsa is not None:
+            questions.append(tlsa)
     answers: dict[Question, Answer] = dict(from_additional)
     pending = sts.pending() if sts is not None else ()
     if questions or pending:
@@ -543,6 +568,9 @@ def _resolve_hosts(
             local.append((name, pref))
         if exam.addresses:
             hosts.append(MailHost(name, pref, exam.addresses, port))
+    if dane is not None:  # RFC 7672: DANE decides each host's TLS (mxroute/_dane.py)
+        rdtypes = [family.rdtype for family in policy.address_families]
+        hosts = yield from apply_dane(dane, hosts, answers, rdtypes, trail)
     return hosts, local, any_temporary
 
 

@@ -130,7 +130,7 @@ class PolicyResponse:
 
     @classmethod
     def failure(cls, error: str, detail: str) -> PolicyResponse:
-        """A failed fetch with reason code ``error`` (one of :data:`FETCH_ERRORS`)."""
+        """A failed fetch: ``error`` is one of the reason codes of :attr:`error`."""
         return cls(None, error, detail)
 
 
@@ -197,8 +197,8 @@ class ResponseReader:
 
     Feed it what the connection delivers; it answers None while it needs
     more, and the final :class:`PolicyResponse` once it has decided (often
-    before the end of the body: a 404 is decided at its status line's
-    headers, an oversize body as soon as its length is known). Feed ``b""``
+    before the end of the body: a 404 is decided at the end of its header
+    fields, an oversize body as soon as its length is known). Feed ``b""``
     when the peer closed the connection: the answer is then always final.
     It never raises and never holds more than the head limit
     (:data:`MAX_HEAD`) plus the body limit, whatever it is fed.

@@ -286,6 +286,13 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
     )
     _order_option(parser)
     parser.add_argument(
+        "--dane",
+        action="store_true",
+        help="apply DANE (RFC 7672): look up the TLSA records of DNSSEC-signed mail hosts "
+        "and give each host's TLS requirement (asks DNS with the DO bit; only a loopback "
+        "name server's AD bit is believed)",
+    )
+    parser.add_argument(
         "--fail-on",
         choices=[s.value for s in Severity],
         help="also exit 1 for a finding this severe or more (error, warning or info)",
@@ -374,10 +381,10 @@ def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
         return validate
     cache = _policy_cache(args)
     if args.command == "check":
-        audited = RoutingPolicy(mta_sts=args.mta_sts)
+        audited = RoutingPolicy(dane=args.dane, mta_sts=args.mta_sts)
         return lambda t: _check(t, resolver, args.seed, audited, cache)
     try:
-        policy = RoutingPolicy(relayhost=args.relayhost, mta_sts=args.mta_sts)
+        policy = RoutingPolicy(relayhost=args.relayhost, dane=args.dane, mta_sts=args.mta_sts)
     except InvalidInput as exc:
         raise _UsageError(f"--relayhost: {exc}") from None
     return lambda t: _route(t, resolver, policy, args.seed, args.explain, cache)
@@ -622,6 +629,7 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
         if args.timeout is not None:
             options["timeout"] = args.timeout
             options["lifetime"] = args.timeout
+        options["dnssec"] = args.dane  # DANE needs the AD bit
         # One cache for the run: addresses at the same domain, and domains
         # sharing MX hosts, ask each question once.
         return CachingResolver(DNSResolver(**options))
@@ -824,7 +832,7 @@ async def _check(
     target: str,
     resolver: AnyResolver,
     seed: int | None,
-    policy: RoutingPolicy | None = None,
+    policy: RoutingPolicy,
     cache: PolicyCache | None = None,
 ) -> _Outcome:
     rng = random.Random(seed) if seed is not None else None

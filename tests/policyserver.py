@@ -24,7 +24,10 @@ domain              answer
 ==================  ===========================================================
 
 Beside it, :attr:`PolicyServer.silent_port` listens and never accepts (a
-client connects, then waits forever for the TLS handshake).
+client connects, then waits forever for the TLS handshake), and
+:attr:`PolicyServer.drip_tls_port` answers the TLS ClientHello with the
+header of a 16 KiB handshake record, then one byte of it every 50 ms (a
+client that bounds each read, but not the handshake, waits 13 minutes).
 """
 
 from __future__ import annotations
@@ -113,8 +116,11 @@ class PolicyServer:
         self._listener = socket.create_server((ADDRESS, 0))
         self._listener.settimeout(0.05)
         self._silent = socket.create_server((ADDRESS, 0), backlog=64)
+        self._drip_tls = socket.create_server((ADDRESS, 0))
+        self._drip_tls.settimeout(0.05)
         self.port: int = self._listener.getsockname()[1]
         self.silent_port: int = self._silent.getsockname()[1]
+        self.drip_tls_port: int = self._drip_tls.getsockname()[1]
 
     @staticmethod
     def _server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
@@ -135,7 +141,8 @@ class PolicyServer:
         return context
 
     def __enter__(self) -> PolicyServer:
-        self._spawn(self._accept)
+        self._spawn(self._accept, self._listener, self._serve)
+        self._spawn(self._accept, self._drip_tls, self._drip_handshake)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -144,22 +151,35 @@ class PolicyServer:
             thread.join(5)
         self._listener.close()
         self._silent.close()
+        self._drip_tls.close()
 
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
         self._threads.append(thread)
         thread.start()
 
-    def _accept(self) -> None:
+    def _accept(self, listener: socket.socket, serve: Callable[[socket.socket], None]) -> None:
         while not self._stop.is_set():
             try:
-                raw, _ = self._listener.accept()
+                raw, _ = listener.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return
-            self.connections += 1
-            self._spawn(self._serve, raw)
+            if listener is self._listener:
+                self.connections += 1
+            self._spawn(serve, raw)
+
+    def _drip_handshake(self, raw: socket.socket) -> None:
+        try:
+            with raw:
+                raw.settimeout(5)
+                raw.recv(4096)  # the ClientHello
+                raw.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16384 bytes...
+                while not self._stop.wait(0.05):
+                    raw.sendall(b"\x00")  # ...that never completes
+        except OSError:
+            pass
 
     def _serve(self, raw: socket.socket) -> None:
         try:

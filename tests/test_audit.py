@@ -10,6 +10,7 @@ import pytest
 import mxroute
 from mxroute import AuditReport, InMemoryResolver, RoutingPolicy, Severity, audit, audit_async
 from mxroute._audit import MAX_TTL, MIN_TTL
+from tests.test_dane import DANE_AUDIT, prepare_audit_scenario
 
 
 def codes(report: AuditReport) -> list[str]:
@@ -437,6 +438,9 @@ SCENARIOS: dict[str, tuple[str, dict[str, object]]] = {
 }
 
 
+SCENARIOS |= {code: (records, {"dane": True}) for code, (records, *_) in DANE_AUDIT.items()}
+
+
 def test_every_catalogued_code_has_a_scenario():
     from tests.test_mtasts import AUDIT_SCENARIOS  # MTA-STS codes need a policy fetcher
 
@@ -447,6 +451,7 @@ def test_every_catalogued_code_has_a_scenario():
 def test_the_audit_reports(code):
     records, policy = SCENARIOS[code]
     fake = InMemoryResolver.from_zone(BASE + records)
+    prepare_audit_scenario(code, fake)
     if code == "mx-target-temporary-failure":
         fake.fail("flaky.d.example", error="servfail")
     if code == "lookup-temporary-failure":

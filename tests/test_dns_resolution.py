@@ -288,7 +288,7 @@ class TestAuthenticated:
         return response, 0.0
 
     def test_ad_counts_when_dnssec_was_asked(self):
-        answer, _ = _run(_settings(dnssec=True), self._ad)
+        answer, _ = _run(_settings(dnssec=True, trusted=True), self._ad)
         assert answer.authenticated is True
 
     def test_ad_never_counts_without_dnssec(self):

@@ -34,6 +34,7 @@ EXPECTED = {
     "validate_domain",
     # transport security
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
+    "TLSFailure", "TLSRPTRecord", "CertificateCheck", "MissingDependency", "check_certificate",
     # MTA-STS policy fetching
     "AsyncPolicyFetcher", "HTTPSPolicyFetcher", "PolicyFetcher", "PolicyResponse",
     # MTA-STS in routing

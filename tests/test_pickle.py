@@ -62,6 +62,10 @@ SAMPLES: dict[str, Callable[[], object]] = {
     "MailRoute": _route,
     "MTASTSPolicy": lambda: mxroute.MTASTSPolicy("abc", "enforce", ["*.example.net"], 86400),
     "MTASTSRecord": lambda: mxroute.MTASTSRecord.parse("v=STSv1; id=abc;"),
+    "TLSRPTRecord": lambda: mxroute.TLSRPTRecord.parse("v=TLSRPTv1; rua=mailto:r@example.com"),
+    "CertificateCheck": lambda: mxroute.CertificateCheck(
+        False, mxroute.TLSLevel.DANE, "tlsa-no-match", "no match", mxroute.TLSFailure.TLSA_INVALID
+    ),
     "TLSARecord": lambda: mxroute.TLSARecord.parse("3 1 1 " + "ab" * 32),
     "TLSRequirement": lambda: mxroute.TLSRequirement(
         "dane", [mxroute.TLSARecord(3, 1, 1, b"\x01" * 32)], ["mx.example.net"], "dane"
@@ -92,6 +96,7 @@ SAMPLES: dict[str, Callable[[], object]] = {
         "example.com", "SERVFAIL", [_finding()]
     ),
     "NoSuchDomain": lambda: mxroute.NoSuchDomain("nowhere.example", "NXDOMAIN"),
+    "MissingDependency": lambda: mxroute.MissingDependency("needs the 'cryptography' package"),
     "NullMX": lambda: mxroute.NullMX("example.com", "null MX", [_finding()]),
     "UnsupportedEventLoop": lambda: mxroute.UnsupportedEventLoop("resolve_async() needs asyncio"),
     "NoMailHosts": lambda: mxroute.NoMailHosts("example.com", "no host"),

@@ -9,7 +9,7 @@ import os
 import re
 import textwrap
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 import attrs
@@ -203,7 +203,10 @@ class InMemoryResolver:
 
     Args:
         negative_ttl: TTL of NXDOMAIN and NODATA answers when no SOA is known.
-        authenticated: Whether answers carry the DNSSEC AD bit.
+        authenticated: Whether answers carry the DNSSEC AD bit: True or False
+            for every name, or a collection of names (like signed zones:
+            each name and every name below it answers with AD, the rest
+            without). See :meth:`mark_authenticated`.
         use_additional: Whether MX answers carry the A/AAAA records of their
             exchanges in :attr:`Answer.additional <mxroute.Answer.additional>`
             (the additional section), as some servers send them and as
@@ -237,13 +240,18 @@ class InMemoryResolver:
         self,
         *,
         negative_ttl: int = 300,
-        authenticated: bool = False,
+        authenticated: bool | Collection[str] = False,
         use_additional: bool = False,
         latency: float = 0.0,
         lifetime: float | None = None,
     ) -> None:
+        self._marks: dict[str, bool] = {}
+        everything: object = authenticated
+        if isinstance(authenticated, Collection) and not isinstance(authenticated, str):
+            self.mark_authenticated(*authenticated)
+            everything = False
         self.negative_ttl = negative_ttl
-        self.authenticated = authenticated
+        self.authenticated = flag(everything, "authenticated", reason="invalid-option")
         self.use_additional = use_additional
         self.latency = latency
         self.lifetime = lifetime
@@ -264,6 +272,7 @@ class InMemoryResolver:
             (len(self._failures), "failure", "failures"),
             (len(self._scripts), "script", "scripts"),
             (len(self._delays), "delay", "delays"),
+            (len(self._marks), "AD mark", "AD marks"),
         ]
         held = ", ".join(
             f"{n} {one if n == 1 else many}"
@@ -283,10 +292,20 @@ class InMemoryResolver:
 
     # -- filling -----------------------------------------------------------
 
-    def add(self, name: str, rdtype: str, *rdata_text: str, ttl: int = 3600) -> None:
+    def add(
+        self,
+        name: str,
+        rdtype: str,
+        *rdata_text: str,
+        ttl: int = 3600,
+        authenticated: bool | None = None,
+    ) -> None:
         """Add records: ``add("example.com", "MX", "10 mx1.example.com.")``.
 
         Names in the record data are absolute, with or without the final dot.
+        ``authenticated=True`` (or False) marks ``name`` and the names below
+        it as answering with (or without) the AD bit, as
+        :meth:`mark_authenticated` does; None leaves the marks as they are.
 
         Raises:
             InvalidInput: The name, the type or a record's text is not valid
@@ -308,6 +327,43 @@ class InMemoryResolver:
                 ) from None
             parsed.append(rdata)
         self._add_rdatas(owner, kind, parsed, ttl)
+        if authenticated is not None:
+            self.mark_authenticated(owner, authenticated=authenticated)
+
+    def mark_authenticated(self, *names: str, authenticated: bool = True) -> None:
+        """Make answers about ``names`` (and every name below them) carry the AD bit, or not.
+
+        This is how a test says which zones are DNSSEC-signed (and validated):
+        ``mark_authenticated("example.com")`` makes every answer about
+        ``example.com`` and its subdomains authenticated, NXDOMAIN included;
+        ``mark_authenticated("_25._tcp.mx.example.com", authenticated=False)``
+        then makes that one name (an unsigned delegation, say) insecure. The
+        mark nearest to the name asked wins; names without a mark follow the
+        ``authenticated`` setting. An answer that followed CNAMEs is
+        authenticated only if every name of its chain is, and SERVFAIL,
+        REFUSED and TIMEOUT answers never are.
+
+        Raises:
+            InvalidInput: A name is not a DNS name (``invalid-name``), or
+                ``authenticated`` is not a bool (``invalid-option``).
+        """
+        mark = flag(authenticated, "authenticated", reason="invalid-option")
+        for name in names:
+            self._marks[_name(name)] = mark
+
+    def _secure(self, *names: str) -> bool:
+        """Whether an answer about every one of ``names`` carries the AD bit."""
+        for name in names:
+            labels = name.split(".")
+            for i in range(len(labels)):
+                mark = self._marks.get(".".join(labels[i:]))
+                if mark is not None:
+                    break
+            else:
+                mark = self.authenticated
+            if not mark:
+                return False
+        return True
 
     def _add_rdatas(
         self, owner: str, kind: str, rdatas: Iterable[dns.rdata.Rdata], ttl: int
@@ -322,7 +378,12 @@ class InMemoryResolver:
             self._names.add(".".join(labels[i:]))
 
     def load_zone(
-        self, text: str, origin: str | None = None, *, max_records: int = MAX_ZONE_RECORDS
+        self,
+        text: str,
+        origin: str | None = None,
+        *,
+        max_records: int = MAX_ZONE_RECORDS,
+        authenticated: bool | None = None,
     ) -> None:
         """Add every record of a zone in BIND zone-file syntax (parsed by dnspython).
 
@@ -341,6 +402,10 @@ class InMemoryResolver:
             text: The zone file's text.
             origin: The zone's origin, unless the text has ``$ORIGIN``.
             max_records: The most records the zone may hold.
+            authenticated: True for a signed zone: answers about the origin
+                and every name below it carry the AD bit (False: never; None:
+                as the resolver's ``authenticated`` setting). See
+                :meth:`mark_authenticated`.
 
         Raises:
             InvalidInput: ``.reason`` is ``"invalid-zone"`` (the message names
@@ -348,10 +413,14 @@ class InMemoryResolver:
                 ``"invalid-max-records"`` when ``max_records`` is not a
                 positive integer.
         """
-        self._load(text, origin, max_records)
+        self._load(text, origin, max_records, authenticated)
 
-    def _load(self, text: str, origin: str | None, max_records: int) -> str:
+    def _load(
+        self, text: str, origin: str | None, max_records: int, authenticated: bool | None = None
+    ) -> str:
         integer(max_records, "max_records", low=1)
+        if authenticated is not None:
+            flag(authenticated, "authenticated", reason="invalid-option")
         text = textwrap.dedent(text)
         _check_generate(text, max_records)
         try:
@@ -373,15 +442,28 @@ class InMemoryResolver:
                 rdataset,
                 rdataset.ttl,
             )
-        return normalize_host(zone.origin.to_text()) if zone.origin is not None else ""
+        loaded = normalize_host(zone.origin.to_text()) if zone.origin is not None else ""
+        if authenticated is not None and loaded:
+            self.mark_authenticated(loaded, authenticated=authenticated)
+        return loaded
 
     @classmethod
     def from_zone(
-        cls, text: str, origin: str | None = None, *, max_records: int = MAX_ZONE_RECORDS
+        cls,
+        text: str,
+        origin: str | None = None,
+        *,
+        authenticated: bool | None = None,
+        **limits: int,
     ) -> InMemoryResolver:
-        """A resolver holding one zone in BIND zone-file syntax (see :meth:`load_zone`)."""
+        """A resolver holding one zone in BIND zone-file syntax.
+
+        The keyword arguments are those of :meth:`load_zone`: ``authenticated``
+        (``from_zone(text, authenticated=True)`` for a signed zone) and
+        ``max_records``.
+        """
         resolver = cls()
-        resolver.load_zone(text, origin, max_records=max_records)
+        resolver.load_zone(text, origin, authenticated=authenticated, **limits)
         return resolver
 
     def load_directory(
@@ -549,7 +631,7 @@ class InMemoryResolver:
         self._delays[(_name(name), kind)] = _latency(seconds)
 
     def clear(self) -> None:
-        """Forget every record, failure, script, delay and recorded question.
+        """Forget every record, failure, script, delay, AD mark and recorded question.
 
         The settings given to the constructor (``latency``, ``lifetime``,
         ``use_additional``, ...) stay as they are.
@@ -558,6 +640,7 @@ class InMemoryResolver:
         self._failures.clear()
         self._names.clear()
         self._soa.clear()
+        self._marks.clear()
         self._scripts.clear()
         self._delays.clear()
         self.queries.clear()
@@ -625,7 +708,7 @@ class InMemoryResolver:
             rdtype,
             outcome,
             ttl=self._negative_ttl(name, []) if negative else None,
-            authenticated=self.authenticated and negative,
+            authenticated=negative and self._secure(name),
             detail=f"scripted {outcome.name} for {name} {rdtype}",
         )
 
@@ -633,7 +716,6 @@ class InMemoryResolver:
         cnames: list[str] = []
         ttls: list[int] = []
         current = name
-        ad = self.authenticated
         for _ in range(_MAX_CNAMES + 1):
             failure = self._failures.get((current, rdtype)) or self._failures.get((current, None))
             if failure is not None:
@@ -645,7 +727,7 @@ class InMemoryResolver:
                     ttl=self._negative_ttl(current, ttls)
                     if failure is AnswerStatus.NXDOMAIN
                     else None,
-                    authenticated=ad and failure is AnswerStatus.NXDOMAIN,
+                    authenticated=failure is AnswerStatus.NXDOMAIN and self._secure(name, *cnames),
                     detail=f"injected {failure.name} for {current} {rdtype}",
                 )
             entries = self._records.get((current, rdtype))
@@ -657,7 +739,7 @@ class InMemoryResolver:
                     records=list(entries),
                     ttl=min([*ttls, *entries.values()]),
                     cnames=cnames,
-                    authenticated=ad,
+                    authenticated=self._secure(name, *cnames),
                     additional=self._extra(entries)
                     if rdtype == "MX" and self.use_additional
                     else (),
@@ -685,7 +767,7 @@ class InMemoryResolver:
                 status,
                 ttl=self._negative_ttl(current, ttls),
                 cnames=cnames,
-                authenticated=ad,
+                authenticated=self._secure(name, *cnames),
             )
         return Answer(
             name,
@@ -720,7 +802,7 @@ class InMemoryResolver:
                             AnswerStatus.RECORDS,
                             records=list(records),
                             ttl=min(records.values()),
-                            authenticated=self.authenticated,
+                            authenticated=self._secure(value.exchange),
                         )
                     )
         return out

@@ -83,7 +83,7 @@ class FakePolicyFetcher:
         self._answers[to_a_label(domain)] = ("policy", text)
 
     def fault(self, domain: str, kind: str) -> None:
-        """Make fetches of ``domain``'s policy fail with ``kind`` (one of :data:`FAULTS`).
+        """Make fetches of ``domain``'s policy fail with ``kind``, one of those below.
 
         ``"404"``, ``"redirect"`` and ``"content-type"`` are the server's
         answers (``"http-status"``, ``"redirect"``, ``"content-type"``);

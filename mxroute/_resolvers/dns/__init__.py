@@ -109,9 +109,15 @@ class DNSResolver:
             None sends no EDNS (plain 512-octet DNS).
         dnssec: Set the DNSSEC OK (DO) bit, and the AD bit on queries, so a
             validating resolver says whether it validated the answer; the AD
-            bit of a response to such a query becomes
-            :attr:`~mxroute.Answer.authenticated` (without ``dnssec`` it is
-            always False). Needs EDNS.
+            bit of a response to such a query from a trusted server (see
+            ``trusted``) becomes :attr:`~mxroute.Answer.authenticated`
+            (without ``dnssec`` it is always False). Needs EDNS.
+        trusted: Whose AD bit to believe, as Postfix does: by default only
+            loopback servers' (a validating resolver on this host); a list
+            of server addresses adds those (a resolver on a link you trust);
+            True believes every configured server, False none. An answer
+            from an untrusted server is never authenticated, so DANE
+            (:class:`~mxroute.RoutingPolicy` ``dane``) does not apply.
         use_additional: Carry the A and AAAA records of MX exchanges found in
             an MX response's additional section in
             :attr:`~mxroute.Answer.additional`, so those questions are not asked.
@@ -128,7 +134,8 @@ class DNSResolver:
             no server. ``.reason`` is one of ``invalid-nameserver``,
             ``no-nameservers``, ``invalid-port``, ``invalid-timeout``,
             ``invalid-lifetime``, ``invalid-edns-payload``,
-            ``dnssec-needs-edns``, ``invalid-option`` or ``invalid-workers``.
+            ``dnssec-needs-edns``, ``invalid-option``, ``invalid-workers`` or
+            ``invalid-trusted``.
     """
 
     def __init__(
@@ -144,6 +151,7 @@ class DNSResolver:
         use_additional: bool = True,
         resolv_conf: str | os.PathLike[str] | None = None,
         max_workers: int = 100,
+        trusted: bool | Sequence[str | ipaddress.IPv4Address | ipaddress.IPv6Address] = (),
     ) -> None:
         system_timeout = DEFAULT_TIMEOUT
         system_port = 53
@@ -161,6 +169,7 @@ class DNSResolver:
                 dnssec=dnssec,
                 use_additional=use_additional,
                 max_workers=max_workers,
+                trusted=trusted,
             )
         )
 
@@ -176,6 +185,8 @@ class DNSResolver:
         """Whether every question goes over TCP."""
         self.dnssec: bool = settings.dnssec
         """Whether queries set the DO bit (and answers may be authenticated)."""
+        self.trusted: bool | tuple[str, ...] = settings.trusted
+        """Whose AD bit is believed besides loopback servers (True: all, False: none)."""
         self.use_additional: bool = settings.use_additional
         """Whether address records of MX exchanges are taken from the additional section."""
         self.edns_payload: int | None = settings.edns_payload

@@ -56,6 +56,8 @@ class Server(NamedTuple):
     """The socket address to send to (as :func:`dns.inet.low_level_address_tuple` gives it)."""
     packed: bytes
     """The address in binary, to recognise the source of a response."""
+    trusted: bool = False
+    """Whether its AD bit is believed (see :attr:`Settings.trusted`)."""
 
 
 def _address(address: object) -> str:
@@ -88,13 +90,27 @@ def _nameservers(value: object) -> tuple[str, ...]:
     return tuple(_address(address) for address in value)
 
 
-def _server(text: str, port_number: int) -> Server:
+def _server(text: str, port_number: int, trusted: bool | tuple[str, ...]) -> Server:
     parsed = parse_ip(text)
     assert parsed is not None  # checked by _address
     label = f"[{text}]:{port_number}" if parsed.version == 6 else f"{text}:{port_number}"
     family = socket.AF_INET6 if parsed.version == 6 else socket.AF_INET
     destination = dns.inet.low_level_address_tuple((text, port_number), family)
-    return Server(text, port_number, label, family, destination, parsed.packed)
+    believed = trusted if isinstance(trusted, bool) else parsed.is_loopback or text in trusted
+    return Server(text, port_number, label, family, destination, parsed.packed, believed)
+
+
+def _trusted(value: object) -> bool | tuple[str, ...]:
+    """``trusted``: True, False, or the addresses of the servers whose AD bit is believed."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise InvalidInput(
+            "invalid-trusted",
+            f"trusted must be True, False or a list of name server addresses, not {value!r}",
+            repr(value),
+        )
+    return tuple(_address(address) for address in value)
 
 
 def _edns_payload(value: object, what: str) -> None:
@@ -113,7 +129,7 @@ class Settings:
         InvalidInput: ``invalid-nameserver``, ``no-nameservers``,
             ``invalid-port``, ``invalid-timeout``, ``invalid-lifetime``,
             ``invalid-edns-payload``, ``dnssec-needs-edns``,
-            ``invalid-option`` or ``invalid-workers``.
+            ``invalid-option``, ``invalid-workers`` or ``invalid-trusted``.
     """
 
     nameservers: tuple[str, ...] = attrs.field(converter=_nameservers)
@@ -129,6 +145,10 @@ class Settings:
             _checks.integer, low=1, high=MAX_WORKERS, reason="invalid-workers"
         )
     )
+    trusted: bool | tuple[str, ...] = attrs.field(default=(), converter=_trusted)
+    """Whose AD bit is believed: loopback servers and these addresses (as
+    Postfix trusts a validating resolver on the host, or one the
+    administrator vouches for); True: every server; False: none."""
     servers: tuple[Server, ...] = attrs.field(init=False, eq=False, repr=False)
     """The name servers as the transport reaches them."""
     flags: int = attrs.field(init=False, eq=False, repr=False)
@@ -139,7 +159,7 @@ class Settings:
             raise InvalidInput(
                 "dnssec-needs-edns", "dnssec=True needs EDNS: give an edns_payload, not None"
             )
-        servers = tuple(_server(address, self.port) for address in self.nameservers)
+        servers = tuple(_server(a, self.port, self.trusted) for a in self.nameservers)
         object.__setattr__(self, "servers", servers)
         object.__setattr__(self, "flags", int(dns.flags.RD | (dns.flags.AD if self.dnssec else 0)))
 

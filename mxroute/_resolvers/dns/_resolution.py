@@ -214,7 +214,11 @@ def _ask(
                 elif rcode_text is not None:
                     final = interpret(result, rcode, name, kind, seen, chain)
                     if not final.problem:
-                        authenticated = attempt.query.dnssec and bool(result.flags & dns.flags.AD)
+                        authenticated = (  # AD from a trusted server only (Settings.trusted)
+                            attempt.query.dnssec
+                            and server.trusted
+                            and bool(result.flags & dns.flags.AD)
+                        )
                         return _Usable(final, result, server.label, rcode_text, authenticated, now)
                     failures.append(AnswerStatus.SERVFAIL)
                     partial = final.cnames
