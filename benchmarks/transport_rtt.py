@@ -1,15 +1,18 @@
 """Transport security costs no sequential DNS round trip: counted at the latency proxy.
 
-A route to a domain with two MX hosts and an MTA-STS policy, through
-:class:`~latency_proxy.LatencyProxy` in front of a real BIND 9 (minimal
-responses, so no glue: two batches), with MTA-STS off, on with a cold policy
-cache (the policy is fetched), and on with a warm cache. The policy fetch is
-simulated by a fetcher that sleeps ``fetch`` seconds (no network): it shows
+A route to a domain with two MX hosts, DANE TLSA records and an MTA-STS
+policy, through :class:`~latency_proxy.LatencyProxy` in front of a real
+validating BIND 9 (a recursive ``named`` forwarding to an authoritative one
+that serves the zone signed; minimal responses, so no glue: two batches).
+Cases: transport security off; DANE; MTA-STS with a cold policy cache (the
+policy is fetched) and with a warm one; both together. The policy fetch is
+simulated by a fetcher that sleeps ``2 * delay`` (no network): it shows
 whether the fetch overlaps the address batch.
 
 For each case the table gives the sequential DNS round trips the proxy saw
-(the longest chain of dependent queries, :func:`sequential_round_trips`), and
-the median time of one route against the same route with MTA-STS off.
+(the longest chain of dependent queries, :func:`sequential_round_trips`),
+the fetches, the hosts' TLS levels (so the case is seen to apply), and the
+median time of one route against the same route with everything off.
 
 Usage: ``python benchmarks/transport_rtt.py [--smoke]``.
 """
@@ -32,7 +35,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from latency_proxy import LatencyProxy, sequential_round_trips  # noqa: E402
 
 import mxroute  # noqa: E402
-from tests.bindserver import BindServer  # noqa: E402
+from tests.bindserver import BindServer, sign_zone  # noqa: E402
 
 ZONE = """\
 $ORIGIN rtt.bench.
@@ -44,6 +47,8 @@ ns       A   192.0.2.53
 @        MX  20 mx2
 mx1      A   192.0.2.1
 mx2      A   192.0.2.2
+_25._tcp.mx1 TLSA 3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6
+_25._tcp.mx2 TLSA 3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6
 _mta-sts TXT "v=STSv1; id=20261202;"
 mta-sts  A   192.0.2.80
 """
@@ -70,52 +75,72 @@ class SleepingFetcher:
         return mxroute.PolicyResponse(POLICY, None)
 
 
-def _counted(log: pathlib.Path, route: Callable[[], object]) -> tuple[int, float]:
-    """The sequential round trips the proxy logged for one ``route()``, and its time."""
+def _counted(
+    log: pathlib.Path, route: Callable[[], mxroute.MailRoute]
+) -> tuple[int, float, mxroute.MailRoute]:
+    """The sequential round trips the proxy logged for one ``route()``, its time, the route."""
     start = log.stat().st_size
     began = time.perf_counter()
-    route()
+    result = route()
     took = time.perf_counter() - began
     with log.open() as lines:
         lines.seek(start)
-        return sequential_round_trips(lines.readlines()), took
+        return sequential_round_trips(lines.readlines()), took, result
 
 
-def measure(delay: float, repeats: int) -> list[tuple[str, int, float, int]]:
-    """Each case: (name, sequential round trips, median seconds, fetches per route)."""
+CASES = (
+    ("off", {}, False),
+    ("DANE", {"dane": True}, False),
+    ("MTA-STS, policy fetched", {"mta_sts": True}, False),
+    ("MTA-STS, policy cached", {"mta_sts": True}, True),
+    ("MTA-STS + DANE, policy fetched", {"mta_sts": True, "dane": True}, False),
+    ("MTA-STS + DANE, policy cached", {"mta_sts": True, "dane": True}, True),
+)
+"""Each case: its name, the RoutingPolicy options, whether the policy cache starts warm."""
+
+
+def measure(delay: float, repeats: int) -> list[tuple[str, int, float, int, str]]:
+    """Each case: (name, sequential round trips, median seconds, fetches, TLS levels)."""
     rows = []
-    with (
-        BindServer({DOMAIN: ZONE}, minimal_responses=True) as bind,
-        tempfile.TemporaryDirectory(prefix="mxroute-rtt-") as scratch,
-        LatencyProxy(
-            bind.port, delay, max_seconds=300, log=os.path.join(scratch, "proxy.log")
-        ) as proxy,
-    ):
-        log = pathlib.Path(scratch, "proxy.log")
-        log.touch()
-        resolver = mxroute.DNSResolver(["127.0.0.1"], port=proxy.port)
-        on = mxroute.RoutingPolicy(mta_sts=True)
-        for name, policy, warm in (
-            ("MTA-STS off", mxroute.RoutingPolicy(), False),
-            ("MTA-STS on, policy fetched", on, False),
-            ("MTA-STS on, policy cached", on, True),
+    with tempfile.TemporaryDirectory(prefix="mxroute-rtt-") as scratch:
+        signed, anchor = sign_zone(ZONE, DOMAIN, scratch)
+        with (
+            BindServer({DOMAIN: signed}, minimal_responses=True) as authoritative,
+            BindServer(
+                {},
+                recursion=True,
+                dnssec_validation=True,
+                forward_to=authoritative.port,
+                config=anchor,
+                minimal_responses=True,
+            ) as recursive,
+            LatencyProxy(
+                recursive.port, delay, max_seconds=300, log=os.path.join(scratch, "proxy.log")
+            ) as proxy,
         ):
-            trips, times, fetches = 0, [], 0
-            warm_cache = mxroute.MemoryPolicyCache()
-            for _ in range(repeats):
-                fetcher = SleepingFetcher(2 * delay)
-                cache = warm_cache if warm else mxroute.MemoryPolicyCache()
-                router = mxroute.Router(
-                    resolver, policy, policy_fetcher=fetcher, policy_cache=cache
-                )
-                if warm:
-                    router.resolve(DOMAIN)
-                    fetcher.fetches = 0
-                count, took = _counted(log, lambda r=router: r.resolve(DOMAIN))
-                trips = max(trips, count)
-                times.append(took)
-                fetches = max(fetches, fetcher.fetches)
-            rows.append((name, trips, statistics.median(times), fetches))
+            log = pathlib.Path(scratch, "proxy.log")
+            log.touch()
+            resolver = mxroute.DNSResolver(["127.0.0.1"], port=proxy.port, dnssec=True)
+            mxroute.Router(resolver, mxroute.RoutingPolicy(dane=True)).resolve(DOMAIN)  # warm
+            for name, options, warm in CASES:
+                policy = mxroute.RoutingPolicy(**options)  # type: ignore[arg-type]
+                trips, times, fetches, levels = 0, [], 0, ""
+                warm_cache = mxroute.MemoryPolicyCache()
+                for _ in range(repeats):
+                    fetcher = SleepingFetcher(2 * delay)
+                    cache = warm_cache if warm else mxroute.MemoryPolicyCache()
+                    router = mxroute.Router(
+                        resolver, policy, policy_fetcher=fetcher, policy_cache=cache
+                    )
+                    if warm:
+                        router.resolve(DOMAIN)
+                        fetcher.fetches = 0
+                    count, took, route = _counted(log, lambda r=router: r.resolve(DOMAIN))
+                    trips = max(trips, count)
+                    times.append(took)
+                    fetches = max(fetches, fetcher.fetches)
+                    levels = ", ".join(sorted({h.tls.level.value for h in route.hosts}))
+                rows.append((name, trips, statistics.median(times), fetches, levels))
     return rows
 
 
@@ -135,10 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"policy fetch simulated: {2 * delay * 1000:.0f} ms"
     )
     print()
-    print("| case | sequential DNS round trips | fetches | median route time | vs off |")
-    print("|---|---|---|---|---|")
-    for name, trips, took, fetches in rows:
-        print(f"| {name} | {trips} | {fetches} | {took * 1000:.0f} ms | {took / base:.2f} |")
+    print("| case | sequential DNS round trips | fetches | TLS levels | median time | vs off |")
+    print("|---|---|---|---|---|---|")
+    for name, trips, took, fetches, levels in rows:
+        print(
+            f"| {name} | {trips} | {fetches} | {levels} | {took * 1000:.0f} ms "
+            f"| {took / base:.2f} |"
+        )
     return 0
 
 

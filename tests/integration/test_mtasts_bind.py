@@ -5,7 +5,8 @@ a record split into several strings, several records, a malformed one,
 none), with the policy from a fetcher of the test. ``TestEndToEnd``: BIND
 for the DNS, :class:`~mxroute.HTTPSPolicyFetcher` against the HTTPS server of
 ``tests/policyserver.py`` (a trustme CA) for the policy. ``TestRoundTrips``
-counts the sequential round trips at the latency proxy of ``benchmarks/``.
+counts the sequential round trips at the latency proxy of ``benchmarks/``
+(MTA-STS and DANE, on a signed zone behind a validating BIND).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class TestRecordsFromBind:
 
 
 class TestRoundTrips:
-    def test_mta_sts_adds_no_sequential_round_trip(self):
+    def test_mta_sts_and_dane_add_no_sequential_round_trip(self):
         script = Path(__file__).resolve().parents[2] / "benchmarks" / "transport_rtt.py"
         done = subprocess.run(
             [sys.executable, str(script), "--smoke"],
@@ -162,13 +163,19 @@ class TestRoundTrips:
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        rows = re.findall(r"^\| (MTA-STS [^|]+) \| (\d+) \| (\d+) \|", done.stdout, re.M)
-        assert [(name.strip(), int(trips)) for name, trips, _ in rows] == [
-            ("MTA-STS off", 2),
-            ("MTA-STS on, policy fetched", 2),
-            ("MTA-STS on, policy cached", 2),
+        rows = re.findall(
+            r"^\| ([A-Za-z][^|]*?) \| (\d+) \| (\d+) \| ([a-z, -]+) \|", done.stdout, re.M
+        )
+        assert [
+            (name, int(trips), int(fetches), levels) for name, trips, fetches, levels in rows
+        ] == [
+            ("off", 2, 0, "opportunistic"),
+            ("DANE", 2, 0, "dane"),
+            ("MTA-STS, policy fetched", 2, 1, "mta-sts"),
+            ("MTA-STS, policy cached", 2, 0, "mta-sts"),
+            ("MTA-STS + DANE, policy fetched", 2, 1, "dane"),
+            ("MTA-STS + DANE, policy cached", 2, 0, "dane"),
         ]
-        assert [int(fetches) for _, _, fetches in rows] == [0, 1, 0]
 
 
 def _zone(domain: str) -> str:
