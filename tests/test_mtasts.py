@@ -446,6 +446,14 @@ class TestSQLiteCache:
         with pytest.raises(mxroute.MXRouteError, match="policy cache"):
             SQLitePolicyCache(path)
 
+    def test_a_file_broken_while_in_use_is_a_miss_not_an_error(self, tmp_path):
+        path = tmp_path / "sts.sqlite"
+        cache = SQLitePolicyCache(path)
+        cache.put("example.com", MTASTSPolicy.parse(ENFORCE, id="1"))
+        path.write_bytes(b"overwritten by something else" * 100)
+        assert cache.get("example.com") is None
+        cache.put("example.com", MTASTSPolicy.parse(ENFORCE, id="2"))  # does not raise
+
     def test_routes_through_it(self, sts, fetcher, tmp_path):
         path = tmp_path / "sts.sqlite"
         router(sts, fetcher, policy_cache=SQLitePolicyCache(path)).resolve("example.com")
@@ -651,9 +659,9 @@ class TestDrivers:
         assert len(fetcher.fetches) == 1
 
     def test_resolve_many_shares_the_fetcher_and_cache(self, sts, fetcher):
-        results = list(router(sts, fetcher).resolve_many_sync(["example.com"] * 3))
+        results = list(router(sts, fetcher).resolve_many_sync(["example.com"] * 3, concurrency=1))
         assert all(r.mta_sts is not None for _, r in results)
-        assert 1 <= len(fetcher.fetches) <= 3
+        assert len(fetcher.fetches) == 1
 
     def test_run_plan_without_a_service_makes_one(self, sts, fetcher):
         plan = mxroute.plan_route("example.com", RoutingPolicy(mta_sts=True))
