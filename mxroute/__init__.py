@@ -28,6 +28,7 @@ from mxroute._errors import (
     TemporaryRouteError,
     UnsupportedEventLoop,
 )
+from mxroute._expect import MX_PROVIDERS, ExpectationResult, expect_mx
 from mxroute._exports import adopt
 from mxroute._findings import FINDING_CODES, Finding, FindingCode, Severity, make_finding
 from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
@@ -56,6 +57,7 @@ from mxroute._resolvers import (
 )
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router, resolve
+from mxroute._snapshot import ChangeKind, SnapshotChange, SnapshotDiff, diff_snapshots
 from mxroute._stsfetch import (
     AsyncPolicyFetcher,
     HTTPSPolicyFetcher,
@@ -100,9 +102,11 @@ __all__ = [
     "CacheStats",
     "CachingResolver",
     "CertificateCheck",
+    "ChangeKind",
     "DEFAULT_CONCURRENCY",
     "DNSResolver",
     "DOMAIN_REASONS",
+    "ExpectationResult",
     "FINDING_CODES",
     "Finding",
     "FindingCode",
@@ -118,6 +122,7 @@ __all__ = [
     "MTASTSRecord",
     "MXRecord",
     "MXRouteError",
+    "MX_PROVIDERS",
     "MailHost",
     "MailLoop",
     "MailRoute",
@@ -143,6 +148,8 @@ __all__ = [
     "RoutingPolicy",
     "SQLitePolicyCache",
     "Severity",
+    "SnapshotChange",
+    "SnapshotDiff",
     "TLSARecord",
     "TLSFailure",
     "TLSLevel",
@@ -159,6 +166,8 @@ __all__ = [
     "audit_many_async",
     "check_certificate",
     "check_mx_records",
+    "diff_snapshots",
+    "expect_mx",
     "make_finding",
     "parse_target",
     "plan_route",

@@ -48,7 +48,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mxroute import _adapters as adapters
 from mxroute import _bulk as bulk
@@ -396,9 +396,13 @@ class Deadline:
 Plan = Generator[Batch, Sequence[Answer | PolicyAnswer], _R]
 """A sans-I/O plan such as :func:`~mxroute.plan_route` returns."""
 
+DNSPlan = Generator[tuple[Question, ...], Sequence[Answer], _R]
+"""A plan that asks DNS questions only (the audit's authoritative check): it is
+only ever sent DNS answers, since it never yields a policy request."""
+
 
 def run_plan(
-    plan: Plan[_R],
+    plan: Plan[_R] | DNSPlan[_R],
     resolver: AnyResolver,
     async_api: str = "resolve_async()",
     *,
@@ -431,17 +435,18 @@ def run_plan(
     """
     if not isinstance(resolver, Resolver):
         raise adapters.no_query(resolver, async_api)
+    steps = cast("Plan[_R]", plan)  # a DNSPlan yields no policy request: sent Answers only
     try:
-        batch = next(plan)
+        batch = next(steps)
         while True:
-            batch = plan.send(_answer(resolver, batch, deadline, policies, async_api))
+            batch = steps.send(_answer(resolver, batch, deadline, policies, async_api))
     except StopIteration as done:
         result: _R = done.value
         return result
 
 
 async def run_plan_async(
-    plan: Plan[_R],
+    plan: Plan[_R] | DNSPlan[_R],
     resolver: AnyResolver,
     api: str = "this coroutine",
     *,
@@ -463,15 +468,16 @@ async def run_plan_async(
 
 
 async def _run_plan_async(
-    plan: Plan[_R],
+    plan: Plan[_R] | DNSPlan[_R],
     resolver: AnyResolver,
     deadline: Deadline | None,
     policies: PolicyService | None = None,
 ) -> _R:
+    steps = cast("Plan[_R]", plan)  # a DNSPlan yields no policy request: sent Answers only
     try:
-        batch = next(plan)
+        batch = next(steps)
         while True:
-            batch = plan.send(await _answer_async(resolver, batch, deadline, policies))
+            batch = steps.send(await _answer_async(resolver, batch, deadline, policies))
     except StopIteration as done:
         result: _R = done.value
         return result

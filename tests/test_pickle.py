@@ -46,6 +46,10 @@ def _route() -> mxroute.MailRoute:
     return mxroute.resolve("alice@example.com", resolver=_fake())
 
 
+def _route_report() -> mxroute.AuditReport:
+    return mxroute.audit("example.com", resolver=_fake())
+
+
 _POLICY = "version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 86400\n"
 
 SAMPLES: dict[str, Callable[[], object]] = {
@@ -83,6 +87,11 @@ SAMPLES: dict[str, Callable[[], object]] = {
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
     ),
     "Target": lambda: mxroute.parse_target("alice@example.com"),
+    "ExpectationResult": lambda: mxroute.expect_mx(_route(), "mx.example.com,mx2.example.com"),
+    "SnapshotChange": lambda: mxroute.SnapshotChange(
+        mxroute.ChangeKind.ADDRESSES_CHANGED, "example.com", "mx.example.com", ("192.0.2.1",)
+    ),
+    "SnapshotDiff": lambda: mxroute.diff_snapshots([], _route_report()),
     # errors
     "MXRouteError": lambda: mxroute.MXRouteError("something went wrong"),
     "InvalidInput": lambda: mxroute.InvalidInput("invalid-ttl", "ttl must be ...", "-1"),
