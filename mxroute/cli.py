@@ -59,6 +59,7 @@ from mxroute._resolvers.memory import InMemoryResolver
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router
 from mxroute._snapshot import SCHEMA, diff_snapshots, read_snapshots, watch
+from mxroute._tls import OPPORTUNISTIC
 from mxroute._validate import validate_address
 
 __all__ = [
@@ -1180,8 +1181,10 @@ def _route_lines(target: str, route: MailRoute) -> list[str]:
     lines = [f"{target}: {route.kind.value} route for {route.domain}{via}{ttl}"]
     for number, host in enumerate(route.hosts, 1):
         addresses = " ".join(format_address(a) for a in host.addresses)
+        tls = "" if host.tls == OPPORTUNISTIC else f"  tls {host.tls.level.value}"
         lines.append(
-            f"  {number}. {host.name}  preference {host.preference}  port {host.port}  {addresses}"
+            f"  {number}. {host.name}  preference {host.preference}  port {host.port}  "
+            f"{addresses}{tls}"
         )
     lines += _finding_lines(_sorted(route.findings), fixes=False)
     return lines

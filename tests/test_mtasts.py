@@ -817,6 +817,15 @@ class TestCommandLine:
         assert data["route"]["mta_sts"]["id"] == "20261202"
         assert {h["tls"]["level"] for h in data["route"]["hosts"]} == {"mta-sts"}
 
+    def test_route_prints_each_host_level(self, sts, tmp_path, capsys):
+        from mxroute.cli import main
+
+        path = self.cached(tmp_path)
+        assert main(["route", "--mta-sts", "--policy-cache", str(path), "example.com"], sts) == 0
+        hosts = [line for line in capsys.readouterr().out.splitlines() if ". mx" in line]
+        assert [line.split()[1] for line in hosts] == ["mx1.example.com", "mx2.backup.example.com"]
+        assert all(line.endswith("  tls mta-sts") for line in hosts)
+
     def test_route_without_the_flag_applies_nothing(self, sts, tmp_path, capsys):
         from mxroute.cli import main
 
