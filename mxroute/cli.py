@@ -33,6 +33,7 @@ import csv
 import io
 import json
 import os
+import pickle
 import random
 import sys
 import time
@@ -351,6 +352,14 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
         "random source seeded with N)",
     )
     parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="shard the targets over N worker processes, each with its own resolver and "
+        "cache (default 1: this process)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=_positive,
         default=DEFAULT_CONCURRENCY,
@@ -435,6 +444,8 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
     watching = getattr(args, "watch", None) is not None
     if not watching and (getattr(args, "count", None) or getattr(args, "duration", None)):
         raise _UsageError("--count and --for go with --watch")
+    if watching and getattr(args, "jobs", 1) > 1:
+        raise _UsageError("--jobs does not go with --watch")
     if watching and getattr(args, "skip_done", None):
         raise _UsageError("--skip-done does not go with --watch (each check is whole)")
     skip = _done_targets(args.skip_done) if getattr(args, "skip_done", None) else None
@@ -450,7 +461,12 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
         targets = _targets(args.targets)
         if skip is not None:
             targets = _skipping(targets, skip, progress)
-        return asyncio.run(_run_all(targets, work, args, progress, summary))
+        jobs = getattr(args, "jobs", 1)
+        if jobs > 1:
+            outcomes = _sharded(targets, args, injected, jobs)
+        else:
+            outcomes = _outcomes(targets, work, args)
+        return asyncio.run(_run_all(outcomes, args, progress, summary))
     finally:
         # The one place the resolver stack of the run is closed (what the
         # command made itself, never an injected resolver).
@@ -483,29 +499,18 @@ def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
     return lambda t: _route(t, resolver, policy, args.seed, args.explain, cache)
 
 
-async def _run_all(
-    targets: AsyncIterator[str],
-    work: _Work,
-    args: argparse.Namespace,
-    progress: _Progress | None,
-    summary: _Summary | None = None,
-) -> int:
-    """Run ``work`` over the targets on the bulk engine.
-
-    Each outcome is printed as it completes (in input order with ``--ordered``).
-    """
-    import asyncio
-
+async def _outcomes(
+    targets: AsyncIterator[str], work: _Work, args: argparse.Namespace
+) -> AsyncIterator[_Outcome]:
+    """Run ``work`` over the targets on the bulk engine, in this process."""
     from mxroute import _bulk as bulk
 
+    command = args.command
+
     async def one(target: str) -> _Outcome:
-        undecodable = _undecodable(args.command, target)
+        undecodable = _undecodable(command, target)
         return undecodable if undecodable is not None else await work(target)
 
-    fail_on = getattr(args, "fail_on", None)
-    fail_on = None if fail_on is None else Severity(fail_on)
-    counts: collections.Counter[str] = collections.Counter()
-    ticker = asyncio.ensure_future(progress.tick()) if progress is not None else None
     results = bulk.run(
         one,
         targets,
@@ -516,6 +521,78 @@ async def _run_all(
         async for _target, outcome in results:
             if isinstance(outcome, MXRouteError):  # not a target's outcome: the run stops
                 raise outcome
+            yield outcome
+    finally:
+        await results.aclose()  # type: ignore[attr-defined]
+
+
+def _sharded(
+    targets: AsyncIterator[str],
+    args: argparse.Namespace,
+    injected: AnyResolver | None,
+    jobs: int,
+) -> AsyncIterator[_Outcome]:
+    """``--jobs N``: the same work, sharded over N worker processes (see ``_jobs``)."""
+    from mxroute._jobs import run_sharded
+
+    if injected is not None:
+        try:
+            pickle.dumps(injected)
+        except Exception as exc:  # pickling raises many types
+            raise _UsageError(
+                f"--jobs needs a resolver that can be sent to worker processes: {exc}"
+            ) from None
+    return run_sharded(
+        targets,
+        _job_chunk,
+        jobs=jobs,
+        initializer=_job_start,
+        initargs=(args, injected),
+        ordered=getattr(args, "ordered", False),
+    )
+
+
+_JOB: dict[str, Any] = {}
+"""A ``--jobs`` worker process's state: its event loop and its work function."""
+
+
+def _job_start(args: argparse.Namespace, injected: AnyResolver | None) -> None:
+    """Build this worker's resolver stack and work, once (the worker's cache lives here)."""
+    import asyncio
+
+    resolver = None if args.command == "validate" else _resolver(args, injected)
+    _JOB.update(args=args, work=_work(args, resolver), loop=asyncio.new_event_loop())
+
+
+def _job_chunk(targets: Sequence[str]) -> list[_Outcome]:
+    """Run one chunk of targets in this worker, on its own loop and bulk engine."""
+
+    async def run() -> list[_Outcome]:
+        return [o async for o in _outcomes(_targets_of(targets), _JOB["work"], _JOB["args"])]
+
+    return list(_JOB["loop"].run_until_complete(run()))
+
+
+async def _targets_of(targets: Sequence[str]) -> AsyncIterator[str]:
+    for target in targets:
+        yield target
+
+
+async def _run_all(
+    outcomes: AsyncIterator[_Outcome],
+    args: argparse.Namespace,
+    progress: _Progress | None,
+    summary: _Summary | None = None,
+) -> int:
+    """Print each outcome as it comes (in input order with ``--ordered``) and count them."""
+    import asyncio
+
+    fail_on = getattr(args, "fail_on", None)
+    fail_on = None if fail_on is None else Severity(fail_on)
+    counts: collections.Counter[str] = collections.Counter()
+    ticker = asyncio.ensure_future(progress.tick()) if progress is not None else None
+    try:
+        async for outcome in outcomes:
             if progress is not None:
                 progress.clear()
             _show(outcome, args)
@@ -529,7 +606,7 @@ async def _run_all(
             if progress is not None:
                 progress.count(outcome.status)
     finally:
-        await results.aclose()  # type: ignore[attr-defined]
+        await outcomes.aclose()  # type: ignore[attr-defined]
         if ticker is not None:
             ticker.cancel()
         if progress is not None:
