@@ -826,6 +826,15 @@ class TestCommandLine:
         assert [line.split()[1] for line in hosts] == ["mx1.example.com", "mx2.backup.example.com"]
         assert all(line.endswith("  tls mta-sts") for line in hosts)
 
+    def test_worker_processes_share_the_policy_cache_file(self, sts, tmp_path, capsys):
+        from mxroute.cli import main
+
+        path = self.cached(tmp_path)
+        argv = ["route", "--jobs", "2", "--json", "--mta-sts", "--policy-cache", str(path)]
+        assert main([*argv, "example.com", "alice@example.com"], resolver=sts) == 0
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [d["route"]["mta_sts"]["id"] for d in lines] == ["20261202", "20261202"]
+
     def test_route_without_the_flag_applies_nothing(self, sts, tmp_path, capsys):
         from mxroute.cli import main
 
