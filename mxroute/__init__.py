@@ -52,6 +52,13 @@ from mxroute._expect import MX_PROVIDERS, ExpectationResult, expect_mx
 from mxroute._exports import adopt
 from mxroute._findings import FINDING_CODES, Finding, FindingCode, Severity, make_finding
 from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
+from mxroute._mtasts import (
+    MemoryPolicyCache,
+    PolicyAnswer,
+    PolicyCache,
+    PolicyRequest,
+    SQLitePolicyCache,
+)
 from mxroute._names import IPAddress, Target, TargetKind, parse_target
 from mxroute._planner import Batch, RoutePlan, plan_route
 from mxroute._policy import AddressFamily, AddressScope, NextHop, RoutingPolicy
@@ -150,12 +157,16 @@ __all__ = [
     "MailRoute",
     "MailRouteError",
     "MemoryMode",
+    "MemoryPolicyCache",
     "MissingDependency",
     "NextHop",
     "NoMailHosts",
     "NoSuchDomain",
     "NullMX",
+    "PolicyAnswer",
+    "PolicyCache",
     "PolicyFetcher",
+    "PolicyRequest",
     "PolicyResponse",
     "Question",
     "RData",
@@ -165,6 +176,7 @@ __all__ = [
     "RoutePlan",
     "Router",
     "RoutingPolicy",
+    "SQLitePolicyCache",
     "Severity",
     "SnapshotChange",
     "SnapshotDiff",

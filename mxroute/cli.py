@@ -51,6 +51,7 @@ from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRout
 from mxroute._expect import MX_PROVIDERS, Expectation
 from mxroute._findings import Finding, Severity
 from mxroute._model import MailRoute
+from mxroute._mtasts import MemoryPolicyCache, PolicyCache, SQLitePolicyCache
 from mxroute._names import format_address, parse_host_port
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
@@ -59,6 +60,7 @@ from mxroute._resolvers.memory import InMemoryResolver
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router
 from mxroute._snapshot import SCHEMA, diff_snapshots, read_snapshots, watch
+from mxroute._tls import OPPORTUNISTIC
 from mxroute._validate import validate_address
 
 __all__ = [
@@ -207,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument(
         "--explain", action="store_true", help="add every DNS question asked and its answer"
     )
+    _mta_sts_options(route)
 
     check = _command(
         commands,
@@ -217,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
         "TTLs) and say what to fix, most severe finding first.",
     )
     _dns_options(check)
+    _mta_sts_options(check)
     check.add_argument(
         "--authoritative",
         action="store_true",
@@ -377,6 +381,30 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _mta_sts_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mta-sts",
+        action="store_true",
+        help="apply the domain's MTA-STS policy (RFC 8461; fetched over HTTPS)",
+    )
+    parser.add_argument(
+        "--policy-cache",
+        type=Path,
+        metavar="FILE",
+        help="keep MTA-STS policies in this SQLite file between runs (default: in memory)",
+    )
+
+
+def _policy_cache(args: argparse.Namespace) -> PolicyCache:
+    """The run's MTA-STS policy cache: ``--policy-cache FILE``, else one in memory."""
+    if args.policy_cache is None:
+        return MemoryPolicyCache()
+    try:
+        return SQLitePolicyCache(args.policy_cache)
+    except MXRouteError as exc:
+        raise _UsageError(f"--policy-cache: {exc}") from None
+
+
 def _nameserver(text: str) -> tuple[str, int | None]:
     """``ADDR``, ``ADDR:PORT``, ``[IPV6]:PORT`` or a bare IPv6 address."""
     try:
@@ -457,16 +485,18 @@ def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
             return _validate(target)
 
         return validate
+    cache = _policy_cache(args)
     if args.command == "check":
         expected = _expectation(args)
+        audited = RoutingPolicy(dane=args.dane, mta_sts=args.mta_sts)
         return lambda t: _check(
-            t, resolver, args.seed, RoutingPolicy(dane=args.dane), args.authoritative, expected
+            t, resolver, args.seed, audited, args.authoritative, expected, cache
         )
     try:
-        policy = RoutingPolicy(relayhost=args.relayhost, dane=args.dane)
+        policy = RoutingPolicy(relayhost=args.relayhost, dane=args.dane, mta_sts=args.mta_sts)
     except InvalidInput as exc:
         raise _UsageError(f"--relayhost: {exc}") from None
-    return lambda t: _route(t, resolver, policy, args.seed, args.explain)
+    return lambda t: _route(t, resolver, policy, args.seed, args.explain, cache)
 
 
 async def _outcomes(
@@ -1140,12 +1170,14 @@ async def _route(
     policy: RoutingPolicy,
     seed: int | None,
     explain: bool,
+    cache: PolicyCache | None = None,
 ) -> _Outcome:
     recorder = RecordingResolver(resolver) if explain else None
     router = Router(
         resolver=recorder if recorder is not None else resolver,
         policy=policy,
         rng=random.Random(seed) if seed is not None else None,
+        policy_cache=cache,
     )
     try:
         route = await router.resolve_async(target)
@@ -1226,8 +1258,10 @@ def _route_lines(target: str, route: MailRoute) -> list[str]:
     lines = [f"{target}: {route.kind.value} route for {route.domain}{via}{ttl}"]
     for number, host in enumerate(route.hosts, 1):
         addresses = " ".join(format_address(a) for a in host.addresses)
+        tls = "" if host.tls == OPPORTUNISTIC else f"  tls {host.tls.level.value}"
         lines.append(
-            f"  {number}. {host.name}  preference {host.preference}  port {host.port}  {addresses}"
+            f"  {number}. {host.name}  preference {host.preference}  port {host.port}  "
+            f"{addresses}{tls}"
         )
     lines += _finding_lines(_sorted(route.findings), fixes=False)
     return lines
@@ -1280,10 +1314,13 @@ async def _check(
     policy: RoutingPolicy,
     authoritative: bool = False,
     expected: Expectation | None = None,
+    cache: PolicyCache | None = None,
 ) -> _Outcome:
     rng = random.Random(seed) if seed is not None else None
     try:
-        report = await audit_async(target, resolver, policy, rng=rng, authoritative=authoritative)
+        report = await audit_async(
+            target, resolver, policy, rng=rng, authoritative=authoritative, policy_cache=cache
+        )
     except InvalidInput as exc:
         return _invalid("check", target, exc)
     error = report.error

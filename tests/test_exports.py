@@ -45,6 +45,8 @@ EXPECTED = {
     "TLSFailure", "TLSRPTRecord", "CertificateCheck", "MissingDependency", "check_certificate",
     # MTA-STS policy fetching
     "AsyncPolicyFetcher", "HTTPSPolicyFetcher", "PolicyFetcher", "PolicyResponse",
+    # MTA-STS in routing
+    "MemoryPolicyCache", "PolicyAnswer", "PolicyCache", "PolicyRequest", "SQLitePolicyCache",
 }  # fmt: skip
 
 

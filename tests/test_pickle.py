@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import enum
 import inspect
+import ipaddress
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -55,6 +56,8 @@ def _record() -> mxroute.AttemptRecord:
                                  "Connection refused", 0.001, 0.0005)  # fmt: skip
 
 
+_POLICY = "version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 86400\n"
+
 SAMPLES: dict[str, Callable[[], object]] = {
     # values
     "Address": lambda: mxroute.validate_address("Alice@Example.COM"),
@@ -79,6 +82,12 @@ SAMPLES: dict[str, Callable[[], object]] = {
     ),
     "NextHop": lambda: mxroute.NextHop.parse("[relay.example]:587"),
     "PolicyResponse": lambda: mxroute.PolicyResponse.failure("http-status", "HTTP 404 Not Found"),
+    "PolicyRequest": lambda: mxroute.PolicyRequest(
+        "example.com", "abc", [ipaddress.ip_address("192.0.2.80")], refresh=True
+    ),
+    "PolicyAnswer": lambda: mxroute.PolicyAnswer(
+        "example.com", mxroute.MTASTSPolicy.parse(_POLICY, id="abc"), error="tls", detail="expired"
+    ),
     "Question": lambda: mxroute.Question("example.com", "MX"),
     "RoutingPolicy": lambda: mxroute.RoutingPolicy(
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
@@ -138,6 +147,9 @@ NOT_VALUES = {
     "AsyncConnector": "a protocol",
     "PolicyFetcher": "a protocol",
     "AsyncPolicyFetcher": "a protocol",
+    "PolicyCache": "a protocol",
+    "MemoryPolicyCache": "holds a lock and a live cache",
+    "SQLitePolicyCache": "stands for a file in use",
 }
 
 
