@@ -129,6 +129,8 @@ class Settings:
             _checks.integer, low=1, high=MAX_WORKERS, reason="invalid-workers"
         )
     )
+    lean: bool = attrs.field(default=True, validator=_OPTION)
+    """Read responses with the lean reader (:mod:`._lean`) when it can; False: dnspython only."""
     servers: tuple[Server, ...] = attrs.field(init=False, eq=False, repr=False)
     """The name servers as the transport reaches them."""
     flags: int = attrs.field(init=False, eq=False, repr=False)
