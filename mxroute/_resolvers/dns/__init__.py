@@ -8,7 +8,8 @@ an :class:`~mxroute.AnswerStatus`, with :attr:`~mxroute.Answer.detail` saying
 which server answered what.
 
 It is built on dnspython's message parser (:func:`dns.message.from_wire`
-reads every response) and its TCP functions, with queries it writes itself
+reads every response the lean reader of :mod:`._lean` leaves to it) and its
+TCP functions, with queries it writes itself
 and UDP sockets of its own, rather than on ``dns.resolver.Resolver``: the
 high-level resolver folds SERVFAIL, REFUSED, malformed answers and
 unreachable servers into one ``NoNameservers`` exception, while here each
@@ -19,6 +20,7 @@ The package has one module per concept:
 
 * :mod:`._config`: the settings, one frozen attrs value checked once;
 * :mod:`._wire`: queries written byte for byte, responses checked;
+* :mod:`._lean`: the lean reader of routing answers, with dnspython behind it;
 * :mod:`._interpret`: one NOERROR or NXDOMAIN response read into records,
   a CNAME chain and a TTL;
 * :mod:`._resolution`: the resolution loop (servers, tries, lifetime, TCP
