@@ -187,3 +187,27 @@ def test_a_forked_child_draws_other_ids_than_its_parent():
     ours = b"".join(_transport.new_id().to_bytes(2, "big") for _ in range(4))
     assert len(theirs) == 8
     assert theirs != ours  # equal by chance: once in 2**64
+
+
+def test_a_result_that_lands_after_its_query_was_cancelled_is_dropped():
+    async def main() -> bool:
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        landed = _transport._settle(future)  # type: ignore[arg-type]
+        future.cancel()
+        landed(_transport._timeout())  # no InvalidStateError in the loop's callback
+        return future.cancelled()
+
+    assert asyncio.run(main())
+
+
+def test_sequential_async_queries_leave_no_socket(server):
+    resolver = _resolver(server)
+
+    async def main() -> int:
+        for name, rdtype in QUESTIONS[:5]:
+            assert (await resolver.query_async(name, rdtype)).records
+        multiplexer = resolver._multiplexers[asyncio.get_running_loop()]
+        assert multiplexer is not None
+        return len(multiplexer.every)
+
+    assert asyncio.run(main()) == 0

@@ -238,10 +238,7 @@ class DNSResolver:
         :meth:`query_batch_async`).
         """
         refuse_real_dns()
-        (answer,) = await _transport.ask_many_async(
-            self._settings, [Question(name, rdtype)], self._multiplexer()
-        )
-        return answer
+        return await _transport.ask_async(self._settings, name, rdtype, self._multiplexer())
 
     async def query_batch_async(self, questions: Sequence[Question]) -> list[Answer]:
         """Ask several questions concurrently in asyncio, without a task per question.

@@ -456,6 +456,57 @@ def can_multiplex(loop: asyncio.AbstractEventLoop) -> bool:
     return True
 
 
+def _settle(future: asyncio.Future[Result]) -> Landed:
+    """A callback that gives ``future`` its result, unless it is done (cancelled) already."""
+
+    def landed(result: Result) -> None:
+        if not future.done():
+            future.set_result(result)
+
+    return landed
+
+
+async def ask_async(
+    settings: Settings, name: str, rdtype: str, multiplexer: Multiplexer | None
+) -> Answer:
+    """Resolve one question in asyncio, its UDP tries on the multiplexer's sockets.
+
+    With no multiplexer (an event loop that cannot watch sockets), the
+    question is asked with :func:`ask` in a worker thread.
+
+    Raises:
+        InvalidInput: The name or type is not valid (before anything is sent).
+    """
+    import asyncio
+
+    if multiplexer is None:
+        qname(name)
+        qtype(rdtype)
+        return await asyncio.to_thread(ask, settings, name, rdtype)
+    questioning = resolution(settings, name, rdtype, time.monotonic(), new_id)
+    try:
+        attempt = next(questioning)
+        while True:
+            if attempt.tcp:
+                result = await _ask_asyncquery(attempt)
+            else:
+                landed: asyncio.Future[Result] = multiplexer.loop.create_future()
+                pending = multiplexer.send(attempt, _settle(landed))
+                try:
+                    result = await landed
+                finally:
+                    if pending is not None:
+                        multiplexer.forget(pending)  # cancelled: the answer is not awaited
+            attempt = questioning.send(Reply(result, time.monotonic()))
+    except StopIteration as done:
+        answer: Answer = done.value
+        return answer
+    finally:
+        questioning.close()
+        if not multiplexer.waiting:
+            multiplexer.close()
+
+
 async def ask_many_async(
     settings: Settings, questions: Sequence[Question], multiplexer: Multiplexer | None
 ) -> list[Answer]:
