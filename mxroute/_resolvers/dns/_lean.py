@@ -168,19 +168,29 @@ def key(name: dns.name.Name) -> bytes:
     return b".".join(name.labels[:-1]).lower()
 
 
-def _name(wire: bytes, pos: int, end: int) -> tuple[list[bytes], int]:
-    """The name at ``pos``, read no further than ``end``, and the offset after it.
+Memo = dict[int, tuple[list[bytes], bytes, int, int, int]]
+"""The names read so far in one message, by offset: labels, key, length, pointers, end."""
+
+
+def _name(wire: bytes, pos: int, end: int, memo: Memo) -> tuple[list[bytes], bytes, int]:
+    """The name at ``pos``, read no further than ``end``: its labels, its key, the offset after.
 
     dnspython's rules, at least as strictly: a pointer points before every
     earlier part of the name and the name's labels end before the part it
-    points to; at most 16 pointers; at most 255 octets.
+    points to; at most 16 pointers; at most 255 octets; and (ours) no octet
+    that its text would escape. A pointer to a name already read in the
+    message takes that name's labels from ``memo`` (when they lie where
+    reading them again would be allowed), and the name joins ``memo``.
     """
+    origin = pos
     labels: list[bytes] = []
     after = -1
     lowest = start = pos
     limit = end
     hops = 0
     total = 1
+    tail: bytes | None = None
+    head = 0
     while True:
         if pos >= limit:
             raise _Unusual
@@ -204,6 +214,16 @@ def _name(wire: bytes, pos: int, end: int) -> tuple[list[bytes], int]:
             hops += 1
             if target >= lowest or hops > _MAX_POINTERS:
                 raise _Unusual
+            known = memo.get(target)
+            if known is not None and known[4] <= start:
+                head = len(labels)
+                known_labels, tail, known_total, known_hops, _ = known
+                labels.extend(known_labels)
+                total += known_total - 1
+                hops += known_hops
+                if hops > _MAX_POINTERS:
+                    raise _Unusual
+                break
             lowest = target
             limit = start
             pos = start = target
@@ -211,7 +231,16 @@ def _name(wire: bytes, pos: int, end: int) -> tuple[list[bytes], int]:
             raise _Unusual
     if total > 255:
         raise _Unusual
-    return labels, pos if after < 0 else after
+    if tail is None:
+        name_key = _checked(labels).lower()
+    elif head:
+        own = _checked(labels[:head]).lower()
+        name_key = own + b"." + tail if tail else own
+    else:
+        name_key = tail
+    following = pos if after < 0 else after
+    memo[origin] = (labels, name_key, total, hops, following)
+    return labels, name_key, following
 
 
 def _checked(labels: list[bytes]) -> bytes:
@@ -227,7 +256,7 @@ def _text(labels: list[bytes]) -> str:
     return b".".join(labels).decode("ascii") + "." if labels else "."
 
 
-def _rdata(wire: bytes, rdtype: int, pos: int, end: int) -> tuple[object, Value]:
+def _rdata(wire: bytes, rdtype: int, pos: int, end: int, memo: Memo) -> tuple[object, Value]:
     """The record at ``pos..end``: its canonical form (for equality) and its value."""
     if rdtype == _A:
         if end - pos != 4:
@@ -243,24 +272,22 @@ def _rdata(wire: bytes, rdtype: int, pos: int, end: int) -> tuple[object, Value]
         if end - pos < 3:
             raise _Unusual
         (preference,) = _U16.unpack_from(wire, pos)
-        labels, after = _name(wire, pos + 2, end)
+        labels, exchange, after = _name(wire, pos + 2, end, memo)
         if after != end:
             raise _Unusual
-        exchange = _checked(labels)
-        return (preference, exchange.lower()), (preference, labels, exchange.lower())
+        return (preference, exchange), (preference, labels, exchange)
     if rdtype in (_CNAME, _NS):
-        labels, after = _name(wire, pos, end)
+        labels, target, after = _name(wire, pos, end, memo)
         if after != end:
             raise _Unusual
-        target = _checked(labels)
-        return target.lower(), labels
+        return target, labels
     if rdtype == _SOA:
-        mname, after = _name(wire, pos, end)
-        rname, after = _name(wire, after, end)
+        _, mname, after = _name(wire, pos, end, memo)
+        _, rname, after = _name(wire, after, end, memo)
         if end - after != 20:
             raise _Unusual
         (minimum,) = _U32.unpack_from(wire, after + 16)
-        canonical = (_checked(mname).lower(), _checked(rname).lower(), wire[after:end])
+        canonical = (mname, rname, wire[after:end])
         return canonical, minimum
     if rdtype in _WITH_TEXT:
         # No names inside: dnspython's rdata code reads the record (with its
@@ -292,17 +319,18 @@ def _read(wire: bytes) -> Response:
         raise _Unusual
     pos = 12
     question = None
+    memo: Memo = {}
     if qdcount:
-        labels, pos = _name(wire, pos, size)
+        _, qkey, pos = _name(wire, pos, size, memo)
         qtype, qclass = _QUESTION.unpack_from(wire, pos)
         pos += 4
-        question = (_checked(labels).lower(), qtype, qclass)
+        question = (qkey, qtype, qclass)
     sections: list[list[RRs]] = []
     seen_opt = False
     for index, count in enumerate((ancount, nscount, arcount)):
         found: dict[tuple[bytes, int], RRs] = {}
         for _ in range(count):
-            labels, pos = _name(wire, pos, size)
+            labels, owner, pos = _name(wire, pos, size, memo)
             rdtype, rdclass, ttl, rdlength = _RR.unpack_from(wire, pos)
             pos += 10
             end = pos + rdlength
@@ -317,9 +345,8 @@ def _read(wire: bytes) -> Response:
                 continue
             if rdclass != _IN:
                 raise _Unusual
-            canonical, value = _rdata(wire, rdtype, pos, end)
+            canonical, value = _rdata(wire, rdtype, pos, end, memo)
             pos = end
-            owner = _checked(labels).lower()
             if ttl > 0x7FFFFFFF:
                 ttl = 0
             rrs = found.get((owner, rdtype))
