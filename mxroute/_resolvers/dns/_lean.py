@@ -3,7 +3,7 @@
 :func:`read` reads a UDP response in one pass over its octets, for the
 records routing uses: A, AAAA, MX, CNAME, NS (to see a referral), SOA (the
 negative TTL), TXT and TLSA, and an EDNS OPT record without options. It is
-10 to 30 times cheaper than :func:`dns.message.from_wire`, which builds a
+15 to 20 times cheaper than :func:`dns.message.from_wire`, which builds a
 :class:`dns.name.Name`, an rdata object and an rrset for every record.
 
 It is deliberately stricter than dnspython, never looser: whatever it does
