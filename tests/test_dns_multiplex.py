@@ -211,3 +211,47 @@ def test_sequential_async_queries_leave_no_socket(server):
         return len(multiplexer.every)
 
     assert asyncio.run(main()) == 0
+
+
+class _BrokenSocket:
+    """Stands for a socket whose receive fails (a fake, not a patched socket)."""
+
+    def __init__(self, real: socket.socket) -> None:
+        self.real = real
+
+    def recvfrom(self, size: int) -> tuple[bytes, object]:
+        raise ConnectionResetError("gone")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def test_a_socket_that_fails_to_receive_is_retired(server, monkeypatch):
+    monkeypatch.setattr(_transport, "SOCKETS_PER_SERVER", 2)
+    resolver = _resolver(server, timeout=1.0, lifetime=1.0)
+
+    async def main() -> tuple[mxroute.Answer, list[mxroute.Answer]]:
+        loop = asyncio.get_running_loop()
+        slow = [asyncio.ensure_future(resolver.query_async("slow.example", "MX")) for _ in "ab"]
+        await asyncio.sleep(0.1)
+        multiplexer = resolver._multiplexers[loop]
+        assert multiplexer is not None
+        broken = multiplexer.every[0]
+        real = broken.sock
+        broken.sock = _BrokenSocket(real)  # type: ignore[assignment]
+        try:
+            multiplexer._readable(broken)
+            # The next questions go out from the other socket and a new one.
+            answers = await asyncio.gather(
+                resolver.query_async("d1.example", "MX"), resolver.query_async("d2.example", "MX")
+            )
+        finally:
+            broken.sock = real
+        return await slow[0], answers
+
+    first, answers = asyncio.run(main())
+    assert "ConnectionResetError" in first.detail
+    assert [a.records for a in answers] == [
+        (MXRecord(10, "mx.d1.example"),),
+        (MXRecord(10, "mx.d2.example"),),
+    ]

@@ -356,8 +356,7 @@ class Multiplexer:
             return None
         port.sent += 1
         if port.sent >= RETIRE_AFTER:
-            port.open = False
-            ports.remove(port)
+            self._retire(port)
         pending = _Pending(attempt, landed, port)
         port.waiting.setdefault(attempt.query.id, []).append(pending)
         self.waiting += 1
@@ -384,7 +383,8 @@ class Multiplexer:
                 wire, source = port.sock.recvfrom(65535)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:
+            except OSError as exc:  # the socket is unusable: a new one takes the next queries
+                self._retire(port)
                 for waiting in list(port.waiting.values()):
                     for pending in list(waiting):
                         self._land(pending, exc)
@@ -427,6 +427,12 @@ class Multiplexer:
         if not port.open and not port.waiting:
             self._close(port)
 
+    def _retire(self, port: _Port) -> None:
+        """Send no more queries from ``port``; it closes when no try waits on it."""
+        if port.open:
+            port.open = False
+            self.ports[port.label].remove(port)
+
     def _close(self, port: _Port) -> None:
         self.every.remove(port)
         self.loop.remove_reader(port.fd)
@@ -436,9 +442,7 @@ class Multiplexer:
         """Close every socket no try waits on."""
         for port in list(self.every):
             if not port.waiting:
-                if port.open:
-                    port.open = False
-                    self.ports[port.label].remove(port)
+                self._retire(port)
                 self._close(port)
 
 
