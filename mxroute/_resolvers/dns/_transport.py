@@ -283,11 +283,11 @@ class _Pending:
 
     __slots__ = ("attempt", "landed", "port", "timer")
 
+    timer: asyncio.TimerHandle | None
+    """The try's timeout, set as it is sent; None once it has ended."""
+
     def __init__(self, attempt: Try, landed: Landed, port: _Port) -> None:
-        self.attempt = attempt
-        self.landed = landed
-        self.port = port
-        self.timer: asyncio.TimerHandle | None = None
+        self.attempt, self.landed, self.port = attempt, landed, port
 
 
 class _Port:
