@@ -89,7 +89,7 @@ def workload(count: int, seed: int = 14) -> tuple[str, list[Shape]]:
                 lines.append(
                     f"d{i} IN MX {10 * h} mx{h}.d{i}\n"
                     f"mx{h}.d{i} IN A 198.19.{i % 250}.{h}\n"
-                    f"mx{h}.d{i} IN AAAA 2001:db8:1::{i}:{h}\n"
+                    f"mx{h}.d{i} IN AAAA 2001:db8:1::{i:x}:{h}\n"
                 )
             shapes.append(Shape(name, "own"))
         elif draw < 0.87:
