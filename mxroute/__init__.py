@@ -10,64 +10,94 @@ and what to do when the lookup fails.
 Traceback (most recent call last):
 ...
 mxroute.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
+
+``import mxroute`` loads no implementation module: each public name is loaded
+from its private module on first use (PEP 562), so that a program that only
+validates addresses never pays for the DNS machinery.
+
+To add a public name, add one line to ``_PUBLIC`` below (the name and the
+private module that defines it), the same name to ``__all__`` and to the
+``TYPE_CHECKING`` imports (for type checkers); ``tests/test_exports.py`` says
+which of the three is missing. A new private module that defines public
+classes or functions ends with ``publish(globals())`` (from
+``mxroute._exports``), so that they name ``mxroute`` as their module however
+they were reached.
 """
 
-from mxroute._audit import AuditReport, audit, audit_async, audit_many, audit_many_async
-from mxroute._bulk import DEFAULT_CONCURRENCY
-from mxroute._errors import (
-    InvalidAddress,
-    InvalidDomain,
-    InvalidInput,
-    InvalidPolicy,
-    MailLoop,
-    MailRouteError,
-    MXRouteError,
-    NoMailHosts,
-    NoSuchDomain,
-    NullMX,
-    TemporaryRouteError,
-    UnsupportedEventLoop,
-)
-from mxroute._exports import adopt
-from mxroute._findings import FINDING_CODES, Finding, FindingCode, Severity, make_finding
-from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
-from mxroute._names import IPAddress, Target, TargetKind, parse_target
-from mxroute._planner import Batch, RoutePlan, plan_route
-from mxroute._policy import AddressFamily, AddressScope, NextHop, RoutingPolicy
-from mxroute._resolvers import (
-    Answer,
-    AnswerStatus,
-    AsyncResolver,
-    BatchResolver,
-    CacheStats,
-    CachingResolver,
-    DNSResolver,
-    InMemoryResolver,
-    Question,
-    RData,
-    Resolver,
-)
-from mxroute._resolvers.recording import RecordingResolver
-from mxroute._router import Router, resolve
-from mxroute._tls import (
-    MTASTSMode,
-    MTASTSPolicy,
-    MTASTSRecord,
-    TLSARecord,
-    TLSLevel,
-    TLSRequirement,
-)
-from mxroute._validate import (
-    ADDRESS_REASONS,
-    DOMAIN_REASONS,
-    Address,
-    check_mx_records,
-    validate_address,
-    validate_domain,
-)
+from mxroute import _exports
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
 
 __version__ = "0.1.0.dev0"
 """The version of mxroute."""
+
+_PUBLIC: dict[str, str] = {
+    # name: the private module that defines it (and is imported on first use)
+    "ADDRESS_REASONS": "mxroute._names",
+    "Address": "mxroute._validate",
+    "AddressFamily": "mxroute._policy",
+    "AddressScope": "mxroute._policy",
+    "Answer": "mxroute._dns",
+    "AnswerStatus": "mxroute._dns",
+    "AsyncResolver": "mxroute._dns",
+    "AuditReport": "mxroute._audit",
+    "Batch": "mxroute._planner",
+    "BatchResolver": "mxroute._dns",
+    "CacheStats": "mxroute._resolvers.caching",
+    "CachingResolver": "mxroute._resolvers.caching",
+    "DEFAULT_CONCURRENCY": "mxroute._bulk",
+    "DNSResolver": "mxroute._resolvers.dns",
+    "DOMAIN_REASONS": "mxroute._names",
+    "FINDING_CODES": "mxroute._findings",
+    "Finding": "mxroute._findings",
+    "FindingCode": "mxroute._findings",
+    "IPAddress": "mxroute._names",
+    "InMemoryResolver": "mxroute._resolvers.memory",
+    "InvalidAddress": "mxroute._errors",
+    "InvalidDomain": "mxroute._errors",
+    "InvalidInput": "mxroute._errors",
+    "InvalidPolicy": "mxroute._errors",
+    "MTASTSMode": "mxroute._tls",
+    "MTASTSPolicy": "mxroute._tls",
+    "MTASTSRecord": "mxroute._tls",
+    "MXRecord": "mxroute._model",
+    "MXRouteError": "mxroute._errors",
+    "MailHost": "mxroute._model",
+    "MailLoop": "mxroute._errors",
+    "MailRoute": "mxroute._model",
+    "MailRouteError": "mxroute._errors",
+    "NextHop": "mxroute._policy",
+    "NoMailHosts": "mxroute._errors",
+    "NoSuchDomain": "mxroute._errors",
+    "NullMX": "mxroute._errors",
+    "Question": "mxroute._dns",
+    "RData": "mxroute._dns",
+    "RecordingResolver": "mxroute._resolvers.recording",
+    "Resolver": "mxroute._dns",
+    "RouteKind": "mxroute._model",
+    "RoutePlan": "mxroute._planner",
+    "Router": "mxroute._router",
+    "RoutingPolicy": "mxroute._policy",
+    "Severity": "mxroute._findings",
+    "TLSARecord": "mxroute._tls",
+    "TLSLevel": "mxroute._tls",
+    "TLSRequirement": "mxroute._tls",
+    "Target": "mxroute._names",
+    "TargetKind": "mxroute._names",
+    "TemporaryRouteError": "mxroute._errors",
+    "UnsupportedEventLoop": "mxroute._errors",
+    "audit": "mxroute._audit",
+    "audit_async": "mxroute._audit",
+    "audit_many": "mxroute._audit",
+    "audit_many_async": "mxroute._audit",
+    "check_mx_records": "mxroute._validate",
+    "make_finding": "mxroute._findings",
+    "parse_target": "mxroute._names",
+    "plan_route": "mxroute._planner",
+    "resolve": "mxroute._router",
+    "validate_address": "mxroute._validate",
+    "validate_domain": "mxroute._validate",
+}
 
 __all__ = [
     "ADDRESS_REASONS",
@@ -137,5 +167,59 @@ __all__ = [
     "validate_domain",
 ]
 
-
-adopt(globals(), __all__)
+if TYPE_CHECKING:
+    # What type checkers see: the same names, imported for real.
+    from mxroute._audit import AuditReport, audit, audit_async, audit_many, audit_many_async
+    from mxroute._bulk import DEFAULT_CONCURRENCY
+    from mxroute._dns import (
+        Answer,
+        AnswerStatus,
+        AsyncResolver,
+        BatchResolver,
+        Question,
+        RData,
+        Resolver,
+    )
+    from mxroute._errors import (
+        InvalidAddress,
+        InvalidDomain,
+        InvalidInput,
+        InvalidPolicy,
+        MailLoop,
+        MailRouteError,
+        MXRouteError,
+        NoMailHosts,
+        NoSuchDomain,
+        NullMX,
+        TemporaryRouteError,
+        UnsupportedEventLoop,
+    )
+    from mxroute._findings import FINDING_CODES, Finding, FindingCode, Severity, make_finding
+    from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
+    from mxroute._names import (
+        ADDRESS_REASONS,
+        DOMAIN_REASONS,
+        IPAddress,
+        Target,
+        TargetKind,
+        parse_target,
+    )
+    from mxroute._planner import Batch, RoutePlan, plan_route
+    from mxroute._policy import AddressFamily, AddressScope, NextHop, RoutingPolicy
+    from mxroute._resolvers.caching import CacheStats, CachingResolver
+    from mxroute._resolvers.dns import DNSResolver
+    from mxroute._resolvers.memory import InMemoryResolver
+    from mxroute._resolvers.recording import RecordingResolver
+    from mxroute._router import Router, resolve
+    from mxroute._tls import (
+        MTASTSMode,
+        MTASTSPolicy,
+        MTASTSRecord,
+        TLSARecord,
+        TLSLevel,
+        TLSRequirement,
+    )
+    from mxroute._validate import Address, check_mx_records, validate_address, validate_domain
+else:
+    # Hidden from type checkers, so that a misspelt name stays an error for them.
+    __getattr__, __dir__ = _exports.lazy(globals(), _PUBLIC)

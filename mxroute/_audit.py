@@ -47,6 +47,7 @@ from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._dane import tlsa_name
 from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
 from mxroute._errors import InvalidDomain, MailRouteError
+from mxroute._exports import publish
 from mxroute._findings import Finding, Severity, make_finding
 from mxroute._model import MailHost, MailRoute
 from mxroute._names import IPAddress, TargetKind, format_address, parse_ip, parse_target
@@ -539,3 +540,6 @@ def _audit_one(
         return audit_async(domain, cached, router.policy)
 
     return audit_one
+
+
+publish(globals())

@@ -55,6 +55,7 @@ from mxroute._bulk import DEFAULT_CONCURRENCY, BulkResult, T
 from mxroute._checks import seconds
 from mxroute._dns import Answer, AnyResolver, Resolver
 from mxroute._errors import TemporaryRouteError, UnsupportedEventLoop
+from mxroute._exports import publish
 from mxroute._guard import stand_in
 from mxroute._model import MailRoute
 from mxroute._names import Target, parse_target
@@ -501,3 +502,6 @@ def resolve(
     with no resolver it uses the system's DNS configuration.
     """
     return Router(resolver, policy, rng, deadline=deadline).resolve(target)
+
+
+publish(globals())

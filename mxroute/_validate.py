@@ -41,6 +41,7 @@ import attrs
 
 from mxroute._checks import integer
 from mxroute._errors import InvalidAddress, InvalidDomain, InvalidInput, InvalidPolicy
+from mxroute._exports import publish
 from mxroute._findings import Finding, make_finding
 from mxroute._model import MXRecord
 from mxroute._names import (
@@ -331,3 +332,6 @@ def check_mx_records(
             )
     findings.sort(key=lambda finding: finding.severity.rank)
     return tuple(findings)
+
+
+publish(globals())
