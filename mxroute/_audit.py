@@ -26,7 +26,14 @@ What the audit adds to the planner's findings:
   IPv6 /48;
 * ``mx-ipv4-only`` and ``mx-ipv6-only``: the address families of the host set;
 * ``ttl-too-low`` (below :data:`MIN_TTL`) and ``ttl-too-high`` (above
-  :data:`MAX_TTL`) for the MX record set and each host's address records.
+  :data:`MAX_TTL`) for the MX record set and each host's address records;
+* ``backup-mx-other-provider``, ``backup-mx-fewer-families`` and
+  ``backup-mx-single-address``: a backup MX host weaker than the primary
+  (:func:`compare_backup`);
+* ``null-mx-spf-allows-senders`` and ``implicit-mx-spf-no-mail``: the
+  domain's SPF record, asked only for a null MX or no MX at all;
+* with ``authoritative=True``, the findings of :mod:`mxroute._authoritative`
+  (every name server asked directly).
 
 The relayhost and transport map of the policy are ignored: the audit judges
 what the domain publishes, not where this host would send its mail. The
@@ -42,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from mxroute import _authoritative as authoritative_check
 from mxroute import _errors as errors
 from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._dane import tlsa_name
@@ -67,16 +75,21 @@ if TYPE_CHECKING:
         Iterator,
     )
 
+    from mxroute._authoritative import ServerQuery
     from mxroute._errors import MXRouteError
 
 __all__ = [
     "MAX_TTL",
     "MIN_TTL",
     "AuditReport",
+    "HostView",
     "audit",
     "audit_async",
     "audit_many",
     "audit_many_async",
+    "compare_backup",
+    "spf_record",
+    "txt_text",
 ]
 
 MIN_TTL = 300
@@ -132,7 +145,8 @@ class AuditReport:
     def complete(self) -> bool:
         """False when a lookup failed temporarily, so some checks could not be made."""
         return not any(
-            f.code in ("lookup-temporary-failure", "mx-target-temporary-failure")
+            f.code
+            in ("lookup-temporary-failure", "mx-target-temporary-failure", "ns-lookup-failed")
             for f in self.findings
         )
 
@@ -166,6 +180,10 @@ def audit(
     policy: RoutingPolicy | None = None,
     *,
     rng: random.Random | None = None,
+    authoritative: bool = False,
+    ns_port: int = authoritative_check.DEFAULT_PORT,
+    ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
+    ns_query: ServerQuery | None = None,
 ) -> AuditReport:
     """Audit a domain's mail setup.
 
@@ -183,6 +201,13 @@ def audit(
             ignored); the default when None.
         rng: The random source that orders the reported route's hosts of
             equal preference.
+        authoritative: Also ask every authoritative name server of the
+            domain directly and compare their answers (see :doc:`/audit`).
+        ns_port: The port the name servers are asked on (53; a knob for
+            tests and unusual setups).
+        ns_deadline: Seconds the authoritative check may take in all.
+        ns_query: What asks the name servers; real DNS when None (tests give
+            a fake).
 
     Returns:
         The report. Routing failures are in it (``error`` and a finding),
@@ -192,10 +217,16 @@ def audit(
         InvalidDomain: The domain is not usable, or is an address literal
             (``.reason`` ``"address-literal"``: a literal has no DNS to audit).
         InvalidAddress: The mailbox address is malformed.
+        InvalidInput: An ``ns_`` argument or ``authoritative`` is wrong.
         TypeError: The resolver has no synchronous ``query``.
     """
     router = Router(resolver=resolver, policy=policy, rng=rng)
-    return run_plan(_plan(domain, router), router.resolver, "audit_async()")
+    probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
+    report = run_plan(_plan(domain, router), router.resolver, "audit_async()")
+    if probe is None:
+        return report
+    found = authoritative_check.check(report.domain, router.resolver, router.policy, probe)
+    return _with(report, found)
 
 
 async def audit_async(
@@ -204,13 +235,29 @@ async def audit_async(
     policy: RoutingPolicy | None = None,
     *,
     rng: random.Random | None = None,
+    authoritative: bool = False,
+    ns_port: int = authoritative_check.DEFAULT_PORT,
+    ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
+    ns_query: ServerQuery | None = None,
 ) -> AuditReport:
     """Audit a domain's mail setup in asyncio; each batch of questions is asked concurrently.
 
     Takes, returns and raises as :func:`audit`.
     """
     router = Router(resolver=resolver, policy=policy, rng=rng)
-    return await run_plan_async(_plan(domain, router), router.resolver, "audit_async()")
+    probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
+    report = await run_plan_async(_plan(domain, router), router.resolver, "audit_async()")
+    if probe is None:
+        return report
+    found = await authoritative_check.check_async(
+        report.domain, router.resolver, router.policy, probe
+    )
+    return _with(report, found)
+
+
+def _with(report: AuditReport, found: Sequence[Finding]) -> AuditReport:
+    """The report with the authoritative check's findings added."""
+    return attrs.evolve(report, findings=(*report.findings, *found))
 
 
 def _plan(domain: str, router: Router) -> AuditPlan:
@@ -283,6 +330,10 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
                 notes.add(finding)
     names = [canonical] if implicit else _exchanges(mx, policy)
     questions = [Question(n, t) for n in names for t in ("A", "AAAA")]
+    null = isinstance(error, errors.NullMX)
+    spf = Question(canonical, "TXT") if implicit or null else None
+    if spf is not None:  # joins the address batch: no extra round trip
+        questions.append(spf)
     missing = tuple(q for q in questions if q not in seen)
     if missing:
         answers = yield missing
@@ -297,6 +348,10 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
             usable[name] = addresses
     _check_host_set(canonical, usable, notes)
     yield from _check_dane(names, route, policy, seen, notes)
+    if not implicit:
+        _check_backups(mx, usable, notes)
+    if spf is not None:
+        _check_spf(canonical, seen[spf], notes, null=null)
     return AuditReport(domain, route, error, notes.findings)
 
 
@@ -455,6 +510,165 @@ def _check_host_set(domain: str, usable: dict[str, list[IPAddress]], notes: _Not
         )
 
 
+@attrs.frozen
+class HostView:
+    """One MX host as the backup comparison sees it.
+
+    Attributes:
+        name: The host name.
+        preference: Its MX preference (its lowest, when listed several times).
+        addresses: Its usable addresses.
+    """
+
+    name: str
+    preference: int
+    addresses: tuple[IPAddress, ...]
+
+    @property
+    def provider(self) -> str:
+        """The last two labels of the name: the heuristic "provider" of the host."""
+        return ".".join(self.name.split(".")[-2:])
+
+    @property
+    def families(self) -> frozenset[int]:
+        """The IP versions of its addresses."""
+        return frozenset(a.version for a in self.addresses)
+
+
+def compare_backup(primary: Sequence[HostView], backup: HostView) -> list[Finding]:
+    """How a backup MX host is weaker than the primary hosts (the most preferred ones).
+
+    A backup is weaker when it lacks what *every* primary host has: a
+    provider (the last two labels of the host name) among the primary
+    hosts', an address family that every primary host has, or a second
+    address (when every primary host has several and the families match).
+
+    The one place where a backup is compared with the primary: the
+    transport-security work adds its TLS-level comparison here.
+    """
+    found: list[Finding] = []
+    providers = sorted({p.provider for p in primary})
+    primaries = ", ".join(p.name for p in primary)
+    if backup.provider not in providers:
+        found.append(
+            make_finding(
+                "backup-mx-other-provider",
+                backup.name,
+                f"the backup MX host {backup.name} (preference {backup.preference}) is under "
+                f"{backup.provider}, the primary ({primaries}) under {', '.join(providers)}",
+            )
+        )
+    families = frozenset.intersection(*(p.families for p in primary))
+    if backup.families < families:
+        missing = " and ".join(f"IPv{v}" for v in sorted(families - backup.families))
+        found.append(
+            make_finding(
+                "backup-mx-fewer-families",
+                backup.name,
+                f"the backup MX host {backup.name} has no {missing} address; "
+                f"every primary host ({primaries}) has",
+            )
+        )
+    fewest = min(len(p.addresses) for p in primary)
+    if len(backup.addresses) == 1 and fewest > 1 and backup.families == families:
+        found.append(
+            make_finding(
+                "backup-mx-single-address",
+                backup.name,
+                f"the backup MX host {backup.name} has one address; "
+                f"every primary host ({primaries}) has {fewest} or more",
+            )
+        )
+    return found
+
+
+def _check_backups(mx: Answer, usable: dict[str, list[IPAddress]], notes: _Notes) -> None:
+    """Each usable backup host against the most preferred usable hosts."""
+    preference: dict[str, int] = {}
+    for record in mx.mx_records:
+        preference.setdefault(record.exchange, record.preference)
+        preference[record.exchange] = min(preference[record.exchange], record.preference)
+    hosts = sorted(
+        (HostView(name, preference[name], tuple(addresses)) for name, addresses in usable.items()),
+        key=lambda h: h.preference,
+    )
+    if not hosts:
+        return
+    best = hosts[0].preference
+    primary = [h for h in hosts if h.preference == best]
+    for backup in hosts[len(primary) :]:
+        for finding in compare_backup(primary, backup):
+            notes.add(finding)
+
+
+def txt_text(rdata: str) -> str:
+    r"""A TXT record's zone-file text (``"v=spf1 " "-all"``) as its one string.
+
+    The character-strings, quoted or not, are concatenated without spaces
+    (RFC 7208 §3.3); ``\"``, ``\\`` and ``\DDD`` escapes are decoded.
+    """
+    out: list[str] = []
+    i, n = 0, len(rdata)
+    while i < n:
+        if rdata[i].isspace():
+            i += 1
+            continue
+        quoted = rdata[i] == '"'
+        i += quoted
+        while i < n and (rdata[i] != '"' if quoted else not rdata[i].isspace()):
+            if (
+                rdata[i] == "\\"
+                and len(rdata[i + 1 : i + 4]) == 3
+                and rdata[i + 1 : i + 4].isdigit()
+            ):
+                out.append(chr(int(rdata[i + 1 : i + 4])))
+                i += 4
+            elif rdata[i] == "\\" and i + 1 < n:
+                out.append(rdata[i + 1])
+                i += 2
+            else:
+                out.append(rdata[i])
+                i += 1
+        i += quoted  # the closing quote
+    return "".join(out)
+
+
+def spf_record(texts: Iterable[str]) -> str | None:
+    """The SPF record among TXT record texts: the one starting ``v=spf1``, or None.
+
+    None also when there are several (an SPF permerror, RFC 7208 §4.5:
+    the audit does not judge it further).
+    """
+    found = [t for t in (txt_text(x) for x in texts) if t.lower().split(" ", 1)[0] == "v=spf1"]
+    return found[0] if len(found) == 1 else None
+
+
+def _check_spf(domain: str, txt: Answer, notes: _Notes, *, null: bool) -> None:
+    """The SPF record of a domain with a null MX or with no MX at all."""
+    if txt.status.temporary:
+        _check_answer(txt, notes)
+        return
+    record = spf_record(str(r) for r in txt.records)
+    if record is None:
+        return
+    terms = [t.lower() for t in record.split()[1:]]
+    if null and terms != ["-all"]:
+        notes.note(
+            "null-mx-spf-allows-senders",
+            domain,
+            f"{domain} publishes a null MX (it takes no mail) but its SPF record "
+            f"'{record}' authorises senders",
+        )
+    if not null and terms == ["-all"]:
+        notes.note(
+            "implicit-mx-spf-no-mail",
+            domain,
+            f"{domain} has no MX record and its SPF record is '{record}': email-validator "
+            "treats it as undeliverable; RFC 5321 still delivers to its A/AAAA records "
+            "(report it, do not bounce it)",
+        )
+
+
 def _network(address: IPAddress) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     """The /24 of an IPv4 address, the /48 of an IPv6 address."""
     prefix = 24 if address.version == 4 else 48
@@ -468,6 +682,10 @@ def audit_many(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     ordered: bool = False,
+    authoritative: bool = False,
+    ns_port: int = authoritative_check.DEFAULT_PORT,
+    ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
+    ns_query: ServerQuery | None = None,
 ) -> Iterator[tuple[str, AuditReport | MXRouteError]]:
     """Audit many domains concurrently; yield ``(domain, report)`` as each completes.
 
@@ -483,12 +701,16 @@ def audit_many(
     example.com AuditReport
     bad..name InvalidDomain
 
+    ``authoritative`` and the ``ns_`` arguments are :func:`audit`'s, for every domain.
+
     Raises:
-        InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+        InvalidInput: ``concurrency`` is not an integer >= 1, or an argument
+            of the authoritative check is wrong (at once).
     """
     from mxroute import _bulk as bulk
 
-    audit_one = _audit_one(resolver, policy)
+    probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
+    audit_one = _audit_one(resolver, policy, probe)
     return bulk.run_sync(audit_one, domains, concurrency=concurrency, ordered=ordered)
 
 
@@ -499,6 +721,10 @@ def audit_many_async(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     ordered: bool = False,
+    authoritative: bool = False,
+    ns_port: int = authoritative_check.DEFAULT_PORT,
+    ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
+    ns_query: ServerQuery | None = None,
 ) -> AsyncIterator[tuple[str, AuditReport | MXRouteError]]:
     """Audit many domains concurrently in asyncio.
 
@@ -513,18 +739,24 @@ def audit_many_async(
     :class:`~mxroute.CachingResolver`, else a new one wrapped around it.
     Any other exception stops the run and is raised.
 
+    ``authoritative`` and the ``ns_`` arguments are :func:`audit`'s, for every domain.
+
     Raises:
-        InvalidInput: ``concurrency`` is not an integer >= 1 (at once).
+        InvalidInput: ``concurrency`` is not an integer >= 1, or an argument
+            of the authoritative check is wrong (at once).
     """
     from mxroute import _bulk as bulk
 
-    audit_one = _audit_one(resolver, policy)
+    probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
+    audit_one = _audit_one(resolver, policy, probe)
     results = bulk.run(audit_one, domains, concurrency=concurrency, ordered=ordered)
     return under_asyncio(results, "audit_many_async()")
 
 
 def _audit_one(
-    resolver: AnyResolver | None, policy: RoutingPolicy | None
+    resolver: AnyResolver | None,
+    policy: RoutingPolicy | None,
+    probe: authoritative_check.Probe | None = None,
 ) -> Callable[[str], Awaitable[AuditReport]]:
     """The coroutine function that audits one domain of a bulk run.
 
@@ -537,7 +769,17 @@ def _audit_one(
     cached = shared if isinstance(shared, CachingResolver) else CachingResolver(shared)
 
     def audit_one(domain: str) -> Awaitable[AuditReport]:
-        return audit_async(domain, cached, router.policy)
+        if probe is None:
+            return audit_async(domain, cached, router.policy)
+        return audit_async(
+            domain,
+            cached,
+            router.policy,
+            authoritative=True,
+            ns_port=probe.port,
+            ns_deadline=probe.deadline,
+            ns_query=probe.query,
+        )
 
     return audit_one
 

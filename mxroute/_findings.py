@@ -315,6 +315,124 @@ FINDING_CODES: dict[str, FindingCode] = {
             "is: an attacker who blocks the primary can push mail to the weaker backup.",
             "Publish TLSA records for every MX host, backups included.",
         ),
+        # -- the audit's authoritative check (mxroute._authoritative) ---------
+        FindingCode(
+            "ns-lookup-failed",
+            _W,
+            "The domain's name servers or their addresses could not be looked up: "
+            "the authoritative check is incomplete.",
+            "Check the delegation (NS records at the parent and in the zone), then run the "
+            "check again.",
+        ),
+        FindingCode(
+            "ns-not-answering",
+            _E,
+            "A name server address did not answer at all (timeout or network error).",
+            "Fix or remove the server: resolvers that pick it wait and retry, and answers "
+            "for the domain become slow or fail.",
+        ),
+        FindingCode(
+            "ns-lame",
+            _E,
+            "A name server listed for the zone does not serve it (REFUSED, no AA bit, a "
+            "referral, or no SOA): a lame delegation.",
+            "Load the zone on that server, or remove the server from the NS records "
+            "(at the parent and in the zone).",
+        ),
+        FindingCode(
+            "ns-serial-mismatch",
+            _W,
+            "The name servers answer with different SOA serials: they serve different "
+            "versions of the zone.",
+            "Check zone transfers (NOTIFY, AXFR/IXFR) from the primary to every secondary.",
+        ),
+        FindingCode(
+            "ns-mx-mismatch",
+            _E,
+            "The name servers disagree on the domain's MX records: senders deliver to "
+            "different hosts depending on the server their resolver asked.",
+            "Make every name server serve the same zone (check zone transfers, or a "
+            "server left over from a migration).",
+        ),
+        FindingCode(
+            "ns-address-mismatch",
+            _W,
+            "The name servers disagree on a mail host's or name server's A/AAAA records.",
+            "Make every name server serve the same zone (check zone transfers).",
+        ),
+        FindingCode(
+            "ns-glue-mismatch",
+            _W,
+            "The addresses given for a name server (glue, or the resolver's answer) differ "
+            "from the authoritative A/AAAA records of that host.",
+            "Update the glue at the registrar (or the parent zone) to the name server's "
+            "current addresses.",
+        ),
+        FindingCode(
+            "ns-family-unreachable",
+            _W,
+            "A name server answers over one address family (IPv4 or IPv6) but not over the other.",
+            "Fix the server's reachability over the failing family, or remove the A/AAAA "
+            "record of that family.",
+        ),
+        FindingCode(
+            "ns-host-unresolvable",
+            _E,
+            "A name server host of the NS set has no A or AAAA record: no resolver can ask it.",
+            "Publish the name server's A/AAAA records (and glue at the parent), or remove it "
+            "from the NS records.",
+        ),
+        FindingCode(
+            "ns-address-out-of-scope",
+            _W,
+            "A name server has an address outside the policy's address scope "
+            "(loopback, private, ...); it was not asked.",
+            "Publish only public addresses for name servers.",
+        ),
+        FindingCode(
+            "ns-limit-exceeded",
+            _I,
+            "The zone has more name server addresses than the check asks "
+            "(20); the rest were not asked.",
+        ),
+        # -- the audit's backup MX and SPF checks (mxroute._audit) ------------
+        FindingCode(
+            "backup-mx-other-provider",
+            _W,
+            "A backup MX host is at another provider than the primary (a different "
+            "domain suffix): it may not apply the primary's spam and recipient policy.",
+            "Make sure the backup filters spam, checks recipients and applies the same "
+            "policy as the primary (spammers send to backups to bypass it), or remove it.",
+        ),
+        FindingCode(
+            "backup-mx-fewer-families",
+            _W,
+            "A backup MX host lacks an address family (IPv4 or IPv6) that every primary host has.",
+            "Give the backup the same address families (A and AAAA) as the primary, so it "
+            "takes over for every sender.",
+        ),
+        FindingCode(
+            "backup-mx-single-address",
+            _I,
+            "A backup MX host has a single address while every primary host has several.",
+            "Consider giving the backup several addresses, or protecting it like the primary.",
+        ),
+        FindingCode(
+            "null-mx-spf-allows-senders",
+            _W,
+            "The domain publishes a null MX (it takes no mail), but its SPF record "
+            "authorises senders.",
+            "If the domain sends no mail, publish 'v=spf1 -all'; if it does take mail, "
+            "replace the null MX with real MX records.",
+        ),
+        FindingCode(
+            "implicit-mx-spf-no-mail",
+            _W,
+            "The domain has no MX record and its SPF record is 'v=spf1 -all': some "
+            "validators (email-validator) treat it as undeliverable, though RFC 5321 "
+            "still delivers to its A/AAAA records.",
+            "Publish an MX record if the domain takes mail, or a null MX ('0 .') if it does not.",
+        ),
     )
 }
 """Every finding code the library emits, by code."""

@@ -33,7 +33,9 @@ __all__ = [
     "MTASTSPolicy",
     "MTASTSRecord",
     "TLSARecord",
+    "TLSFailure",
     "TLSLevel",
+    "TLSRPTRecord",
     "TLSRequirement",
     "join_txt",
 ]
@@ -517,6 +519,96 @@ class TLSRequirement:
 
 OPPORTUNISTIC = TLSRequirement()
 """The requirement of a host when no transport security is asked for."""
+
+
+class TLSFailure(enum.Enum):
+    """Why a TLS session failed, as TLS-RPT reports it (RFC 8460 §4.3 result types)."""
+
+    STARTTLS_NOT_SUPPORTED = "starttls-not-supported"
+    """The server did not offer STARTTLS."""
+    CERTIFICATE_HOST_MISMATCH = "certificate-host-mismatch"
+    """The certificate names none of the names it must match."""
+    CERTIFICATE_EXPIRED = "certificate-expired"
+    """The certificate (or one in its chain) is outside its validity period."""
+    CERTIFICATE_NOT_TRUSTED = "certificate-not-trusted"
+    """The chain does not lead to a trusted root (PKIX) or a TLSA trust anchor."""
+    VALIDATION_FAILURE = "validation-failure"
+    """Any other failure to validate the certificate or the TLSA match."""
+    TLSA_INVALID = "tlsa-invalid"
+    """The TLSA records are unusable or malformed."""
+    DNSSEC_INVALID = "dnssec-invalid"
+    """The TLSA lookup failed DNSSEC validation (bogus answers)."""
+    DANE_REQUIRED = "dane-required"
+    """DANE was required but the client could not use it."""
+    STS_POLICY_FETCH_ERROR = "sts-policy-fetch-error"
+    """The MTA-STS policy could not be fetched."""
+    STS_POLICY_INVALID = "sts-policy-invalid"
+    """The MTA-STS policy was not valid."""
+    STS_WEBPKI_INVALID = "sts-webpki-invalid"
+    """The MTA-STS policy host's certificate was not valid."""
+
+
+def _rua(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+        raise InvalidInput("invalid-tlsrpt-record", f"rua holds URIs, not {values!r}", repr(values))
+    return tuple(values)
+
+
+_RUA = re.compile(r"(mailto:[^,;\s]+|https://[^,;\s/]+(/[^,;\s]*)?)", re.IGNORECASE)
+
+
+@attrs.frozen
+class TLSRPTRecord:
+    """The ``_smtp._tls.<domain>`` TXT record (RFC 8460 §3): where to send TLS reports.
+
+    >>> TLSRPTRecord.parse("v=TLSRPTv1; rua=mailto:tlsrpt@example.com").rua
+    ('mailto:tlsrpt@example.com',)
+
+    Attributes:
+        rua: The reporting URIs (``mailto:`` or ``https:``), in published order.
+    """
+
+    rua: tuple[str, ...] = attrs.field(converter=_rua)
+
+    @classmethod
+    def parse(cls, text: str) -> TLSRPTRecord:
+        """Parse the record's text (the TXT strings already joined, see :func:`join_txt`).
+
+        ``v=TLSRPTv1`` first, exactly one ``rua=`` with one or more
+        comma-separated ``mailto:`` or ``https:`` URIs (commas inside a URI
+        must be percent-encoded); other well-formed fields are ignored.
+
+        Raises:
+            InvalidInput: ``.reason`` is ``"invalid-tlsrpt-record"``.
+        """
+
+        def error(why: str) -> InvalidInput:
+            return InvalidInput(
+                "invalid-tlsrpt-record", f"invalid _smtp._tls record {text!r}: {why}", str(text)
+            )
+
+        if not isinstance(text, str):
+            raise error("it must be text")
+        fields = [field.strip(" \t") for field in text.split(";")]
+        if not text.startswith("v=TLSRPTv1") or fields[0] != "v=TLSRPTv1":
+            raise error("it must start with 'v=TLSRPTv1;'")
+        if fields[-1] == "":
+            fields.pop()
+        rua: list[str] | None = None
+        for field in fields[1:]:
+            name, _, value = field.partition("=")
+            if name != "rua" and not _STS_EXTENSION.fullmatch(field):
+                raise error(f"{field!r} is not a 'name=value' field")
+            if name == "rua":
+                if rua is not None:
+                    raise error("it must have exactly one rua= field")
+                uris = [uri.strip(" \t") for uri in value.split(",")]
+                if not all(_RUA.fullmatch(uri) for uri in uris):
+                    raise error(f"rua= takes mailto: or https: URIs, not {value!r}")
+                rua = uris
+        if rua is None:
+            raise error("it has no rua= field")
+        return cls(rua)
 
 
 publish(globals())

@@ -5,6 +5,7 @@
     mxroute route [options] TARGET...      the hosts to try, in order (--explain: the DNS trace)
     mxroute check [options] DOMAIN...      the audit, most severe finding first
     mxroute validate [--json] ADDRESS...   each address normalised, or why not
+    mxroute diff [--json] OLD NEW          what changed between two ``check --json`` snapshots
 
 ``-`` as a target reads targets from standard input, one per line (blank
 lines and ``#`` comments are skipped), as they arrive. Targets are handled
@@ -15,7 +16,9 @@ delivered, and the exit status follows it: 0 deliverable (valid), 1
 undeliverable or invalid (or a finding at ``--fail-on`` severity), 75
 (``EX_TEMPFAIL``) temporarily not (1 wins over 75 when both occur in one
 run), 2 for a usage error, 130 when interrupted and 141 when the reader of
-the output went away (broken pipe).
+the output went away (broken pipe). ``mxroute diff`` exits 0 when nothing
+changed, 1 when something did and 2 for a usage error or an unreadable
+snapshot.
 
 :func:`main` is the whole command, callable in-process with an injected
 resolver, which is how its tests run it. The reference, with the JSON
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
+import io
 import json
 import os
 import random
@@ -42,6 +47,7 @@ from mxroute._audit import AuditReport, audit_async
 from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._dns import AnyResolver, Question
 from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRouteError
+from mxroute._expect import MX_PROVIDERS, Expectation
 from mxroute._findings import Finding, Severity
 from mxroute._model import MailRoute
 from mxroute._names import format_address, parse_host_port
@@ -51,6 +57,7 @@ from mxroute._resolvers.dns import DNSResolver
 from mxroute._resolvers.memory import InMemoryResolver
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router
+from mxroute._snapshot import SCHEMA, diff_snapshots, read_snapshots, watch
 from mxroute._validate import validate_address
 
 __all__ = [
@@ -79,18 +86,13 @@ EX_INTERRUPTED = 130
 EX_PIPE = 141
 """The reader of the output went away (broken pipe), as a shell reports SIGPIPE."""
 
-SCHEMA = 1
-"""The version of the ``--json`` objects' shape (their ``"schema"`` key).
-
-It changes when a key is removed or changes meaning; keys may be added
-within one version.
-"""
 
 # A target's status: whether mail can be delivered (route, check), or whether
 # the address is usable (validate). It decides the exit status.
 _DELIVERABLE, _TEMPORARY, _UNDELIVERABLE = "deliverable", "temporary", "undeliverable"
 _VALID, _INVALID = "valid", "invalid"
 _FAIL_ON = "fail-on"  # counted beside the statuses: a finding at --fail-on severity
+_EXPECT_FAILED = "expect-failed"  # counted beside the statuses: an expectation does not hold
 
 
 class _UsageError(Exception):
@@ -112,6 +114,7 @@ class _Outcome:
     text: str
     data: dict[str, Any]
     worst: Severity | None = None
+    expectation_failed: bool = False
 
 
 # -- entry point ------------------------------------------------------------
@@ -213,6 +216,57 @@ def _parser() -> argparse.ArgumentParser:
         "TTLs) and say what to fix, most severe finding first.",
     )
     _dns_options(check)
+    check.add_argument(
+        "--authoritative",
+        action="store_true",
+        help="also ask every authoritative name server of each domain directly and "
+        "compare their answers (MX, SOA serial, addresses; lame or silent servers)",
+    )
+    check.add_argument(
+        "--expect-mx",
+        action="append",
+        metavar="HOSTS",
+        help="exit 1 unless the mail hosts are exactly these (comma-separated host names, "
+        "or patterns such as *.mail.protection.outlook.com; repeatable)",
+    )
+    check.add_argument(
+        "--expect-provider",
+        choices=sorted(MX_PROVIDERS),
+        metavar="NAME",
+        help="exit 1 unless every mail host is one of this provider's "
+        f"({', '.join(sorted(MX_PROVIDERS))})",
+    )
+
+    watching = check.add_argument_group("monitoring")
+    watching.add_argument(
+        "--watch",
+        type=_seconds,
+        metavar="INTERVAL",
+        help="check again every INTERVAL seconds and print only what changed "
+        "(exit 0: nothing changed, 1: something did)",
+    )
+    watching.add_argument(
+        "--count", type=_positive, metavar="N", help="with --watch: stop after N checks"
+    )
+    watching.add_argument(
+        "--for",
+        dest="duration",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --watch: start no check after SECONDS",
+    )
+
+    diff = commands.add_parser(
+        "diff",
+        help="what changed between two snapshots (check --json outputs)",
+        description="Compare two snapshots written by 'mxroute check --json' (one object "
+        "per line, per domain) and print each change: hosts added or removed, preferences, "
+        "addresses, TTL, TLS level, findings that appeared or cleared. Exit 0: unchanged; "
+        "1: changed; 2: a usage error or an unreadable snapshot.",
+    )
+    diff.add_argument("old", metavar="OLD", help="the earlier snapshot ('-': standard input)")
+    diff.add_argument("new", metavar="NEW", help="the later snapshot ('-': standard input)")
+    diff.add_argument("--json", action="store_true", help="one JSON object with every change")
 
     validate = _command(
         commands,
@@ -246,6 +300,24 @@ def _order_option(parser: argparse.ArgumentParser) -> None:
 
 def _dns_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per target")
+    parser.add_argument(
+        "--format",
+        choices=["text", "json", "csv"],
+        help="text (the default), json (as --json) or csv (a header line, then one row per target)",
+    )
+    parser.add_argument(
+        "--skip-done",
+        type=Path,
+        metavar="FILE",
+        help="skip the targets a previous --json output FILE has a result for "
+        "(except temporary failures): resume an interrupted run",
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="print counts per status and per finding code on standard error at the end "
+        "(the default for '-' when standard error is a terminal)",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--zone",
@@ -329,11 +401,28 @@ def _positive(text: str) -> int:
 def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
     import asyncio
 
+    if args.command == "diff":
+        return _diff(args)
+    args.format = _output_format(args)
+    watching = getattr(args, "watch", None) is not None
+    if not watching and (getattr(args, "count", None) or getattr(args, "duration", None)):
+        raise _UsageError("--count and --for go with --watch")
+    if watching and getattr(args, "skip_done", None):
+        raise _UsageError("--skip-done does not go with --watch (each check is whole)")
+    skip = _done_targets(args.skip_done) if getattr(args, "skip_done", None) else None
     resolver = None if args.command == "validate" else _resolver(args, injected)
     try:
         work = _work(args, resolver)
-        progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
-        return asyncio.run(_run_all(_targets(args.targets), work, args, progress))
+        if watching:
+            return asyncio.run(_watch(args, work))
+        terminal = sys.stderr.isatty()
+        progress = _Progress(sys.stderr, _input_size(args.targets)) if terminal else None
+        bulk = terminal and "-" in args.targets  # a bulk run watched by a person
+        summary = _Summary() if bulk or getattr(args, "summary", False) else None
+        targets = _targets(args.targets)
+        if skip is not None:
+            targets = _skipping(targets, skip, progress)
+        return asyncio.run(_run_all(targets, work, args, progress, summary))
     finally:
         # The one place the resolver stack of the run is closed (what the
         # command made itself, never an injected resolver).
@@ -353,7 +442,10 @@ def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
 
         return validate
     if args.command == "check":
-        return lambda t: _check(t, resolver, args.seed, RoutingPolicy(dane=args.dane))
+        expected = _expectation(args)
+        return lambda t: _check(
+            t, resolver, args.seed, RoutingPolicy(dane=args.dane), args.authoritative, expected
+        )
     try:
         policy = RoutingPolicy(relayhost=args.relayhost, dane=args.dane)
     except InvalidInput as exc:
@@ -366,6 +458,7 @@ async def _run_all(
     work: _Work,
     args: argparse.Namespace,
     progress: _Progress | None,
+    summary: _Summary | None = None,
 ) -> int:
     """Run ``work`` over the targets on the bulk engine.
 
@@ -395,13 +488,14 @@ async def _run_all(
                 raise outcome
             if progress is not None:
                 progress.clear()
-            if args.json:
-                _emit(json.dumps(outcome.data, ensure_ascii=False), "utf-8")
-            else:
-                _emit(outcome.text, None)
+            _show(outcome, args)
+            if summary is not None:
+                summary.count(outcome)
             counts[outcome.status] += 1
             if _fails_on(outcome, fail_on):
                 counts[_FAIL_ON] += 1
+            if outcome.expectation_failed:
+                counts[_EXPECT_FAILED] += 1
             if progress is not None:
                 progress.count(outcome.status)
     finally:
@@ -410,7 +504,79 @@ async def _run_all(
             ticker.cancel()
         if progress is not None:
             progress.clear()
+    if summary is not None:
+        summary.write(sys.stderr)
     return _exit_status(counts)
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    """``text``, ``json`` or ``csv``, from ``--json`` and ``--format``."""
+    given = getattr(args, "format", None)
+    if args.json and given not in (None, "json"):
+        raise _UsageError(f"--json and --format {given} contradict each other")
+    return "json" if args.json else given or "text"
+
+
+def _show(outcome: _Outcome, args: argparse.Namespace) -> None:
+    """Print one target's outcome in the format asked for."""
+    if args.format == "json":
+        _emit(json.dumps(outcome.data, ensure_ascii=False), "utf-8")
+    elif args.format == "csv":
+        if not getattr(args, "csv_started", False):
+            args.csv_started = True
+            _emit(_csv_line(_CSV_COLUMNS[args.command]), "utf-8")
+        _emit(_csv_line(_csv_row(outcome.data)), "utf-8")
+    else:
+        _emit(outcome.text, None)
+
+
+_CSV_COLUMNS = {
+    "route": ["target", "status", "worst", "kind", "hosts", "error", "findings"],
+    "check": [
+        "target",
+        "status",
+        "worst",
+        "complete",
+        "kind",
+        "hosts",
+        "error",
+        "findings",
+        "expectation",
+    ],
+}
+"""The columns of ``--format csv``, per command."""
+
+
+def _csv_row(data: dict[str, Any]) -> list[str]:
+    """One target's CSV cells, from its JSON object."""
+    route = data.get("route") or {}
+    error = data.get("error") or {}
+    expectation = data.get("expectation")
+    cells = {
+        "target": data["target"],
+        "status": data["status"],
+        "worst": data.get("worst") or "",
+        "complete": "" if data.get("complete") is None else str(data["complete"]).lower(),
+        "kind": route.get("kind", ""),
+        "hosts": " ".join(h["name"] for h in route.get("hosts", ())),
+        "error": error.get("reason") or error.get("error") or "",
+        "findings": " ".join(f["code"] for f in data.get("findings", ())),
+        "expectation": "" if expectation is None else "holds" if expectation["holds"] else "fails",
+    }
+    return [cells[column] for column in _CSV_COLUMNS[data["command"]]]
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    """One CSV line (RFC 4180 quoting).
+
+    A cell that a spreadsheet would take for a formula (it starts with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading
+    ``'``, as OWASP advises against CSV injection: targets come from input.
+    """
+    buffer = io.StringIO()
+    safe = ["'" + c if c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in cells]
+    csv.writer(buffer, lineterminator="").writerow(safe)
+    return buffer.getvalue()
 
 
 def _emit(line: str, encoding: str | None) -> None:
@@ -445,6 +611,7 @@ _EXIT_OF = {
     _UNDELIVERABLE: EX_FAILURE,
     _INVALID: EX_FAILURE,
     _FAIL_ON: EX_FAILURE,
+    _EXPECT_FAILED: EX_FAILURE,
 }
 
 
@@ -601,6 +768,10 @@ def _resolver(args: argparse.Namespace, injected: AnyResolver | None) -> AnyReso
             options["timeout"] = args.timeout
             options["lifetime"] = args.timeout
         options["dnssec"] = args.dane  # DANE needs the AD bit
+        if getattr(args, "watch", None) is not None:
+            # Each check of --watch asks again: a cache kept across checks
+            # would hide a change for as long as the old answer's TTL.
+            return DNSResolver(**options)
         # One cache for the run: addresses at the same domain, and domains
         # sharing MX hosts, ask each question once.
         return CachingResolver(DNSResolver(**options))
@@ -629,12 +800,14 @@ class _Progress:
     EVERY = 0.25
     """Seconds between two updates at most."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, total: int | None = None) -> None:
         self.stream = stream
+        self.total = total
         self.started = time.monotonic()
         self.last = 0.0
         self.done = 0
         self.failed = 0
+        self.skipped = 0
         self.shown = False
 
     def count(self, status: str) -> None:
@@ -642,14 +815,28 @@ class _Progress:
         self.failed += status not in (_DELIVERABLE, _VALID)
         self.show()
 
+    def skip(self) -> None:
+        self.skipped += 1
+
+    def line(self, elapsed: float) -> str:
+        """``mxroute: 1200/5000 done, 340/s, 3 failed, 10 skipped, ETA 11s``."""
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        done = f"{self.done}/{self.total}" if self.total is not None else f"{self.done}"
+        line = f"mxroute: {done} done, {rate:.0f}/s, {self.failed} failed"
+        if self.skipped:
+            line += f", {self.skipped} skipped"
+        if self.total is not None and rate > 0:
+            left = max(0, self.total - self.done - self.skipped)
+            line += f", ETA {_duration(left / rate)}"
+        return line
+
     def show(self) -> None:
         now = time.monotonic()
         elapsed = now - self.started
         if elapsed < self.DELAY or now - self.last < self.EVERY:
             return
         self.last = now
-        rate = self.done / elapsed
-        line = f"mxroute: {self.done} done, {rate:.0f}/s, {self.failed} failed"
+        line = self.line(elapsed)
         self.stream.write(f"\r\033[K{line}")
         self.stream.flush()
         self.shown = True
@@ -667,6 +854,204 @@ class _Progress:
         while True:
             await asyncio.sleep(self.EVERY)
             self.show()
+
+
+def _duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h10m``."""
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def _input_size(given: Sequence[str]) -> int | None:
+    """How many targets the run has, when that is known without reading the input.
+
+    It is known when standard input is not read, or is a regular file (not a
+    pipe): its lines from the current position are counted, by position
+    (``os.pread``), so nothing is consumed. None otherwise.
+    """
+    import stat
+
+    total = sum(1 for t in given if t != "-")
+    if "-" not in given:
+        return total
+    if not hasattr(os, "pread"):  # Windows
+        return None
+    try:
+        fd = sys.stdin.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        position = os.lseek(fd, 0, os.SEEK_CUR)
+    except (AttributeError, OSError, ValueError):
+        return None
+    lines = _LineSplitter()
+    while chunk := os.pread(fd, _CHUNK, position):
+        position += len(chunk)
+        total += len(lines.feed(chunk))
+    return total + len(lines.feed(b"\n"))
+
+
+class _Summary:
+    """Counts per status and per finding code, written on standard error at the end."""
+
+    def __init__(self) -> None:
+        self.statuses: collections.Counter[str] = collections.Counter()
+        self.codes: collections.Counter[str] = collections.Counter()
+
+    def count(self, outcome: _Outcome) -> None:
+        self.statuses[outcome.status] += 1
+        self.codes.update({f["code"] for f in outcome.data.get("findings") or ()})
+
+    def write(self, stream: Any) -> None:
+        total = sum(self.statuses.values())
+        lines = [f"mxroute: summary of {total} target{'s' if total != 1 else ''}"]
+        codes = sorted(self.codes.items(), key=lambda item: (-item[1], item[0]))
+        rows: list[tuple[str, int | str]] = [("status", "targets")]
+        rows += sorted(self.statuses.items())
+        if codes:
+            rows.append(("finding", "targets"))
+            rows += codes
+        width = max(len(name) for name, _ in rows)
+        for name, number in rows:
+            lines.append(f"  {name:<{width}}  {number:>7}")
+        stream.write("\n".join(lines) + "\n")
+        stream.flush()
+
+
+# -- resuming: --skip-done ------------------------------------------------------
+
+
+def _target_key(target: str) -> int:
+    """A 64-bit digest of a target, what ``--skip-done`` keeps of each."""
+    import hashlib
+
+    digest = hashlib.blake2b(target.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def _done_targets(path: Path) -> Callable[[str], bool]:
+    """Whether a target has a result in a previous ``--json`` output file.
+
+    The file is read line by line. A result counts unless its status is
+    ``temporary`` (that target is checked again); a line that is not a
+    result (a line cut short when the run was killed) is ignored, so its
+    target is checked again. Each target is kept as a 64-bit digest in one
+    sorted array (8 bytes a target; a false match is a chance of about
+    n²/2⁶⁵: 3 in 100 million for a million targets).
+    """
+    import array
+    import bisect
+
+    keys = array.array("Q")
+    try:
+        with path.open("rb") as file:
+            for raw in file:
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    continue
+                if (
+                    isinstance(data, dict)
+                    and isinstance(data.get("target"), str)
+                    and data.get("status") != _TEMPORARY
+                ):
+                    keys.append(_target_key(data["target"]))
+    except OSError as exc:
+        raise _InputError(f"cannot read the --skip-done file {str(path)!r}: {exc}") from None
+    ordered = array.array("Q", sorted(keys))
+    del keys
+
+    def done(target: str) -> bool:
+        key = _target_key(target)
+        at = bisect.bisect_left(ordered, key)
+        return at < len(ordered) and ordered[at] == key
+
+    return done
+
+
+async def _skipping(
+    targets: AsyncIterator[str], done: Callable[[str], bool], progress: _Progress | None
+) -> AsyncIterator[str]:
+    """The targets without those already done."""
+    async for target in targets:
+        if not done(_printable(target)):
+            yield target
+        elif progress is not None:
+            progress.skip()
+
+
+# -- diff and watch -------------------------------------------------------------
+
+
+def _read_snapshot_file(name: str) -> list[dict[str, Any]]:
+    """The snapshots of a file (``-``: standard input); unreadable: a usage error."""
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _UsageError(f"cannot read the snapshot {name!r}: {exc}") from None
+    try:
+        return read_snapshots(text, f"the snapshot {name!r}")
+    except InvalidInput as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _diff(args: argparse.Namespace) -> int:
+    if args.old == "-" and args.new == "-":
+        raise _UsageError("only one snapshot can be standard input")
+    old, new = _read_snapshot_file(args.old), _read_snapshot_file(args.new)
+    changes = diff_snapshots(old, new)
+    if args.json:
+        _emit(json.dumps(changes.to_dict(), ensure_ascii=False), "utf-8")
+    else:
+        for line in changes.describe():
+            _emit(line, None)
+    return EX_FAILURE if changes.changed else EX_OK
+
+
+async def _watch(args: argparse.Namespace, work: _Work) -> int:
+    """``check --watch``: the first check in full, then only the changes.
+
+    Exit 0 when nothing changed during the run, 1 when something did.
+    """
+    from mxroute import _bulk as bulk
+
+    given = [t async for t in _targets(args.targets)]  # each check reads them again
+
+    async def take() -> list[dict[str, Any]]:
+        results = bulk.run(work, given, concurrency=args.concurrency, ordered=True)
+        snapshots = []
+        async for _target, outcome in results:
+            if isinstance(outcome, MXRouteError):
+                raise outcome
+            if outcome.status != _INVALID:
+                snapshots.append(outcome.data)
+            if not taken:
+                _show(outcome, args)
+        return snapshots
+
+    taken = 0
+    changed = False
+    checks = watch(take, args.watch, count=args.count, duration=args.duration)
+    try:
+        async for _snapshots, difference in checks:
+            taken += 1
+            if difference is None:
+                continue
+            changed = changed or difference.changed
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            for change in difference.changes:
+                if args.format == "json":
+                    _emit(
+                        json.dumps({"time": stamp, **change.to_dict()}, ensure_ascii=False), "utf-8"
+                    )
+                else:
+                    _emit(f"{stamp} {change.describe()}", None)
+    finally:
+        await checks.aclose()  # type: ignore[attr-defined]
+    return EX_FAILURE if changed else EX_OK
 
 
 # -- route --------------------------------------------------------------------
@@ -712,7 +1097,7 @@ async def _route(
 
 _SHAPE = {
     "route": ("worst", "route", "error", "findings"),
-    "check": ("worst", "complete", "route", "error", "findings"),
+    "check": ("worst", "complete", "route", "error", "findings", "expectation"),
     "validate": ("address", "error"),
 }
 """The keys of each command's JSON object after ``schema``, ``command``,
@@ -797,16 +1182,36 @@ def _invalid(command: str, target: str, exc: InvalidInput) -> _Outcome:
 # -- check ----------------------------------------------------------------------
 
 
+def _expectation(args: argparse.Namespace) -> Expectation | None:
+    """The expectation of the command line, checked once (a bad one is a usage error)."""
+    hosts = [h for given in args.expect_mx or () for h in given.split(",") if h.strip()]
+    provider = args.expect_provider
+    if args.expect_mx is not None and not hosts:
+        raise _UsageError("--expect-mx: give at least one host name or pattern")
+    if not hosts and provider is None:
+        return None
+    try:
+        return Expectation.parse(hosts, provider)
+    except InvalidInput as exc:
+        raise _UsageError(f"--expect-mx: {exc}") from None
+
+
 async def _check(
-    target: str, resolver: AnyResolver, seed: int | None, policy: RoutingPolicy
+    target: str,
+    resolver: AnyResolver,
+    seed: int | None,
+    policy: RoutingPolicy,
+    authoritative: bool = False,
+    expected: Expectation | None = None,
 ) -> _Outcome:
     rng = random.Random(seed) if seed is not None else None
     try:
-        report = await audit_async(target, resolver, policy, rng=rng)
+        report = await audit_async(target, resolver, policy, rng=rng, authoritative=authoritative)
     except InvalidInput as exc:
         return _invalid("check", target, exc)
     error = report.error
     status = _status_of(error)
+    result = None if expected is None else expected.check(report)
     data = _data(
         "check",
         target,
@@ -815,9 +1220,14 @@ async def _check(
         complete=report.complete,
         route=None if report.route is None else report.route.to_dict(),
         error=None if error is None else error.to_dict(),
+        expectation=None if result is None else result.to_dict(),
     )
-    text = "\n".join(_check_lines(target, report))
-    return _Outcome(status, text, data, report.worst)
+    lines = _check_lines(target, report)
+    if result is not None:
+        lines.insert(1, f"  expect: {result.describe()}")
+    # A temporary failure says nothing about the hosts: it is 75, not "does not hold".
+    failed = result is not None and not result.holds and status != _TEMPORARY
+    return _Outcome(status, "\n".join(lines), data, report.worst, failed)
 
 
 def _check_lines(target: str, report: AuditReport) -> list[str]:

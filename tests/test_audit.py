@@ -10,6 +10,7 @@ import pytest
 import mxroute
 from mxroute import AuditReport, InMemoryResolver, RoutingPolicy, Severity, audit, audit_async
 from mxroute._audit import MAX_TTL, MIN_TTL
+from tests.test_authoritative import AUTHORITATIVE_SCENARIOS
 from tests.test_dane import DANE_AUDIT, prepare_audit_scenario
 
 
@@ -185,6 +186,7 @@ class TestMXRecords:
     def test_the_validators_static_checks_are_included(self, good):
         good.add("example.com", "MX", "30 mx_3.example.com.")
         good.add("mx_3.example.com", "A", "203.0.113.3")
+        good.add("mx_3.example.com", "AAAA", "2001:db8:3::3")
         report = audit("example.com", good)
         assert codes(report) == ["mx-target-invalid-name"]
         assert finding(report, "mx-target-invalid-name").subject == "mx_3.example.com"
@@ -304,6 +306,7 @@ class TestTTL:
         fake.add("mx1.example.com", "A", "192.0.2.10")
         fake.add("mx1.example.com", "AAAA", "2001:db8:1::10")
         fake.add("mx2.example.com", "A", "198.51.100.20")
+        fake.add("mx2.example.com", "AAAA", "2001:db8:2::20")
         report = audit("example.com", fake)
         assert codes(report) == ["ttl-too-low"]
         assert finding(report, "ttl-too-low").subject == "example.com MX"
@@ -320,6 +323,7 @@ class TestTTL:
         fake.add("mx1.example.com", "A", "192.0.2.10", ttl=MIN_TTL)
         fake.add("mx1.example.com", "AAAA", "2001:db8:1::10")
         fake.add("mx2.example.com", "A", "198.51.100.20", ttl=MAX_TTL)
+        fake.add("mx2.example.com", "AAAA", "2001:db8:2::20")
         assert MIN_TTL == 300
         assert MAX_TTL == 604800
         assert codes(audit("example.com", fake)) == []
@@ -329,6 +333,7 @@ class TestTTL:
         fake.add("mx1.example.com", "A", "192.0.2.10", ttl=7 * 24 * 3600 + 1)
         fake.add("mx1.example.com", "AAAA", "2001:db8:1::10")
         fake.add("mx2.example.com", "A", "198.51.100.20")
+        fake.add("mx2.example.com", "AAAA", "2001:db8:2::20")
         report = audit("example.com", fake)
         assert codes(report) == ["ttl-too-high"]
         assert finding(report, "ttl-too-high").subject == "mx1.example.com A"
@@ -435,6 +440,21 @@ SCENARIOS: dict[str, tuple[str, dict[str, object]]] = {
     "mx-ipv6-only": ("d MX 10 mx.d\nmx.d AAAA 2001:db8::1", {}),
     "ttl-too-low": ("d 60 MX 10 mx.d\nmx.d A 192.0.2.1", {}),
     "ttl-too-high": ("d 9999999 MX 10 mx.d\nmx.d A 192.0.2.1", {}),
+    "backup-mx-other-provider": (
+        "d MX 10 mx.d\nd MX 20 backup.other.example.\nmx.d A 192.0.2.1\n"
+        "backup.other.example. A 198.51.100.1",
+        {},
+    ),
+    "backup-mx-fewer-families": (
+        "d MX 10 a.d\nd MX 20 b.d\na.d A 192.0.2.1\na.d AAAA 2001:db8::1\nb.d A 198.51.100.1",
+        {},
+    ),
+    "backup-mx-single-address": (
+        "d MX 10 a.d\nd MX 20 b.d\na.d A 192.0.2.1\na.d A 192.0.2.2\nb.d A 198.51.100.1",
+        {},
+    ),
+    "null-mx-spf-allows-senders": ('d MX 0 .\nd TXT "v=spf1 mx -all"', {}),
+    "implicit-mx-spf-no-mail": ('d A 192.0.2.1\nd TXT "v=spf1 -all"', {}),
 }
 
 
@@ -442,7 +462,8 @@ SCENARIOS |= {code: (records, {"dane": True}) for code, (records, *_) in DANE_AU
 
 
 def test_every_catalogued_code_has_a_scenario():
-    assert set(SCENARIOS) == set(mxroute.FINDING_CODES)
+    assert set(SCENARIOS) | set(AUTHORITATIVE_SCENARIOS) == set(mxroute.FINDING_CODES)
+    assert not set(SCENARIOS) & set(AUTHORITATIVE_SCENARIOS)
 
 
 @pytest.mark.parametrize("code", sorted(SCENARIOS))

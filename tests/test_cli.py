@@ -273,7 +273,9 @@ class TestStreaming:
                 os.close(secondary)
         assert proc.returncode == EX_FAILURE
         assert re.search(r"mxroute: \d+ done, \d+/s, \d+ failed", seen), seen
-        assert seen.endswith("\r\x1b[K")  # the line is cleared at the end
+        # The line is cleared at the end, then the summary of the bulk run follows.
+        assert "\r\x1b[Kmxroute: summary of 2 targets\r\n" in seen
+        assert seen.endswith("  domain-not-found                1\r\n")
         assert b"mxroute:" not in out
 
     def test_no_progress_when_standard_error_is_a_pipe(self):
@@ -470,7 +472,7 @@ class TestJSONSchema:
         main(["check", "--json", "--ordered", "parked.example", "[192.0.2.1]"], resolver=zone)
         null, invalid = json_lines(capsys.readouterr().out)
         keys = ["schema", "command", "target", "status", "worst", "complete", "route", "error"]
-        assert list(null) == [*keys, "findings"]
+        assert list(null) == [*keys, "findings", "expectation"]
         assert (null["status"], null["worst"], null["complete"]) == ("undeliverable", "info", True)
         assert null["error"]["error"] == "NullMX"  # at the top level, where route's is
         assert [f["code"] for f in null["findings"]] == ["null-mx"]
@@ -517,8 +519,11 @@ class TestCheck:
         assert out[:2] == ["parked.example: ok: 1 info", "  route: none (556 5.1.10)"]
 
     def test_a_clean_domain(self, zone, capsys):
+        # Clean but for its backup at another provider (mail.example), which the audit notes.
         assert main(["check", "shop.example"], resolver=zone) == EX_OK
-        assert capsys.readouterr().out.startswith("shop.example: ok: no findings\n")
+        out = capsys.readouterr().out
+        assert out.startswith("shop.example: ok: 1 warning\n")
+        assert "warning  backup-mx-other-provider" in out
 
     def test_a_temporary_failure_is_incomplete_and_exits_75(self, zone, capsys):
         assert main(["check", "flaky.example"], resolver=zone) == EX_TEMPFAIL

@@ -41,6 +41,7 @@ def test_every_example_is_exercised_here():
         "smart_host.py",
         "bulk_audit.py",
         "testing_mail_app.py",
+        "dask_routes.py",
     }
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
 
@@ -170,3 +171,13 @@ class TestTestingMailApp:
     def test_its_own_tests_pass(self, tmp_path):
         out = run_example("testing_mail_app.py", cwd=tmp_path)
         assert "8 passed" in out
+
+
+class TestDaskRoutes:
+    def test_routes_every_domain_on_a_local_cluster_of_processes(self):
+        out = run_example("dask_routes.py", "--domains", "1000", "--workers", "2")
+        counts = dict(line.rsplit(" ", 1) for line in out.splitlines()[:-1])
+        # The synthetic world: of every ten domains, seven MX, one implicit MX,
+        # one null MX and one that does not exist.
+        assert counts == {"MX": "700", "IMPLICIT_MX": "100", "NullMX": "100", "NoSuchDomain": "100"}
+        assert out.splitlines()[-1] == "routed 1000 domains on 2 workers"

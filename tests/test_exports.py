@@ -40,12 +40,19 @@ EXPECTED = {
     "DEFAULT_CONCURRENCY", "audit_many", "audit_many_async",
     "ADDRESS_REASONS", "Address", "DOMAIN_REASONS", "check_mx_records", "validate_address",
     "validate_domain",
+    # operators: expectations, snapshots
+    "ExpectationResult", "MX_PROVIDERS", "expect_mx",
+    "ChangeKind", "SnapshotChange", "SnapshotDiff", "diff_snapshots",
     # transport security
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
+    "TLSFailure", "TLSRPTRecord", "CertificateCheck", "MissingDependency", "check_certificate",
+    # MTA-STS policy fetching
+    "AsyncPolicyFetcher", "HTTPSPolicyFetcher", "PolicyFetcher", "PolicyResponse",
 }  # fmt: skip
 
 
 TESTING = [
+    "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",
@@ -65,7 +72,15 @@ def test_all_is_sorted_and_unique():
 def test_every_exported_name_exists_and_has_a_docstring():
     for name in mxroute.__all__:
         obj = getattr(mxroute, name)
-        if name in {"__version__", "IPAddress", "RData", "Batch", "RoutePlan", "FINDING_CODES"}:
+        if name in {
+            "__version__",
+            "IPAddress",
+            "RData",
+            "Batch",
+            "RoutePlan",
+            "FINDING_CODES",
+            "MX_PROVIDERS",
+        }:
             continue
         assert (obj.__doc__ or "").strip(), name
 

@@ -45,6 +45,10 @@ def _route() -> mxroute.MailRoute:
     return mxroute.resolve("alice@example.com", resolver=_fake())
 
 
+def _route_report() -> mxroute.AuditReport:
+    return mxroute.audit("example.com", resolver=_fake())
+
+
 SAMPLES: dict[str, Callable[[], object]] = {
     # values
     "Address": lambda: mxroute.validate_address("Alice@Example.COM"),
@@ -59,16 +63,26 @@ SAMPLES: dict[str, Callable[[], object]] = {
     "MailRoute": _route,
     "MTASTSPolicy": lambda: mxroute.MTASTSPolicy("abc", "enforce", ["*.example.net"], 86400),
     "MTASTSRecord": lambda: mxroute.MTASTSRecord.parse("v=STSv1; id=abc;"),
+    "TLSRPTRecord": lambda: mxroute.TLSRPTRecord.parse("v=TLSRPTv1; rua=mailto:r@example.com"),
+    "CertificateCheck": lambda: mxroute.CertificateCheck(
+        False, mxroute.TLSLevel.DANE, "tlsa-no-match", "no match", mxroute.TLSFailure.TLSA_INVALID
+    ),
     "TLSARecord": lambda: mxroute.TLSARecord.parse("3 1 1 " + "ab" * 32),
     "TLSRequirement": lambda: mxroute.TLSRequirement(
         "dane", [mxroute.TLSARecord(3, 1, 1, b"\x01" * 32)], ["mx.example.net"], "dane"
     ),
     "NextHop": lambda: mxroute.NextHop.parse("[relay.example]:587"),
+    "PolicyResponse": lambda: mxroute.PolicyResponse.failure("http-status", "HTTP 404 Not Found"),
     "Question": lambda: mxroute.Question("example.com", "MX"),
     "RoutingPolicy": lambda: mxroute.RoutingPolicy(
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
     ),
     "Target": lambda: mxroute.parse_target("alice@example.com"),
+    "ExpectationResult": lambda: mxroute.expect_mx(_route(), "mx.example.com,mx2.example.com"),
+    "SnapshotChange": lambda: mxroute.SnapshotChange(
+        mxroute.ChangeKind.ADDRESSES_CHANGED, "example.com", "mx.example.com", ("192.0.2.1",)
+    ),
+    "SnapshotDiff": lambda: mxroute.diff_snapshots([], _route_report()),
     # errors
     "MXRouteError": lambda: mxroute.MXRouteError("something went wrong"),
     "InvalidInput": lambda: mxroute.InvalidInput("invalid-ttl", "ttl must be ...", "-1"),
@@ -82,6 +96,7 @@ SAMPLES: dict[str, Callable[[], object]] = {
         "example.com", "SERVFAIL", [_finding()]
     ),
     "NoSuchDomain": lambda: mxroute.NoSuchDomain("nowhere.example", "NXDOMAIN"),
+    "MissingDependency": lambda: mxroute.MissingDependency("needs the 'cryptography' package"),
     "NullMX": lambda: mxroute.NullMX("example.com", "null MX", [_finding()]),
     "UnsupportedEventLoop": lambda: mxroute.UnsupportedEventLoop("resolve_async() needs asyncio"),
     "NoMailHosts": lambda: mxroute.NoMailHosts("example.com", "no host"),
@@ -94,10 +109,13 @@ NOT_VALUES = {
     "DNSResolver": "holds sockets and a thread pool",
     "CachingResolver": "holds a lock and a live cache",
     "RecordingResolver": "wraps a live resolver",
+    "HTTPSPolicyFetcher": "holds an SSL context",
     # Protocols: nothing to instantiate.
     "Resolver": "a protocol",
     "AsyncResolver": "a protocol",
     "BatchResolver": "a protocol",
+    "PolicyFetcher": "a protocol",
+    "AsyncPolicyFetcher": "a protocol",
 }
 
 

@@ -12,6 +12,7 @@ import mxroute.testing
 from mxroute.testing import assert_not_queried, assert_queried
 
 EXPECTED = {
+    "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",

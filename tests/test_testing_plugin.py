@@ -206,7 +206,7 @@ class TestInAnotherProject:
         result.assert_outcomes(errors=1)
         result.stdout.fnmatch_lines(["*fixture 'fake_dns' not found*"])
 
-    @pytest.mark.parametrize("fixture", ["fake_dns", "patched_dnspython"])
+    @pytest.mark.parametrize("fixture", ["fake_dns", "patched_dnspython", "fake_policies"])
     def test_fixtures_are_listed_with_their_documentation(self, pytester, fixture):
         result = pytester.runpytest("--fixtures", *QUIET)
         result.stdout.fnmatch_lines([f"*{fixture}*mxroute*"])

@@ -9,6 +9,10 @@ add, and can time out, fail, or be slow on purpose. Around it:
   every test) and ``patched_dnspython`` (the same fake, answering every
   dnspython lookup made during the test); inside both, mxroute's default
   resolver is the fake and real DNS is refused: see :mod:`mxroute.testing.plugin`;
+* :class:`FakePolicyFetcher`, an MTA-STS policy fetcher that serves the
+  policies you publish and fails as told (404, redirect, wrong type,
+  oversize, timeout, bad certificate, slow drip); the plugin's
+  ``fake_policies`` fixture is a new one for every test;
 * :func:`assert_queried` and :func:`assert_not_queried`, assertions over the
   questions a fake was asked, with failure messages that list them;
 * :func:`patch_dnspython`, which makes code that calls dnspython directly
@@ -32,8 +36,10 @@ from mxroute._exports import adopt
 from mxroute._resolvers.memory import InMemoryResolver, Outcome
 from mxroute.testing._assertions import assert_not_queried, assert_queried
 from mxroute.testing._dnspython import patch_dnspython
+from mxroute.testing._policies import FakePolicyFetcher
 
 __all__ = [
+    "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",
     "assert_not_queried",

@@ -1,4 +1,4 @@
-"""The pytest plugin of mxroute: the ``fake_dns`` and ``patched_dnspython`` fixtures.
+"""The pytest plugin of mxroute: fixtures ``fake_dns``, ``patched_dnspython``, ``fake_policies``.
 
 pytest loads it by itself wherever mxroute is installed (through the
 ``pytest11`` entry point); there is nothing to configure. In a test:
@@ -33,8 +33,9 @@ import pytest
 
 if TYPE_CHECKING:
     from mxroute._resolvers.memory import InMemoryResolver
+    from mxroute.testing._policies import FakePolicyFetcher
 
-__all__ = ["fake_dns", "patched_dnspython"]
+__all__ = ["fake_dns", "fake_policies", "patched_dnspython"]
 
 
 @pytest.fixture
@@ -66,3 +67,15 @@ def patched_dnspython(fake_dns: InMemoryResolver) -> Iterator[InMemoryResolver]:
 
     with offline("patched_dnspython", fake_dns), patch_dnspython(fake_dns) as fake:
         yield fake
+
+
+@pytest.fixture
+def fake_policies() -> FakePolicyFetcher:
+    """An empty :class:`~mxroute.testing.FakePolicyFetcher`, new for every test.
+
+    Serve policies with ``publish()``, inject failures with ``fault()``, and
+    read what was fetched in ``fetches``.
+    """
+    from mxroute.testing._policies import FakePolicyFetcher
+
+    return FakePolicyFetcher()
