@@ -10,7 +10,8 @@ Each run is a fresh interpreter, ``python -X importtime -c CODE``, started
 from the repository's root (so the ``mxroute`` of this checkout is the one
 imported); the report gives the median of the runs. One unmeasured run of
 each comes first, so that the bytecode caches are written before any run
-counts.
+counts, and then the cases take turns, one run of each per round, so that a
+change in the machine's load weighs on all of them alike.
 
 * The imports (``import mxroute``, ``import email_validator``, ``import
   dns.resolver``): the figure of a run is the cumulative time the
@@ -132,51 +133,65 @@ def parse_imports(stderr: str, startup: set[str]) -> tuple[float, set[str]]:
     return total / 1e6, {name for _, _, name in lines}
 
 
-def measure(module: str, runs: int) -> ImportTime:
-    """The median import time of ``module`` over ``runs`` fresh interpreters."""
-    return _measure(module, f"import {module}", runs, lambda err: parse_importtime(err, module))
+class Case(NamedTuple):
+    """One thing to measure: a label, the code a fresh interpreter runs, how to read its figure."""
+
+    label: str
+    code: str
+    figure_of: Callable[[str], tuple[float, set[str]]]  # -X importtime output -> seconds, modules
 
 
-def measure_call(name: str, code: str, runs: int) -> ImportTime:
-    """The median cost of running ``code`` (its imports, and its wall time) over ``runs``."""
+def import_case(module: str) -> Case:
+    """``import module``, its figure the cumulative time of that top-level import."""
+    return Case(module, f"import {module}", lambda err: parse_importtime(err, module))
+
+
+def call_case(name: str, code: str) -> Case:
+    """``code``, its figure the time of every import it made beyond a bare interpreter's."""
     startup = {module for _, _, module in importtime_lines(_run("pass", importtime=True)[1])}
-    return _measure(name, code, runs, lambda err: parse_imports(err, startup))
+    return Case(name, code, lambda err: parse_imports(err, startup))
 
 
-def _measure(
-    label: str,
-    code: str,
-    runs: int,
-    figure_of: Callable[[str], tuple[float, set[str]]],
-) -> ImportTime:
-    _run(code, importtime=True)  # writes the bytecode caches; not counted
-    _run("pass", importtime=False)
-    cumulative: list[float] = []
-    walls: list[float] = []
-    loaded: set[str] = set()
+def measure(cases: Sequence[Case], runs: int) -> list[ImportTime]:
+    """The median figures of each case over ``runs`` rounds of fresh interpreters.
+
+    The cases take turns within each round, so that a change in the load of a
+    shared machine weighs on all of them alike rather than on whichever ran then.
+    """
+    for case in cases:
+        _run(case.code, importtime=True)  # writes the bytecode caches; not counted
+    cumulative: list[list[float]] = [[] for _ in cases]
+    walls: list[list[float]] = [[] for _ in cases]
+    loaded: list[set[str]] = [set() for _ in cases]
     for _ in range(runs):
-        _, stderr = _run(code, importtime=True)
-        figure, loaded = figure_of(stderr)
-        cumulative.append(figure)
-        # Each run's wall time less that of a bare interpreter started right after it, so
-        # that the load of a shared machine weighs on both alike.
-        walls.append(_run(code, importtime=False)[0] - _run("pass", importtime=False)[0])
-    return ImportTime(
-        label,
-        statistics.median(cumulative),
-        statistics.median(walls),
-        tuple(name for name in WATCHED if name in loaded),
-    )
+        for index, case in enumerate(cases):
+            figure, loaded[index] = case.figure_of(_run(case.code, importtime=True)[1])
+            cumulative[index].append(figure)
+            # The wall time less that of a bare interpreter started right after it.
+            wall = _run(case.code, importtime=False)[0] - _run("pass", importtime=False)[0]
+            walls[index].append(wall)
+    return [
+        ImportTime(
+            case.label,
+            statistics.median(cumulative[index]),
+            statistics.median(walls[index]),
+            tuple(name for name in WATCHED if name in loaded[index]),
+        )
+        for index, case in enumerate(cases)
+    ]
 
 
 def measure_all(runs: int) -> list[ImportTime]:
     """The figures of each import: mxroute's first, then each baseline's."""
-    return [measure(module, runs) for module in (SUBJECT, *BASELINES)]
+    return measure([import_case(module) for module in (SUBJECT, *BASELINES)], runs)
 
 
-def measure_calls(runs: int) -> list[ImportTime]:
-    """The figures of each light call of CALLS, in its order."""
-    return [measure_call(name, code, runs) for name, code in CALLS.items()]
+def measure_everything(runs: int) -> tuple[list[ImportTime], list[ImportTime]]:
+    """The figures of each import (as :func:`measure_all`) and of each light call of CALLS."""
+    imports = [import_case(module) for module in (SUBJECT, *BASELINES)]
+    calls = [call_case(name, code) for name, code in CALLS.items()]
+    figures = measure([*imports, *calls], runs)
+    return figures[: len(imports)], figures[len(imports) :]
 
 
 def report(results: Sequence[ImportTime], calls: Sequence[ImportTime] = ()) -> list[str]:
@@ -216,8 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=15, help="runs of each import (default 15)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    results = measure_all(max(1, args.runs))
-    calls = measure_calls(max(1, args.runs))
+    results, calls = measure_everything(max(1, args.runs))
     if args.json:
         print(json.dumps([result._asdict() for result in (*results, *calls)], indent=2))
     else:

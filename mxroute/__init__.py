@@ -14,14 +14,6 @@ mxroute.NullMX: example.com publishes a null MX (RFC 7505): it accepts no mail
 ``import mxroute`` loads no implementation module: each public name is loaded
 from its private module on first use (PEP 562), so that a program that only
 validates addresses never pays for the DNS machinery.
-
-To add a public name, add one line to ``_PUBLIC`` below (the name and the
-private module that defines it), the same name to ``__all__`` and to the
-``TYPE_CHECKING`` imports (for type checkers); ``tests/test_exports.py`` says
-which of the three is missing. A new private module that defines public
-classes or functions ends with ``publish(globals())`` (from
-``mxroute._exports``), so that they name ``mxroute`` as their module however
-they were reached.
 """
 
 from mxroute import _exports
@@ -31,6 +23,12 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-
 __version__ = "0.1.0.dev0"
 """The version of mxroute."""
 
+# To add a public name: one line here (the name and the private module that
+# defines it), the name in __all__, and its import in the TYPE_CHECKING block
+# at the end (what type checkers read); tests/test_exports.py names any of the
+# three that is missing. A new private module that defines public classes or
+# functions ends with `publish(globals())` (mxroute._exports), so that they
+# name `mxroute` as their module however they were reached.
 _PUBLIC: dict[str, str] = {
     # name: the private module that defines it (and is imported on first use)
     "ADDRESS_REASONS": "mxroute._names",
