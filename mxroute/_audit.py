@@ -58,6 +58,7 @@ from mxroute._errors import InvalidDomain, MailRouteError
 from mxroute._exports import publish
 from mxroute._findings import Finding, Severity, make_finding
 from mxroute._model import MailHost, MailRoute
+from mxroute._mtasts import PolicyAnswer, dns_answers, sts_records
 from mxroute._names import IPAddress, TargetKind, format_address, parse_ip, parse_target
 from mxroute._planner import Batch, examine_host, plan_route
 from mxroute._policy import AddressScope, RoutingPolicy, address_allowed
@@ -77,6 +78,8 @@ if TYPE_CHECKING:
 
     from mxroute._authoritative import ServerQuery
     from mxroute._errors import MXRouteError
+    from mxroute._mtasts import PolicyCache
+    from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher
 
 __all__ = [
     "MAX_TTL",
@@ -171,7 +174,7 @@ class AuditReport:
         }
 
 
-AuditPlan = Generator[Batch, Sequence[Answer], AuditReport]
+AuditPlan = Generator[Batch, Sequence[Answer | PolicyAnswer], AuditReport]
 
 
 def audit(
@@ -184,6 +187,8 @@ def audit(
     ns_port: int = authoritative_check.DEFAULT_PORT,
     ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
     ns_query: ServerQuery | None = None,
+    policy_fetcher: PolicyFetcher | AsyncPolicyFetcher | None = None,
+    policy_cache: PolicyCache | None = None,
 ) -> AuditReport:
     """Audit a domain's mail setup.
 
@@ -208,6 +213,10 @@ def audit(
         ns_deadline: Seconds the authoritative check may take in all.
         ns_query: What asks the name servers; real DNS when None (tests give
             a fake).
+        policy_fetcher: With ``RoutingPolicy(mta_sts=True)``, fetches the
+            MTA-STS policy (as for :class:`~mxroute.Router`).
+        policy_cache: Where MTA-STS policies are kept (as for
+            :class:`~mxroute.Router`).
 
     Returns:
         The report. Routing failures are in it (``error`` and a finding),
@@ -220,9 +229,11 @@ def audit(
         InvalidInput: An ``ns_`` argument or ``authoritative`` is wrong.
         TypeError: The resolver has no synchronous ``query``.
     """
-    router = Router(resolver=resolver, policy=policy, rng=rng)
+    router = Router(resolver, policy, rng, policy_fetcher=policy_fetcher, policy_cache=policy_cache)
     probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
-    report = run_plan(_plan(domain, router), router.resolver, "audit_async()")
+    report = run_plan(
+        _plan(domain, router), router.resolver, "audit_async()", policies=router.policies
+    )
     if probe is None:
         return report
     found = authoritative_check.check(report.domain, router.resolver, router.policy, probe)
@@ -239,14 +250,18 @@ async def audit_async(
     ns_port: int = authoritative_check.DEFAULT_PORT,
     ns_deadline: float = authoritative_check.DEFAULT_DEADLINE,
     ns_query: ServerQuery | None = None,
+    policy_fetcher: PolicyFetcher | AsyncPolicyFetcher | None = None,
+    policy_cache: PolicyCache | None = None,
 ) -> AuditReport:
     """Audit a domain's mail setup in asyncio; each batch of questions is asked concurrently.
 
     Takes, returns and raises as :func:`audit`.
     """
-    router = Router(resolver=resolver, policy=policy, rng=rng)
+    router = Router(resolver, policy, rng, policy_fetcher=policy_fetcher, policy_cache=policy_cache)
     probe = authoritative_check.probe(authoritative, ns_port, ns_deadline, ns_query)
-    report = await run_plan_async(_plan(domain, router), router.resolver, "audit_async()")
+    report = await run_plan_async(
+        _plan(domain, router), router.resolver, "audit_async()", policies=router.policies
+    )
     if probe is None:
         return report
     found = await authoritative_check.check_async(
@@ -299,7 +314,11 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
         batch = next(plan)
         while True:
             answers = yield batch
-            seen.update(zip(batch, answers, strict=True))
+            seen.update(
+                (q, a)
+                for q, a in zip(batch, answers, strict=True)
+                if isinstance(q, Question) and isinstance(a, Answer)
+            )
             batch = plan.send(answers)
     except StopIteration as done:
         route = done.value
@@ -314,7 +333,7 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
 
     mx = seen.get(Question(domain, "MX"))
     if mx is None:  # the planner always asks it; kept for safety
-        (mx,) = yield (Question(domain, "MX"),)
+        (mx,) = dns_answers((yield (Question(domain, "MX"),)))
     if not mx.status.temporary:  # else the route failed for it: noted above
         _check_answer(mx, notes)
     if mx.status is not AnswerStatus.RECORDS and mx.status is not AnswerStatus.NODATA:
@@ -336,7 +355,7 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
         questions.append(spf)
     missing = tuple(q for q in questions if q not in seen)
     if missing:
-        answers = yield missing
+        answers = dns_answers((yield missing))
         seen.update(zip(missing, answers, strict=True))
 
     usable: dict[str, list[IPAddress]] = {}
@@ -352,6 +371,8 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
         _check_backups(mx, usable, notes)
     if spf is not None:
         _check_spf(canonical, seen[spf], notes, null=null)
+    if policy.mta_sts:
+        _check_mta_sts(domain, names, seen, route, notes)
     return AuditReport(domain, route, error, notes.findings)
 
 
@@ -396,6 +417,34 @@ def _check_dane(
                 f"{host.name} (preference {host.preference}) is not protected by DANE "
                 f"({host.tls.level.value}) while {best.name} (preference "
                 f"{best.preference}) is",
+            )
+
+
+def _check_mta_sts(
+    domain: str,
+    names: Sequence[str],
+    seen: dict[Question, Answer],
+    route: MailRoute | None,
+    notes: _Notes,
+) -> None:
+    """MTA-STS for operators: ``mta-sts-absent``, and every MX host the policy misses.
+
+    The route's own MTA-STS findings (record, fetch, id, mode) are already in
+    ``notes``; this adds the hosts the route did not use.
+    """
+    txt = seen.get(Question(f"_mta-sts.{domain}", "TXT"))
+    if txt is not None and not txt.status.temporary and not sts_records(txt):
+        notes.note("mta-sts-absent", domain)
+    applied = route.mta_sts if route is not None else None
+    if applied is None:
+        return
+    for name in names:
+        if not applied.matches(name):
+            notes.note(
+                "mta-sts-mx-not-covered",
+                name,
+                f"the MX host {name} is not covered by the MTA-STS policy of {domain} "
+                f"(mx {', '.join(applied.mx)})",
             )
 
 

@@ -10,6 +10,7 @@ The hierarchy::
     ├── UnsupportedEventLoop (RuntimeError)  an async API called outside asyncio (e.g. trio)
     └── MailRouteError                    routing failed; ``.temporary`` says retry or bounce
         ├── TemporaryRouteError           451 4.4.3  SERVFAIL, timeout, REFUSED: queue and retry
+        │   └── HostsUnreachable          451 4.4.1  no mail host answered a connection: retry
         ├── NoSuchDomain                  550 5.1.2  NXDOMAIN for the domain
         ├── NullMX                        556 5.1.10 the domain accepts no mail (RFC 7505)
         ├── NoMailHosts                   550 5.4.4  no MX host has a usable address
@@ -29,9 +30,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from mxroute._exports import publish
 
 if TYPE_CHECKING:
+    from mxroute._connect import AttemptRecord
     from mxroute._findings import Finding
 
 __all__ = [
+    "HostsUnreachable",
     "InvalidAddress",
     "InvalidDomain",
     "InvalidInput",
@@ -181,6 +184,37 @@ class MailRouteError(MXRouteError):
 
 class TemporaryRouteError(MailRouteError, reply="451 4.4.3", temporary=True):
     """A lookup the route depends on failed temporarily: queue the message and retry."""
+
+
+class HostsUnreachable(TemporaryRouteError, reply="451 4.4.1"):
+    """No mail host of the route took a connection: queue the message and retry.
+
+    Raised by :func:`~mxroute.connect` and :func:`~mxroute.connect_async`
+    when every attempt of the plan failed (refused, timed out, unreachable,
+    greeted with 4xx/5xx or not at all, dropped), was skipped, or the
+    deadline passed. RFC 3463's 4.4.1 is "no answer from host".
+
+    Attributes:
+        attempts: Every attempt made, in order (:class:`~mxroute.AttemptRecord`),
+            the same log a successful connection carries.
+    """
+
+    def __init__(
+        self,
+        domain: str,
+        message: str,
+        findings: Sequence[Finding] = (),
+        attempts: Sequence[AttemptRecord] = (),
+    ) -> None:
+        super().__init__(domain, message, findings)
+        self.attempts: tuple[AttemptRecord, ...] = tuple(attempts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as plain data, ready for JSON, with the attempt log under ``"attempts"``."""
+        return {**super().to_dict(), "attempts": [a.to_dict() for a in self.attempts]}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.domain, str(self), self.findings, self.attempts))
 
 
 class NoSuchDomain(MailRouteError, reply="550 5.1.2"):

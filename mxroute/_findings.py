@@ -433,6 +433,85 @@ FINDING_CODES: dict[str, FindingCode] = {
             "still delivers to its A/AAAA records.",
             "Publish an MX record if the domain takes mail, or a null MX ('0 .') if it does not.",
         ),
+        # MTA-STS (RFC 8461): the routing side and the audit.
+        FindingCode(
+            "mta-sts-record-invalid",
+            _W,
+            "The _mta-sts TXT record starts with v=STSv1 but is malformed: MTA-STS is not "
+            "applied (RFC 8461 §3.1).",
+            "Publish '_mta-sts.<domain> TXT \"v=STSv1; id=<1 to 32 letters and digits>;\"'.",
+        ),
+        FindingCode(
+            "mta-sts-record-multiple",
+            _W,
+            "More than one _mta-sts TXT record starts with v=STSv1: MTA-STS is not applied "
+            "(RFC 8461 §3.1).",
+            "Keep exactly one v=STSv1 TXT record at _mta-sts.<domain>.",
+        ),
+        FindingCode(
+            "mta-sts-lookup-failed",
+            _W,
+            "Looking up the _mta-sts TXT record failed temporarily; a cached policy is used "
+            "if there is one.",
+            "Check the domain's authoritative name servers (SERVFAIL, REFUSED or no answer).",
+        ),
+        FindingCode(
+            "mta-sts-policy-unreachable",
+            _W,
+            "The MTA-STS policy could not be fetched over HTTPS; with no cached policy, mail "
+            "goes as if the domain had no MTA-STS (RFC 8461 §3.3).",
+            "Serve https://mta-sts.<domain>/.well-known/mta-sts.txt (status 200, text/plain, "
+            "no redirect) with a valid certificate for mta-sts.<domain>.",
+        ),
+        FindingCode(
+            "mta-sts-policy-invalid",
+            _W,
+            "The MTA-STS policy fetched is not a valid policy (RFC 8461 §3.2); with no cached "
+            "policy, mail goes as if the domain had no MTA-STS.",
+            "Fix the policy file: 'version: STSv1', 'mode', 'mx' lines and 'max_age', "
+            "one per line.",
+        ),
+        FindingCode(
+            "mta-sts-id-mismatch",
+            _W,
+            "The _mta-sts record announces a new policy id, but the new policy could not be "
+            "fetched: the cached (older) policy is applied until it expires.",
+            "Serve the new policy before changing the id in the _mta-sts TXT record.",
+        ),
+        FindingCode(
+            "mta-sts-mx-not-covered",
+            _E,
+            "An MX host is not matched by the MTA-STS policy's mx patterns: in mode enforce "
+            "it is not used, in mode testing its failures are reported.",
+            "Add the host (or a '*.' pattern covering it) to the policy's mx lines, or "
+            "change the MX record.",
+        ),
+        FindingCode(
+            "mta-sts-enforce",
+            _I,
+            "The domain has an MTA-STS policy in mode enforce: its MX hosts need TLS with a "
+            "valid certificate.",
+            "",
+        ),
+        FindingCode(
+            "mta-sts-testing",
+            _I,
+            "The domain's MTA-STS policy is in mode testing: failures are reported, mail is "
+            "delivered anyway.",
+            "Switch the policy to mode enforce once the TLS reports are clean.",
+        ),
+        FindingCode(
+            "mta-sts-mode-none",
+            _I,
+            "The domain's MTA-STS policy is in mode none: it withdrew MTA-STS (RFC 8461 §8.3).",
+            "",
+        ),
+        FindingCode(
+            "mta-sts-absent",
+            _I,
+            "The domain publishes no MTA-STS policy (no v=STSv1 TXT record at _mta-sts).",
+            "Consider MTA-STS (RFC 8461): a policy file and a _mta-sts TXT record.",
+        ),
     )
 }
 """Every finding code the library emits, by code."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -28,6 +28,10 @@ __all__ = [
     "MailRoute",
     "RouteKind",
 ]
+
+if TYPE_CHECKING:
+    from mxroute._attempts import DeliveryPlan, UnreachableMemory
+    from mxroute._policy import AddressFamily, RoutingPolicy
 
 T = TypeVar("T")
 
@@ -274,6 +278,71 @@ class MailRoute:
                 if address not in seen:
                     seen.add(address)
                     yield host, address
+
+    def plan(
+        self,
+        policy: RoutingPolicy | None = None,
+        *,
+        first_family: AddressFamily | str | None = None,
+        first_family_count: int = 1,
+        address_limit: int = 5,
+        session_limit: int = 2,
+        memory: UnreachableMemory | None = None,
+        message_key: str | None = None,
+        rotation: int = 0,
+    ) -> DeliveryPlan:
+        """The connections to try for this route, in order: a :class:`~mxroute.DeliveryPlan`.
+
+        Pure: no I/O. The order is the route's (RFC 5321 §5.1: by preference,
+        equal preferences already shuffled), each address (and port) once at its first
+        place; within a run of equal preference the families alternate as
+        RFC 8305 §4 says. See the "Connecting" page for every rule.
+
+        Args:
+            policy: Gives ``address_families`` (others are left out; the first
+                is tried first) and ``address_scope`` (checked again when
+                connecting). Default: ``RoutingPolicy()``.
+            first_family: The family to start each preference run with;
+                default: the policy's first.
+            first_family_count: How many addresses of the first family come
+                before the families alternate (RFC 8305's "First Address
+                Family Count").
+            address_limit: The most addresses to try (Postfix's
+                ``smtp_mx_address_limit`` is 5, as here). If the cut would
+                drop a family entirely, its first address takes the last place.
+            session_limit: The most SMTP sessions to open (Postfix's
+                ``smtp_mx_session_limit`` is 2, as here).
+            memory: Addresses it remembers as failed go last, or are skipped
+                (its :class:`~mxroute.MemoryMode`).
+            message_key: A key of the message (its Message-ID, a queue id):
+                hosts of equal preference are ordered by it instead of the
+                route's shuffle, so every retry of the message tries them in
+                the same order (greylisting lets a retry in at the same host).
+            rotation: Rotate each preference run by this many places; pass the
+                retry count to start each retry at another address (and family).
+
+        Raises:
+            InvalidInput: An option is wrong (a limit below 1, an unknown family).
+
+        >>> route = MailRoute("example.com", RouteKind.MX, [
+        ...     MailHost("mx1.example.com", 10, ["192.0.2.1", "2001:db8::1"]),
+        ...     MailHost("mx2.example.com", 20, ["192.0.2.2"])])
+        >>> [str(a.address) for a in route.plan()]
+        ['2001:db8::1', '192.0.2.1', '192.0.2.2']
+        """
+        from mxroute._attempts import plan_delivery
+
+        return plan_delivery(
+            self,
+            policy,
+            first_family=first_family,
+            first_family_count=first_family_count,
+            address_limit=address_limit,
+            session_limit=session_limit,
+            memory=memory,
+            message_key=message_key,
+            rotation=rotation,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The route as plain data, ready for JSON."""

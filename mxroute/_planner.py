@@ -51,9 +51,11 @@ from mxroute._errors import (
 from mxroute._exports import publish
 from mxroute._findings import Finding, make_finding
 from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
+from mxroute._mtasts import PolicyAnswer, PolicyLookup, PolicyRequest, dns_answers
 from mxroute._names import IPAddress, Target, TargetKind, format_address, format_literal, parse_ip
 from mxroute._names import parse_target as _parse_target
 from mxroute._policy import NextHop, RoutingPolicy, is_local_address
+from mxroute._tls import MTASTSPolicy
 
 __all__ = [
     "DEGRADED_TTL",
@@ -68,10 +70,14 @@ __all__ = [
     "plan_route",
 ]
 
-Batch = tuple[Question, ...]
-"""Questions the planner needs answered before it can go on; ask them concurrently."""
+Batch = tuple[Question | PolicyRequest, ...]
+"""Questions the planner needs answered before it can go on; ask them concurrently.
 
-RoutePlan = Generator[Batch, Sequence[Answer], MailRoute]
+With ``RoutingPolicy(mta_sts=True)`` a batch may also hold one
+:class:`~mxroute.PolicyRequest`, answered with a :class:`~mxroute.PolicyAnswer`
+at its position; without it, a batch holds only DNS questions."""
+
+RoutePlan = Generator[Batch, Sequence[Answer | PolicyAnswer], MailRoute]
 """The generator :func:`plan_route` returns."""
 
 DEGRADED_TTL = 60
@@ -88,6 +94,7 @@ class _Trail:
     used_dns: bool = False
     degraded: bool = False
     findings: list[Finding] = attrs.Factory(list)
+    mta_sts: MTASTSPolicy | None = None
 
     def use(self, answer: Answer) -> None:
         self.used_dns = True
@@ -119,6 +126,7 @@ class _Trail:
             authenticated=self.used_dns and self.authenticated,
             findings=tuple(self.findings),
             next_hop=next_hop,
+            mta_sts=self.mta_sts,
         )
 
 
@@ -237,8 +245,11 @@ def _mx_route(
     trusted: bool,
 ) -> RoutePlan:
     """Route by the MX records of ``name`` (the domain, or a relay host)."""
-    (answer,) = yield (Question(name, "MX"),)  # rule 3
-    trail.use(answer)
+    sts = PolicyLookup.start(domain, policy) if policy.mta_sts and not trusted else None
+    answer, *more = dns_answers((yield (Question(name, "MX"), *(sts.questions if sts else ()))))
+    trail.use(answer)  # rule 3
+    if sts is not None:
+        sts.take(more, policy, trail)
     canonical = answer.canonical_name
     if answer.cnames:
         trail.note(
@@ -277,10 +288,13 @@ def _mx_route(
             trusted=trusted,
             preference=[0],
             dane=DaneGate(domain, True) if policy.dane else None,
+            sts=sts,
         )
         hosts = _prune_self(domain, hosts, local, _HAS_LOCAL_ADDRESS, trail)
         if not hosts:
             _no_hosts(domain, [canonical], any_temporary, trail, kind=RouteKind.IMPLICIT_MX)
+        if sts is not None:
+            hosts, trail.mta_sts = yield from sts.apply(hosts, trail)
         return trail.route(
             domain, RouteKind.IMPLICIT_MX, _cap_addresses(hosts, policy, trail), None
         )
@@ -302,10 +316,13 @@ def _mx_route(
         trusted=trusted,
         preference=[r.preference for r in ordered],
         dane=DaneGate(domain, answer.authenticated) if policy.dane else None,
+        sts=sts,
     )
     hosts = _prune_self(domain, hosts, local, _HAS_LOCAL_ADDRESS, trail)  # rule 8
     if not hosts:
         _no_hosts(domain, names, any_temporary, trail, kind=RouteKind.MX)
+    if sts is not None:
+        hosts, trail.mta_sts = yield from sts.apply(hosts, trail)
     return trail.route(domain, RouteKind.MX, _cap_addresses(hosts, policy, trail), None)
 
 
@@ -493,11 +510,15 @@ def _resolve_hosts(
     trusted: bool,
     preference: Sequence[int],
     dane: DaneGate | None = None,
-) -> Generator[Batch, Sequence[Answer], tuple[list[MailHost], list[tuple[str, int]], bool]]:
+    sts: PolicyLookup | None = None,
+) -> Generator[
+    Batch, Sequence[Answer | PolicyAnswer], tuple[list[MailHost], list[tuple[str, int]], bool]
+]:
     """Rule 9: one batch with the A/AAAA questions of every host; build the hosts.
 
     With DANE (``dane``), each host's TLSA question joins the batch, and
-    :func:`~mxroute._dane.apply_dane` decides every host's ``tls``.
+    :func:`~mxroute._dane.apply_dane` decides every host's ``tls``. The batch
+    also carries ``sts``'s policy request, so the fetch overlaps it.
 
     Returns the usable hosts, the (name, preference) of the hosts that are
     this host (rule 8), and whether a host was lost to a temporary failure.
@@ -521,9 +542,12 @@ def _resolve_hosts(
         if tlsa is not None:
             questions.append(tlsa)
     answers: dict[Question, Answer] = dict(from_additional)
-    if questions:
-        received = yield tuple(questions)
-        answers.update(zip(questions, received, strict=True))
+    pending = sts.pending() if sts is not None else ()
+    if questions or pending:
+        received = yield (*questions, *pending)
+        answers.update(zip(questions, dns_answers(received[: len(questions)]), strict=True))
+        if sts is not None and pending:
+            sts.receive(received[len(questions) :])
 
     hosts: list[MailHost] = []
     local: list[tuple[str, int]] = []

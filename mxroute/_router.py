@@ -33,6 +33,7 @@ and other worker processes): see :meth:`Router.__reduce__` for what is kept.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import random
 import threading
@@ -47,21 +48,30 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from mxroute import _adapters as adapters
 from mxroute import _bulk as bulk
 from mxroute._bulk import DEFAULT_CONCURRENCY, BulkResult, T
 from mxroute._checks import seconds
-from mxroute._dns import Answer, AnyResolver, Resolver
+from mxroute._dns import Answer, AnyResolver, Question, Resolver
 from mxroute._errors import TemporaryRouteError, UnsupportedEventLoop
 from mxroute._exports import publish
 from mxroute._guard import stand_in
 from mxroute._model import MailRoute
+from mxroute._mtasts import (
+    FETCH_TIMEOUT,
+    MemoryPolicyCache,
+    PolicyAnswer,
+    PolicyCache,
+    PolicyRequest,
+    PolicyService,
+)
 from mxroute._names import Target, parse_target
 from mxroute._planner import Batch, RoutePlan, plan_route
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
+from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher, PolicyResponse
 
 __all__ = ["Router", "resolve"]
 
@@ -101,6 +111,16 @@ class Router:
             async code alike. In sync code, a batch of questions still
             unanswered then is left to finish in a worker thread (within
             the resolver's lifetime) and its answers are dropped.
+        policy_fetcher: With ``RoutingPolicy(mta_sts=True)``: fetches MTA-STS
+            policies (a :class:`~mxroute.PolicyFetcher` and/or
+            :class:`~mxroute.AsyncPolicyFetcher`); an
+            :class:`~mxroute.HTTPSPolicyFetcher` (system trust store) when
+            None, made on the first fetch.
+        policy_cache: Keeps MTA-STS policies between routes (a
+            :class:`~mxroute.PolicyCache`); a :class:`~mxroute.MemoryPolicyCache`
+            of this router when None. Give a :class:`~mxroute.SQLitePolicyCache`
+            to keep policies across restarts, or one cache to several routers
+            to share it.
 
     Raises:
         InvalidInput: ``deadline`` is not a positive, finite number of
@@ -114,9 +134,17 @@ class Router:
         rng: random.Random | None = None,
         *,
         deadline: float | None = None,
+        policy_fetcher: PolicyFetcher | AsyncPolicyFetcher | None = None,
+        policy_cache: PolicyCache | None = None,
     ) -> None:
         self.resolver: AnyResolver = resolver if resolver is not None else _default_resolver()
         self.policy = policy if policy is not None else RoutingPolicy()
+        self.policies = PolicyService(
+            policy_cache if policy_cache is not None else MemoryPolicyCache(),
+            policy_fetcher,
+            self.policy.address_scope,
+        )
+        """The MTA-STS policy cache and fetcher of this router's routes."""
         self.rng = rng if rng is not None else random.Random()
         self.deadline: float | None = None if deadline is None else seconds(deadline, "deadline")
         """Seconds one route may take in all, or None for no limit."""
@@ -145,10 +173,15 @@ class Router:
         made_resolver, made_rng = self._made
         resolver = None if self.resolver is made_resolver else self.resolver
         rng = None if self.rng is made_rng else self.rng
-        return (type(self), (resolver, self.policy, rng), {"deadline": self.deadline})
+        return (
+            type(self),
+            (resolver, self.policy, rng),
+            {"deadline": self.deadline, "policies": self.policies.portable()},
+        )
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.deadline = state["deadline"]
+        self.policies = state.get("policies", self.policies)
 
     def plan(self, target: str | Target) -> RoutePlan:
         """The planner for one target with this router's policy and random source."""
@@ -168,7 +201,7 @@ class Router:
             TypeError: The resolver has no synchronous ``query``.
         """
         plan, deadline = self._start(target)
-        return run_plan(plan, self.resolver, deadline=deadline)
+        return run_plan(plan, self.resolver, deadline=deadline, policies=self.policies)
 
     async def resolve_async(self, target: str | Target) -> MailRoute:
         """Route a target in asyncio; each batch of questions is asked concurrently.
@@ -182,7 +215,7 @@ class Router:
         """
         require_asyncio("Router.resolve_async()")
         plan, deadline = self._start(target)
-        return await _run_plan_async(plan, self.resolver, deadline)
+        return await _run_plan_async(plan, self.resolver, deadline, self.policies)
 
     def _start(self, target: str | Target) -> tuple[RoutePlan, Deadline | None]:
         """The plan for ``target`` and, when this router has one, its deadline (from now)."""
@@ -273,7 +306,14 @@ class Router:
         """This router if its resolver caches, else a copy over a new CachingResolver."""
         if isinstance(self.resolver, CachingResolver):
             return self
-        return Router(CachingResolver(self.resolver), self.policy, self.rng, deadline=self.deadline)
+        return Router(
+            CachingResolver(self.resolver),
+            self.policy,
+            self.rng,
+            deadline=self.deadline,
+            policy_fetcher=self.policies.fetcher,
+            policy_cache=self.policies.cache,
+        )
 
 
 def require_asyncio(api: str) -> None:
@@ -340,7 +380,10 @@ class Deadline:
 
     def passed(self, batch: Batch) -> TemporaryRouteError:
         """The error for a route whose deadline passed while ``batch`` was unanswered."""
-        asked = ", ".join(f"{rdtype} {name}" for name, rdtype in batch[:3])
+        asked = ", ".join(
+            item.describe() if isinstance(item, PolicyRequest) else f"{item.rdtype} {item.name}"
+            for item in batch[:3]
+        )
         if len(batch) > 3:
             asked += f" and {len(batch) - 3} more"
         return TemporaryRouteError(
@@ -351,18 +394,30 @@ class Deadline:
         )
 
 
+Plan = Generator[Batch, Sequence[Answer | PolicyAnswer], _R]
+"""A sans-I/O plan such as :func:`~mxroute.plan_route` returns."""
+
+DNSPlan = Generator[tuple[Question, ...], Sequence[Answer], _R]
+"""A plan that asks DNS questions only (the audit's authoritative check): it is
+only ever sent DNS answers, since it never yields a policy request."""
+
+
 def run_plan(
-    plan: Generator[Batch, Sequence[Answer], _R],
+    plan: Plan[_R] | DNSPlan[_R],
     resolver: AnyResolver,
     async_api: str = "resolve_async()",
     *,
     deadline: Deadline | None = None,
+    policies: PolicyService | None = None,
 ) -> _R:
     """Run a sans-I/O plan to its end with a synchronous resolver.
 
-    Each batch goes to ``query_batch`` when the resolver has it (asked
-    concurrently), else to ``query`` one question after the other. The
-    plan's return value is returned; what it raises propagates.
+    Each batch's questions go to ``query_batch`` when the resolver has it
+    (asked concurrently), else to ``query`` one question after the other. A
+    :class:`~mxroute.PolicyRequest` in a batch is answered through
+    ``policies`` (the cache, else a fetch in a worker thread while the
+    questions are asked). The plan's return value is returned; what it
+    raises propagates.
 
     Args:
         plan: A generator such as :func:`~mxroute.plan_route` returns.
@@ -372,36 +427,37 @@ def run_plan(
         deadline: When the plan must be done; None for no limit. With one,
             each batch is asked in a worker thread that the caller waits for
             no longer than the time left (see the module documentation).
+        policies: Answers policy requests; a default one when None.
 
     Raises:
-        TypeError: The resolver has no synchronous ``query``.
+        TypeError: The resolver has no synchronous ``query`` (or the policy
+            fetcher no ``fetch_policy``).
         TemporaryRouteError: The deadline passed.
     """
     if not isinstance(resolver, Resolver):
         raise adapters.no_query(resolver, async_api)
+    steps = cast("Plan[_R]", plan)  # a DNSPlan yields no policy request: sent Answers only
     try:
-        batch = next(plan)
+        batch = next(steps)
         while True:
-            if deadline is None:
-                answers = _ask(resolver, batch)
-            else:
-                answers = _ask_in_time(resolver, batch, deadline)
-            batch = plan.send(answers)
+            batch = steps.send(_answer(resolver, batch, deadline, policies, async_api))
     except StopIteration as done:
         result: _R = done.value
         return result
 
 
 async def run_plan_async(
-    plan: Generator[Batch, Sequence[Answer], _R],
+    plan: Plan[_R] | DNSPlan[_R],
     resolver: AnyResolver,
     api: str = "this coroutine",
     *,
     deadline: Deadline | None = None,
+    policies: PolicyService | None = None,
 ) -> _R:
     """Run a sans-I/O plan to its end in asyncio; each batch is asked concurrently.
 
-    A resolver with only a synchronous ``query`` is run in worker threads.
+    A resolver with only a synchronous ``query`` is run in worker threads,
+    and so is a policy fetcher with only ``fetch_policy``.
     With a ``deadline``, each batch is awaited no longer than the time left.
 
     Raises:
@@ -409,30 +465,195 @@ async def run_plan_async(
         TemporaryRouteError: The deadline passed.
     """
     require_asyncio(api)
-    return await _run_plan_async(plan, resolver, deadline)
+    return await _run_plan_async(plan, resolver, deadline, policies)
 
 
 async def _run_plan_async(
-    plan: Generator[Batch, Sequence[Answer], _R], resolver: AnyResolver, deadline: Deadline | None
+    plan: Plan[_R] | DNSPlan[_R],
+    resolver: AnyResolver,
+    deadline: Deadline | None,
+    policies: PolicyService | None = None,
 ) -> _R:
-    import asyncio
-
+    steps = cast("Plan[_R]", plan)  # a DNSPlan yields no policy request: sent Answers only
     try:
-        batch = next(plan)
+        batch = next(steps)
         while True:
-            if deadline is None:
-                answers = await _ask_async(resolver, batch)
-            else:
-                try:
-                    answers = await asyncio.wait_for(
-                        _ask_async(resolver, batch), deadline.left(batch)
-                    )
-                except asyncio.TimeoutError:
-                    raise deadline.passed(batch) from None
-            batch = plan.send(answers)
+            batch = steps.send(await _answer_async(resolver, batch, deadline, policies))
     except StopIteration as done:
         result: _R = done.value
         return result
+
+
+def _split(batch: Batch) -> tuple[tuple[Question, ...], list[PolicyRequest]]:
+    """A batch's DNS questions, and its policy requests."""
+    questions = tuple(item for item in batch if not isinstance(item, PolicyRequest))
+    return questions, [item for item in batch if isinstance(item, PolicyRequest)]
+
+
+def _merge(
+    batch: Batch, answers: Sequence[Answer], policies: Sequence[PolicyAnswer]
+) -> list[Answer | PolicyAnswer]:
+    """The answers in the batch's order: each policy answer at its request's position."""
+    dns, sts = iter(answers), iter(policies)
+    return [next(sts) if isinstance(item, PolicyRequest) else next(dns) for item in batch]
+
+
+def _fetch_timeout(deadline: Deadline | None, batch: Batch) -> float:
+    """How long a policy fetch may take: ``FETCH_TIMEOUT``, or less when the deadline is near."""
+    return FETCH_TIMEOUT if deadline is None else min(FETCH_TIMEOUT, deadline.left(batch))
+
+
+def _answer(
+    resolver: Resolver,
+    batch: Batch,
+    deadline: Deadline | None,
+    policies: PolicyService | None,
+    async_api: str,
+) -> Sequence[Answer | PolicyAnswer]:
+    questions, requests = _split(batch)
+    if not requests:
+        return (
+            _ask(resolver, questions)
+            if deadline is None
+            else _ask_in_time(resolver, questions, deadline)
+        )
+    service = policies if policies is not None else PolicyService()
+    waits = [
+        _fetch_policy(service, r, _fetch_timeout(deadline, batch), async_api) for r in requests
+    ]
+    answers: Sequence[Answer] = ()
+    if questions:
+        answers = (
+            _ask(resolver, questions)
+            if deadline is None
+            else _ask_in_time(resolver, questions, deadline)
+        )
+    return _merge(batch, answers, [wait() for wait in waits])
+
+
+def _fetch_policy(
+    service: PolicyService, request: PolicyRequest, timeout: float, async_api: str
+) -> Callable[[], PolicyAnswer]:
+    """Start answering ``request``; call the result to wait for the answer.
+
+    A cached policy answers at once; else the fetch runs in a worker thread
+    (so it overlaps the DNS questions), waited for ``timeout`` seconds at most.
+    """
+    ready = service.lookup(request)
+    if ready is not None:
+        return lambda: ready
+    fetcher = service.the_fetcher()
+    fetch: Callable[..., Any] | None = getattr(fetcher, "fetch_policy", None)
+    if fetch is None:
+        raise TypeError(
+            f"the policy fetcher {fetcher!r} has no synchronous fetch_policy(); "
+            f"use {async_api} with it"
+        )
+    end = time.monotonic() + timeout
+    wait = _in_thread(lambda: fetch(request.domain, request.addresses, timeout), "mxroute-sts")
+
+    def answer() -> PolicyAnswer:
+        outcome = wait(max(0.0, end - time.monotonic()))
+        if outcome is None:
+            return service.settle(request, None, "timeout", f"no policy within {timeout:g} s")
+        ok, response = outcome
+        if not ok:
+            raise response
+        return service.settle(request, response.text, response.error, response.detail)
+
+    return answer
+
+
+async def _answer_async(
+    resolver: AnyResolver, batch: Batch, deadline: Deadline | None, policies: PolicyService | None
+) -> Sequence[Answer | PolicyAnswer]:
+    import asyncio
+
+    questions, requests = _split(batch)
+    asked = (
+        _ask_async(resolver, questions)
+        if deadline is None
+        else _in_time(lambda: _ask_async(resolver, questions), deadline, batch)
+    )
+    if not requests:
+        return await asked
+    service = policies if policies is not None else PolicyService()
+    timeout = _fetch_timeout(deadline, batch)  # ends by the deadline: not under _in_time
+    answers, fetched = await asyncio.gather(
+        asked,
+        asyncio.gather(*(_fetch_policy_async(service, request, timeout) for request in requests)),
+    )
+    return _merge(batch, answers, fetched)
+
+
+async def _in_time(ask: Callable[[], Awaitable[_R]], deadline: Deadline, batch: Batch) -> _R:
+    """``ask()`` awaited for the time left at most; the questions in flight then are cancelled."""
+    import asyncio
+
+    left = deadline.left(batch)
+    try:
+        return await asyncio.wait_for(ask(), left)
+    except asyncio.TimeoutError:
+        raise deadline.passed(batch) from None
+
+
+async def _fetch_policy_async(
+    service: PolicyService, request: PolicyRequest, timeout: float
+) -> PolicyAnswer:
+    """Answer ``request`` from the cache, else fetch it within ``timeout`` seconds."""
+    import asyncio
+
+    ready = service.lookup(request)
+    if ready is not None:
+        return ready
+    fetcher = service.the_fetcher()
+    fetch_async: Callable[..., Awaitable[Any]] | None = getattr(fetcher, "fetch_policy_async", None)
+    if fetch_async is not None:
+        pending = fetch_async(request.domain, request.addresses, timeout)
+    elif isinstance(fetcher, PolicyFetcher):
+        fetch = fetcher.fetch_policy
+        pending = _in_daemon_thread(lambda: fetch(request.domain, request.addresses, timeout))
+    else:
+        raise TypeError(
+            f"the policy fetcher {fetcher!r} has no fetch_policy_async() or fetch_policy()"
+        )
+    try:
+        response: PolicyResponse = await asyncio.wait_for(pending, timeout)
+    except asyncio.TimeoutError:
+        return service.settle(request, None, "timeout", f"no policy within {timeout:g} s")
+    return service.settle(request, response.text, response.error, response.detail)
+
+
+async def _in_daemon_thread(work: Callable[[], Any]) -> Any:
+    """``work()`` in a daemon thread, awaited.
+
+    Not :func:`asyncio.to_thread`: a fetch that ignores its timeout would
+    keep :func:`asyncio.run` waiting for the default executor at its end;
+    a daemon thread is left behind instead (its result dropped).
+    """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+
+    def deliver(outcome: tuple[bool, Any]) -> None:
+        if not future.done():
+            future.set_result(outcome)
+
+    def run() -> None:
+        try:
+            outcome: tuple[bool, Any] = (True, work())
+        except BaseException as exc:  # raised again in the awaiting task
+            outcome = (False, exc)
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(deliver, outcome)
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(run,), name="mxroute-sts", daemon=True).start()
+    ok, value = await future
+    if not ok:
+        raise value
+    return value
 
 
 # The drivers test for the optional methods as isinstance() with the
@@ -440,9 +661,9 @@ async def _run_plan_async(
 # and is not None), without that check's cost on every batch.
 
 
-def _ask(resolver: Resolver, batch: Batch) -> Sequence[Answer]:
+def _ask(resolver: Resolver, batch: Sequence[Question]) -> Sequence[Answer]:
     if len(batch) > 1:
-        query_batch: Callable[[Batch], Sequence[Answer]] | None = getattr(
+        query_batch: Callable[[Sequence[Question]], Sequence[Answer]] | None = getattr(
             resolver, "query_batch", None
         )
         if query_batch is not None:
@@ -450,38 +671,56 @@ def _ask(resolver: Resolver, batch: Batch) -> Sequence[Answer]:
     return [resolver.query(name, rdtype) for name, rdtype in batch]
 
 
-def _ask_in_time(resolver: Resolver, batch: Batch, deadline: Deadline) -> Sequence[Answer]:
-    """:func:`_ask` in a daemon thread, waited for until the deadline at most.
+def _in_thread(
+    work: Callable[[], Any], name: str
+) -> Callable[[float | None], tuple[bool, Any] | None]:
+    """Run ``work`` in a daemon thread; the result waits for ``(ok, value)``, None if not done.
 
-    The resolver protocols give no way to stop a call, so a batch that misses
-    the deadline is left to finish in its thread, its answers dropped. A
-    daemon thread (not a pool) so such a batch never delays the interpreter's exit.
+    A daemon thread (not a pool) so work that misses its time never delays
+    the interpreter's exit; it runs in a copy of the caller's context.
     """
-    left = deadline.left(batch)
     outcome: list[tuple[bool, Any]] = []
 
-    def ask() -> None:
+    def run() -> None:
         try:
-            outcome.append((True, _ask(resolver, batch)))
+            outcome.append((True, work()))
         except BaseException as exc:  # raised again in the caller's thread
             outcome.append((False, exc))
 
     context = contextvars.copy_context()
-    worker = threading.Thread(target=context.run, args=(ask,), name="mxroute-batch", daemon=True)
+    worker = threading.Thread(target=context.run, args=(run,), name=name, daemon=True)
     worker.start()
-    worker.join(left)
-    if not outcome:
+
+    def wait(timeout: float | None) -> tuple[bool, Any] | None:
+        worker.join(timeout)
+        return outcome[0] if outcome else None
+
+    return wait
+
+
+def _ask_in_time(
+    resolver: Resolver, batch: tuple[Question, ...], deadline: Deadline
+) -> Sequence[Answer]:
+    """:func:`_ask` in a daemon thread, waited for until the deadline at most.
+
+    The resolver protocols give no way to stop a call, so a batch that misses
+    the deadline is left to finish in its thread, its answers dropped.
+    """
+    outcome = _in_thread(lambda: _ask(resolver, batch), "mxroute-batch")(deadline.left(batch))
+    if outcome is None:
         raise deadline.passed(batch)
-    ((ok, value),) = outcome
+    ok, value = outcome
     if not ok:
         raise value
     answers: Sequence[Answer] = value
     return answers
 
 
-async def _ask_async(resolver: AnyResolver, batch: Batch) -> Sequence[Answer]:
+async def _ask_async(resolver: AnyResolver, batch: Sequence[Question]) -> Sequence[Answer]:
     import asyncio
 
+    if not batch:
+        return []
     query_async = adapters.async_query(resolver)
     if len(batch) == 1:
         return [await query_async(*batch[0])]
@@ -495,13 +734,25 @@ def resolve(
     policy: RoutingPolicy | None = None,
     rng: random.Random | None = None,
     deadline: float | None = None,
+    policy_fetcher: PolicyFetcher | AsyncPolicyFetcher | None = None,
+    policy_cache: PolicyCache | None = None,
 ) -> MailRoute:
     """Route one target: ``mxroute.resolve("alice@example.com")``.
 
-    A shortcut for ``Router(resolver, policy, rng, deadline=deadline).resolve(target)``;
-    with no resolver it uses the system's DNS configuration.
+    A shortcut for ``Router(resolver, policy, rng, deadline=deadline,
+    policy_fetcher=policy_fetcher, policy_cache=policy_cache).resolve(target)``;
+    with no resolver it uses the system's DNS configuration. Each call has
+    its own MTA-STS policy cache unless ``policy_cache`` is given: routing
+    many messages, keep one :class:`~mxroute.Router` (or one cache).
     """
-    return Router(resolver, policy, rng, deadline=deadline).resolve(target)
+    return Router(
+        resolver,
+        policy,
+        rng,
+        deadline=deadline,
+        policy_fetcher=policy_fetcher,
+        policy_cache=policy_cache,
+    ).resolve(target)
 
 
 publish(globals())

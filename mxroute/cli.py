@@ -33,6 +33,7 @@ import csv
 import io
 import json
 import os
+import pickle
 import random
 import sys
 import time
@@ -50,6 +51,7 @@ from mxroute._errors import InvalidAddress, InvalidInput, MailRouteError, MXRout
 from mxroute._expect import MX_PROVIDERS, Expectation
 from mxroute._findings import Finding, Severity
 from mxroute._model import MailRoute
+from mxroute._mtasts import MemoryPolicyCache, PolicyCache, SQLitePolicyCache
 from mxroute._names import format_address, parse_host_port
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
@@ -58,6 +60,7 @@ from mxroute._resolvers.memory import InMemoryResolver
 from mxroute._resolvers.recording import RecordingResolver
 from mxroute._router import Router
 from mxroute._snapshot import SCHEMA, diff_snapshots, read_snapshots, watch
+from mxroute._tls import OPPORTUNISTIC
 from mxroute._validate import validate_address
 
 __all__ = [
@@ -206,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument(
         "--explain", action="store_true", help="add every DNS question asked and its answer"
     )
+    _mta_sts_options(route)
 
     check = _command(
         commands,
@@ -216,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
         "TTLs) and say what to fix, most severe finding first.",
     )
     _dns_options(check)
+    _mta_sts_options(check)
     check.add_argument(
         "--authoritative",
         action="store_true",
@@ -347,6 +352,14 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
         "random source seeded with N)",
     )
     parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="shard the targets over N worker processes, each with its own resolver and "
+        "cache (default 1: this process)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=_positive,
         default=DEFAULT_CONCURRENCY,
@@ -366,6 +379,30 @@ def _dns_options(parser: argparse.ArgumentParser) -> None:
         choices=[s.value for s in Severity],
         help="also exit 1 for a finding this severe or more (error, warning or info)",
     )
+
+
+def _mta_sts_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mta-sts",
+        action="store_true",
+        help="apply the domain's MTA-STS policy (RFC 8461; fetched over HTTPS)",
+    )
+    parser.add_argument(
+        "--policy-cache",
+        type=Path,
+        metavar="FILE",
+        help="keep MTA-STS policies in this SQLite file between runs (default: in memory)",
+    )
+
+
+def _policy_cache(args: argparse.Namespace) -> PolicyCache:
+    """The run's MTA-STS policy cache: ``--policy-cache FILE``, else one in memory."""
+    if args.policy_cache is None:
+        return MemoryPolicyCache()
+    try:
+        return SQLitePolicyCache(args.policy_cache)
+    except MXRouteError as exc:
+        raise _UsageError(f"--policy-cache: {exc}") from None
 
 
 def _nameserver(text: str) -> tuple[str, int | None]:
@@ -407,6 +444,8 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
     watching = getattr(args, "watch", None) is not None
     if not watching and (getattr(args, "count", None) or getattr(args, "duration", None)):
         raise _UsageError("--count and --for go with --watch")
+    if watching and getattr(args, "jobs", 1) > 1:
+        raise _UsageError("--jobs does not go with --watch")
     if watching and getattr(args, "skip_done", None):
         raise _UsageError("--skip-done does not go with --watch (each check is whole)")
     skip = _done_targets(args.skip_done) if getattr(args, "skip_done", None) else None
@@ -422,7 +461,12 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
         targets = _targets(args.targets)
         if skip is not None:
             targets = _skipping(targets, skip, progress)
-        return asyncio.run(_run_all(targets, work, args, progress, summary))
+        jobs = getattr(args, "jobs", 1)
+        if jobs > 1:
+            outcomes = _sharded(targets, args, injected, jobs)
+        else:
+            outcomes = _outcomes(targets, work, args)
+        return asyncio.run(_run_all(outcomes, args, progress, summary))
     finally:
         # The one place the resolver stack of the run is closed (what the
         # command made itself, never an injected resolver).
@@ -441,41 +485,32 @@ def _work(args: argparse.Namespace, resolver: AnyResolver | None) -> _Work:
             return _validate(target)
 
         return validate
+    cache = _policy_cache(args)
     if args.command == "check":
         expected = _expectation(args)
+        audited = RoutingPolicy(dane=args.dane, mta_sts=args.mta_sts)
         return lambda t: _check(
-            t, resolver, args.seed, RoutingPolicy(dane=args.dane), args.authoritative, expected
+            t, resolver, args.seed, audited, args.authoritative, expected, cache
         )
     try:
-        policy = RoutingPolicy(relayhost=args.relayhost, dane=args.dane)
+        policy = RoutingPolicy(relayhost=args.relayhost, dane=args.dane, mta_sts=args.mta_sts)
     except InvalidInput as exc:
         raise _UsageError(f"--relayhost: {exc}") from None
-    return lambda t: _route(t, resolver, policy, args.seed, args.explain)
+    return lambda t: _route(t, resolver, policy, args.seed, args.explain, cache)
 
 
-async def _run_all(
-    targets: AsyncIterator[str],
-    work: _Work,
-    args: argparse.Namespace,
-    progress: _Progress | None,
-    summary: _Summary | None = None,
-) -> int:
-    """Run ``work`` over the targets on the bulk engine.
-
-    Each outcome is printed as it completes (in input order with ``--ordered``).
-    """
-    import asyncio
-
+async def _outcomes(
+    targets: AsyncIterator[str], work: _Work, args: argparse.Namespace
+) -> AsyncIterator[_Outcome]:
+    """Run ``work`` over the targets on the bulk engine, in this process."""
     from mxroute import _bulk as bulk
 
+    command = args.command
+
     async def one(target: str) -> _Outcome:
-        undecodable = _undecodable(args.command, target)
+        undecodable = _undecodable(command, target)
         return undecodable if undecodable is not None else await work(target)
 
-    fail_on = getattr(args, "fail_on", None)
-    fail_on = None if fail_on is None else Severity(fail_on)
-    counts: collections.Counter[str] = collections.Counter()
-    ticker = asyncio.ensure_future(progress.tick()) if progress is not None else None
     results = bulk.run(
         one,
         targets,
@@ -486,6 +521,78 @@ async def _run_all(
         async for _target, outcome in results:
             if isinstance(outcome, MXRouteError):  # not a target's outcome: the run stops
                 raise outcome
+            yield outcome
+    finally:
+        await results.aclose()  # type: ignore[attr-defined]
+
+
+def _sharded(
+    targets: AsyncIterator[str],
+    args: argparse.Namespace,
+    injected: AnyResolver | None,
+    jobs: int,
+) -> AsyncIterator[_Outcome]:
+    """``--jobs N``: the same work, sharded over N worker processes (see ``_jobs``)."""
+    from mxroute._jobs import run_sharded
+
+    if injected is not None:
+        try:
+            pickle.dumps(injected)
+        except Exception as exc:  # pickling raises many types
+            raise _UsageError(
+                f"--jobs needs a resolver that can be sent to worker processes: {exc}"
+            ) from None
+    return run_sharded(
+        targets,
+        _job_chunk,
+        jobs=jobs,
+        initializer=_job_start,
+        initargs=(args, injected),
+        ordered=getattr(args, "ordered", False),
+    )
+
+
+_JOB: dict[str, Any] = {}
+"""A ``--jobs`` worker process's state: its event loop and its work function."""
+
+
+def _job_start(args: argparse.Namespace, injected: AnyResolver | None) -> None:
+    """Build this worker's resolver stack and work, once (the worker's cache lives here)."""
+    import asyncio
+
+    resolver = None if args.command == "validate" else _resolver(args, injected)
+    _JOB.update(args=args, work=_work(args, resolver), loop=asyncio.new_event_loop())
+
+
+def _job_chunk(targets: Sequence[str]) -> list[_Outcome]:
+    """Run one chunk of targets in this worker, on its own loop and bulk engine."""
+
+    async def run() -> list[_Outcome]:
+        return [o async for o in _outcomes(_targets_of(targets), _JOB["work"], _JOB["args"])]
+
+    return list(_JOB["loop"].run_until_complete(run()))
+
+
+async def _targets_of(targets: Sequence[str]) -> AsyncIterator[str]:
+    for target in targets:
+        yield target
+
+
+async def _run_all(
+    outcomes: AsyncIterator[_Outcome],
+    args: argparse.Namespace,
+    progress: _Progress | None,
+    summary: _Summary | None = None,
+) -> int:
+    """Print each outcome as it comes (in input order with ``--ordered``) and count them."""
+    import asyncio
+
+    fail_on = getattr(args, "fail_on", None)
+    fail_on = None if fail_on is None else Severity(fail_on)
+    counts: collections.Counter[str] = collections.Counter()
+    ticker = asyncio.ensure_future(progress.tick()) if progress is not None else None
+    try:
+        async for outcome in outcomes:
             if progress is not None:
                 progress.clear()
             _show(outcome, args)
@@ -499,7 +606,7 @@ async def _run_all(
             if progress is not None:
                 progress.count(outcome.status)
     finally:
-        await results.aclose()  # type: ignore[attr-defined]
+        await outcomes.aclose()  # type: ignore[attr-defined]
         if ticker is not None:
             ticker.cancel()
         if progress is not None:
@@ -1063,12 +1170,14 @@ async def _route(
     policy: RoutingPolicy,
     seed: int | None,
     explain: bool,
+    cache: PolicyCache | None = None,
 ) -> _Outcome:
     recorder = RecordingResolver(resolver) if explain else None
     router = Router(
         resolver=recorder if recorder is not None else resolver,
         policy=policy,
         rng=random.Random(seed) if seed is not None else None,
+        policy_cache=cache,
     )
     try:
         route = await router.resolve_async(target)
@@ -1149,8 +1258,10 @@ def _route_lines(target: str, route: MailRoute) -> list[str]:
     lines = [f"{target}: {route.kind.value} route for {route.domain}{via}{ttl}"]
     for number, host in enumerate(route.hosts, 1):
         addresses = " ".join(format_address(a) for a in host.addresses)
+        tls = "" if host.tls == OPPORTUNISTIC else f"  tls {host.tls.level.value}"
         lines.append(
-            f"  {number}. {host.name}  preference {host.preference}  port {host.port}  {addresses}"
+            f"  {number}. {host.name}  preference {host.preference}  port {host.port}  "
+            f"{addresses}{tls}"
         )
     lines += _finding_lines(_sorted(route.findings), fixes=False)
     return lines
@@ -1203,10 +1314,13 @@ async def _check(
     policy: RoutingPolicy,
     authoritative: bool = False,
     expected: Expectation | None = None,
+    cache: PolicyCache | None = None,
 ) -> _Outcome:
     rng = random.Random(seed) if seed is not None else None
     try:
-        report = await audit_async(target, resolver, policy, rng=rng, authoritative=authoritative)
+        report = await audit_async(
+            target, resolver, policy, rng=rng, authoritative=authoritative, policy_cache=cache
+        )
     except InvalidInput as exc:
         return _invalid("check", target, exc)
     error = report.error

@@ -41,6 +41,8 @@ def test_every_example_is_exercised_here():
         "smart_host.py",
         "bulk_audit.py",
         "testing_mail_app.py",
+        "deliver_smtplib.py",
+        "deliver_aiosmtplib.py",
         "dask_routes.py",
     }
     assert {p.name for p in EXAMPLES.glob("*.py")} == tested
@@ -171,6 +173,30 @@ class TestTestingMailApp:
     def test_its_own_tests_pass(self, tmp_path):
         out = run_example("testing_mail_app.py", cwd=tmp_path)
         assert "8 passed" in out
+
+
+@pytest.mark.parametrize("name", ["deliver_smtplib.py", "deliver_aiosmtplib.py"])
+class TestDeliverDirectly:
+    """Both scripts deliver over mxroute.connect to local sinks, mx1 of shop.example down."""
+
+    def test_mx1_is_down_and_mx2_takes_the_mail(self, name):
+        lines = run_example(name).splitlines()
+        six = lines[0] == "families: IPv6 and IPv4"
+        mx2 = "::1" if six else "127.0.0.3"
+        start = lines.index(f"alice@shop.example: delivered to mx2.shop.example [{mx2}]")
+        assert lines[start + 1].split() == ["refused", "mx1.shop.example", "127.0.0.2"]
+        assert lines[start + 2].split() == ["connected", "mx2.shop.example", mx2]
+        assert "bob@blog.example: delivered to mail.blog.example [127.0.0.4]" in lines
+        held = "127.0.0.3 0, 127.0.0.4 1, ::1 1" if six else "127.0.0.3 1, 127.0.0.4 1"
+        assert lines[-1] == f"messages held by each sink: {held}"
+
+
+def test_aiosmtplib_moves_on_after_a_421_greeting():
+    lines = run_example("deliver_aiosmtplib.py").splitlines()
+    start = lines.index("bob@blog.example: delivered to mail.blog.example [127.0.0.4]")
+    assert lines[start + 1].split() == ["connected", "busy.blog.example", "127.0.0.5"]
+    assert lines[start + 2].startswith("  greeting   busy.blog.example 127.0.0.5: (421, ")
+    assert lines[start + 3].split() == ["connected", "mail.blog.example", "127.0.0.4"]
 
 
 class TestDaskRoutes:

@@ -43,15 +43,24 @@ EXPECTED = {
     # operators: expectations, snapshots
     "ExpectationResult", "MX_PROVIDERS", "expect_mx",
     "ChangeKind", "SnapshotChange", "SnapshotDiff", "diff_snapshots",
+    # connecting (issue 12)
+    "Attempt", "AsyncConnection", "AsyncConnector", "AttemptOutcome", "AttemptRecord",
+    "Connection", "Connector", "DeliveryPlan", "HostsUnreachable", "MemoryMode",
+    "SocketConnector", "Unreachable", "UnreachableMemory", "UnreachableStore", "connect",
+    "connect_async",
     # transport security
     "MTASTSMode", "MTASTSPolicy", "MTASTSRecord", "TLSARecord", "TLSLevel", "TLSRequirement",
     "TLSFailure", "TLSRPTRecord", "CertificateCheck", "MissingDependency", "check_certificate",
     # MTA-STS policy fetching
     "AsyncPolicyFetcher", "HTTPSPolicyFetcher", "PolicyFetcher", "PolicyResponse",
+    # MTA-STS in routing
+    "MemoryPolicyCache", "PolicyAnswer", "PolicyCache", "PolicyRequest", "SQLitePolicyCache",
 }  # fmt: skip
 
 
 TESTING = [
+    "Delivery",
+    "FakeNetwork",
     "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import enum
 import inspect
+import ipaddress
 import pickle
 from collections.abc import Callable
 from typing import Any
@@ -49,6 +50,14 @@ def _route_report() -> mxroute.AuditReport:
     return mxroute.audit("example.com", resolver=_fake())
 
 
+def _record() -> mxroute.AttemptRecord:
+    outcome = mxroute.AttemptOutcome.REFUSED
+    return mxroute.AttemptRecord("mx.example.com", _route().hosts[0].addresses[0], 25, outcome,
+                                 "Connection refused", 0.001, 0.0005)  # fmt: skip
+
+
+_POLICY = "version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 86400\n"
+
 SAMPLES: dict[str, Callable[[], object]] = {
     # values
     "Address": lambda: mxroute.validate_address("Alice@Example.COM"),
@@ -73,6 +82,12 @@ SAMPLES: dict[str, Callable[[], object]] = {
     ),
     "NextHop": lambda: mxroute.NextHop.parse("[relay.example]:587"),
     "PolicyResponse": lambda: mxroute.PolicyResponse.failure("http-status", "HTTP 404 Not Found"),
+    "PolicyRequest": lambda: mxroute.PolicyRequest(
+        "example.com", "abc", [ipaddress.ip_address("192.0.2.80")], refresh=True
+    ),
+    "PolicyAnswer": lambda: mxroute.PolicyAnswer(
+        "example.com", mxroute.MTASTSPolicy.parse(_POLICY, id="abc"), error="tls", detail="expired"
+    ),
     "Question": lambda: mxroute.Question("example.com", "MX"),
     "RoutingPolicy": lambda: mxroute.RoutingPolicy(
         relayhost="[relay.example]:587", local_names=["mx.example.com"], max_hosts=5
@@ -83,6 +98,12 @@ SAMPLES: dict[str, Callable[[], object]] = {
         mxroute.ChangeKind.ADDRESSES_CHANGED, "example.com", "mx.example.com", ("192.0.2.1",)
     ),
     "SnapshotDiff": lambda: mxroute.diff_snapshots([], _route_report()),
+    "DeliveryPlan": lambda: _route().plan(),
+    "Attempt": lambda: _route().plan().attempts[0],
+    "AttemptRecord": lambda: _record(),
+    "Unreachable": lambda: mxroute.UnreachableMemory().record_failure(
+        _route().hosts[0].addresses[0], 25, "refused"
+    ),
     # errors
     "MXRouteError": lambda: mxroute.MXRouteError("something went wrong"),
     "InvalidInput": lambda: mxroute.InvalidInput("invalid-ttl", "ttl must be ...", "-1"),
@@ -101,6 +122,9 @@ SAMPLES: dict[str, Callable[[], object]] = {
     "UnsupportedEventLoop": lambda: mxroute.UnsupportedEventLoop("resolve_async() needs asyncio"),
     "NoMailHosts": lambda: mxroute.NoMailHosts("example.com", "no host"),
     "MailLoop": lambda: mxroute.MailLoop("example.com", "loop", [_finding()]),
+    "HostsUnreachable": lambda: mxroute.HostsUnreachable(
+        "example.com", "no host took a connection", [_finding()], [_record()]
+    ),
 }
 
 NOT_VALUES = {
@@ -109,13 +133,23 @@ NOT_VALUES = {
     "DNSResolver": "holds sockets and a thread pool",
     "CachingResolver": "holds a lock and a live cache",
     "RecordingResolver": "wraps a live resolver",
+    "UnreachableMemory": "holds a lock and a live store",
+    "Connection": "holds a connected socket",
+    "AsyncConnection": "holds connected streams",
+    "SocketConnector": "behaviour: it opens connections",
     "HTTPSPolicyFetcher": "holds an SSL context",
     # Protocols: nothing to instantiate.
     "Resolver": "a protocol",
     "AsyncResolver": "a protocol",
     "BatchResolver": "a protocol",
+    "UnreachableStore": "a protocol",
+    "Connector": "a protocol",
+    "AsyncConnector": "a protocol",
     "PolicyFetcher": "a protocol",
     "AsyncPolicyFetcher": "a protocol",
+    "PolicyCache": "a protocol",
+    "MemoryPolicyCache": "holds a lock and a live cache",
+    "SQLitePolicyCache": "stands for a file in use",
 }
 
 

@@ -12,6 +12,8 @@ import mxroute.testing
 from mxroute.testing import assert_not_queried, assert_queried
 
 EXPECTED = {
+    "Delivery",
+    "FakeNetwork",
     "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",

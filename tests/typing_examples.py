@@ -57,6 +57,22 @@ async def route_async() -> MailRoute:
     return await Router(resolver=fake, rng=random.Random(1)).resolve_async("example.com")
 
 
+def connect_through_the_fake_network() -> str:
+    """FakeNetwork is a Connector (and an AsyncConnector) without a cast."""
+    from mxroute.testing import FakeNetwork
+
+    route = MailRoute(
+        "example.com", mxroute.RouteKind.MX, [mxroute.MailHost("mx.example.com", 10, ["192.0.2.1"])]
+    )
+    with FakeNetwork() as network:
+        network.accept("192.0.2.1")
+        connector: mxroute.Connector = network
+        async_connector: mxroute.AsyncConnector = network
+        assert async_connector is network
+        with mxroute.connect(route, connector=connector) as connection:
+            return connection.host.name
+
+
 def main() -> None:
     assert route_with_fake() == [("mx.example.com:25", "192.0.2.1")]
     assert handle_failure(Router(resolver=CountingResolver()), "x@example.com") == (
@@ -65,6 +81,7 @@ def main() -> None:
     assert handle_failure(Router(resolver=CountingResolver()), "bad name") == "invalid-character"
     route = asyncio.run(route_async())
     assert route.hosts[0].addresses == (ipaddress.ip_address("192.0.2.1"),)
+    assert connect_through_the_fake_network() == "mx.example.com"
 
 
 if __name__ == "__main__":

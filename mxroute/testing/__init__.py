@@ -17,7 +17,11 @@ add, and can time out, fail, or be slow on purpose. Around it:
   questions a fake was asked, with failure messages that list them;
 * :func:`patch_dnspython`, which makes code that calls dnspython directly
   (``dns.resolver.resolve``, ``dns.asyncresolver.resolve``, their
-  ``Resolver`` classes) answer from an mxroute resolver.
+  ``Resolver`` classes) answer from an mxroute resolver;
+* :class:`FakeNetwork`, a fake mail network for code that connects: addresses
+  that accept mail (recorded as a :class:`Delivery`), refuse, time out or
+  greet 421, behind the connector seam of ``mxroute.connect`` (the
+  ``fake_network`` fixture).
 
 >>> from mxroute.testing import InMemoryResolver, assert_queried
 >>> fake = InMemoryResolver()
@@ -36,9 +40,12 @@ from mxroute._exports import adopt
 from mxroute._resolvers.memory import InMemoryResolver, Outcome
 from mxroute.testing._assertions import assert_not_queried, assert_queried
 from mxroute.testing._dnspython import patch_dnspython
+from mxroute.testing._network import Delivery, FakeNetwork
 from mxroute.testing._policies import FakePolicyFetcher
 
 __all__ = [
+    "Delivery",
+    "FakeNetwork",
     "FakePolicyFetcher",
     "InMemoryResolver",
     "Outcome",

@@ -1,4 +1,4 @@
-"""The pytest plugin of mxroute: fixtures ``fake_dns``, ``patched_dnspython``, ``fake_policies``.
+"""The pytest plugin of mxroute: fake DNS, dnspython, MTA-STS policies and mail network.
 
 pytest loads it by itself wherever mxroute is installed (through the
 ``pytest11`` entry point); there is nothing to configure. In a test:
@@ -21,6 +21,9 @@ asked a question raises an :class:`~mxroute.MXRouteError` that names the
 fixture. Every DNSResolver is refused, one pointed at loopback too (the
 system's resolver is often on loopback); use one outside these fixtures.
 
+``fake_network`` is a :class:`~mxroute.testing.FakeNetwork`, closed after the
+test: hand it to ``mxroute.connect(..., connector=fake_network)``.
+
 To turn it off, run pytest with ``-p no:mxroute``.
 """
 
@@ -33,9 +36,10 @@ import pytest
 
 if TYPE_CHECKING:
     from mxroute._resolvers.memory import InMemoryResolver
+    from mxroute.testing._network import FakeNetwork
     from mxroute.testing._policies import FakePolicyFetcher
 
-__all__ = ["fake_dns", "fake_policies", "patched_dnspython"]
+__all__ = ["fake_dns", "fake_network", "fake_policies", "patched_dnspython"]
 
 
 @pytest.fixture
@@ -79,3 +83,18 @@ def fake_policies() -> FakePolicyFetcher:
     from mxroute.testing._policies import FakePolicyFetcher
 
     return FakePolicyFetcher()
+
+
+@pytest.fixture
+def fake_network() -> Iterator[FakeNetwork]:
+    """An empty :class:`~mxroute.testing.FakeNetwork`, new for every test, closed after it.
+
+    Map addresses with ``accept()``, ``refuse()``, ``time_out()``,
+    ``unreachable()``, ``drop_after_greeting()`` and ``greet()`` (an address
+    not mapped is unreachable); pass it as ``connector=``; read ``tried`` and
+    ``delivered`` afterwards.
+    """
+    from mxroute.testing._network import FakeNetwork
+
+    with FakeNetwork() as network:
+        yield network
