@@ -48,7 +48,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mxroute import _adapters as adapters
 from mxroute import _bulk as bulk
@@ -71,7 +71,9 @@ from mxroute._names import Target, parse_target
 from mxroute._planner import Batch, RoutePlan, plan_route
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
-from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher, PolicyResponse
+
+if TYPE_CHECKING:  # the fetcher module loads ssl: only when a policy is fetched
+    from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher, PolicyResponse
 
 __all__ = ["Router", "resolve"]
 
@@ -602,6 +604,8 @@ async def _fetch_policy_async(
 ) -> PolicyAnswer:
     """Answer ``request`` from the cache, else fetch it within ``timeout`` seconds."""
     import asyncio
+
+    from mxroute._stsfetch import PolicyFetcher
 
     ready = service.lookup(request)
     if ready is not None:
