@@ -57,13 +57,13 @@ from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
 from mxroute._errors import InvalidDomain, MailRouteError
 from mxroute._exports import publish
 from mxroute._findings import Finding, Severity, make_finding
-from mxroute._model import MailHost, MailRoute
+from mxroute._model import MailRoute
 from mxroute._mtasts import PolicyAnswer, dns_answers, sts_records
 from mxroute._names import IPAddress, TargetKind, format_address, parse_ip, parse_target
 from mxroute._planner import Batch, examine_host, plan_route
 from mxroute._policy import AddressScope, RoutingPolicy, address_allowed
 from mxroute._router import Router, run_plan, run_plan_async, under_asyncio
-from mxroute._tls import TLSLevel
+from mxroute._tls import TLSLevel, join_txt
 from mxroute._validate import check_mx_records
 
 if TYPE_CHECKING:
@@ -92,7 +92,6 @@ __all__ = [
     "audit_many_async",
     "compare_backup",
     "spf_record",
-    "txt_text",
 ]
 
 MIN_TTL = 300
@@ -366,9 +365,9 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
         if addresses:
             usable[name] = addresses
     _check_host_set(canonical, usable, notes)
-    yield from _check_dane(names, route, policy, seen, notes)
+    yield from _check_dane(names, policy, seen, notes)
     if not implicit:
-        _check_backups(mx, usable, notes)
+        _check_backups(mx, usable, route, notes)
     if spf is not None:
         _check_spf(canonical, seen[spf], notes, null=null)
     if policy.mta_sts:
@@ -378,7 +377,6 @@ def _audit(domain: str, policy: RoutingPolicy, rng: random.Random) -> AuditPlan:
 
 def _check_dane(
     names: Sequence[str],
-    route: MailRoute | None,
     policy: RoutingPolicy,
     seen: dict[Question, Answer],
     notes: _Notes,
@@ -386,7 +384,7 @@ def _check_dane(
     """With ``policy.dane``: what routing cannot see (it asks no TLSA over an unsigned MX set).
 
     TLSA records that routing ignored for lack of DNSSEC (``tlsa-insecure``),
-    and a backup MX host weaker than a more preferred one (``dane-backup-weaker``).
+    (A backup MX host weaker than the primary is :func:`compare_backup`'s.)
     """
     if not policy.dane:
         return
@@ -401,22 +399,6 @@ def _check_dane(
                 name,
                 f"{name} publishes TLSA records ({question.name}) but the MX records are "
                 "not DNSSEC-authenticated: senders ignore them",
-            )
-    best: MailHost | None = None
-    for host in route.hosts if route is not None else ():
-        if host.tls.level is TLSLevel.DANE and best is None:
-            best = host
-        elif (
-            best is not None
-            and host.preference > best.preference
-            and host.tls.level is not TLSLevel.DANE
-        ):
-            notes.note(
-                "dane-backup-weaker",
-                host.name,
-                f"{host.name} (preference {host.preference}) is not protected by DANE "
-                f"({host.tls.level.value}) while {best.name} (preference "
-                f"{best.preference}) is",
             )
 
 
@@ -567,11 +549,14 @@ class HostView:
         name: The host name.
         preference: Its MX preference (its lowest, when listed several times).
         addresses: Its usable addresses.
+        tls: The TLS level routing gave it, or None when it is not in the
+            route (routing failed, or dropped the host).
     """
 
     name: str
     preference: int
     addresses: tuple[IPAddress, ...]
+    tls: TLSLevel | None = None
 
     @property
     def provider(self) -> str:
@@ -590,10 +575,10 @@ def compare_backup(primary: Sequence[HostView], backup: HostView) -> list[Findin
     A backup is weaker when it lacks what *every* primary host has: a
     provider (the last two labels of the host name) among the primary
     hosts', an address family that every primary host has, or a second
-    address (when every primary host has several and the families match).
+    address (when every primary host has several and the families match), or
+    a TLS level (DANE, MTA-STS) as strong as every primary host's.
 
-    The one place where a backup is compared with the primary: the
-    transport-security work adds its TLS-level comparison here.
+    The one place where a backup is compared with the primary.
     """
     found: list[Finding] = []
     providers = sorted({p.provider for p in primary})
@@ -618,6 +603,18 @@ def compare_backup(primary: Sequence[HostView], backup: HostView) -> list[Findin
                 f"every primary host ({primaries}) has",
             )
         )
+    ranked = [p.tls for p in primary if p.tls is not None]
+    weakest = min(ranked, key=lambda level: level.rank) if len(ranked) == len(primary) else None
+    if backup.tls is not None and weakest is not None and backup.tls.rank < weakest.rank:
+        found.append(
+            make_finding(
+                "backup-mx-weaker-tls",
+                backup.name,
+                f"the backup MX host {backup.name} (preference {backup.preference}) requires "
+                f"TLS level {backup.tls.value}; every primary host ({primaries}) requires "
+                f"{weakest.value} or stronger",
+            )
+        )
     fewest = min(len(p.addresses) for p in primary)
     if len(backup.addresses) == 1 and fewest > 1 and backup.families == families:
         found.append(
@@ -631,14 +628,25 @@ def compare_backup(primary: Sequence[HostView], backup: HostView) -> list[Findin
     return found
 
 
-def _check_backups(mx: Answer, usable: dict[str, list[IPAddress]], notes: _Notes) -> None:
+def _check_backups(
+    mx: Answer, usable: dict[str, list[IPAddress]], route: MailRoute | None, notes: _Notes
+) -> None:
     """Each usable backup host against the most preferred usable hosts."""
+    levels = {h.name: h.tls.level for h in route.hosts} if route is not None else {}
     preference: dict[str, int] = {}
     for record in mx.mx_records:
         preference.setdefault(record.exchange, record.preference)
         preference[record.exchange] = min(preference[record.exchange], record.preference)
     hosts = sorted(
-        (HostView(name, preference[name], tuple(addresses)) for name, addresses in usable.items()),
+        (
+            HostView(
+                name,
+                preference[name],
+                tuple(addresses),
+                levels.get(name),
+            )
+            for name, addresses in usable.items()
+        ),
         key=lambda h: h.preference,
     )
     if not hosts:
@@ -650,45 +658,13 @@ def _check_backups(mx: Answer, usable: dict[str, list[IPAddress]], notes: _Notes
             notes.add(finding)
 
 
-def txt_text(rdata: str) -> str:
-    r"""A TXT record's zone-file text (``"v=spf1 " "-all"``) as its one string.
-
-    The character-strings, quoted or not, are concatenated without spaces
-    (RFC 7208 §3.3); ``\"``, ``\\`` and ``\DDD`` escapes are decoded.
-    """
-    out: list[str] = []
-    i, n = 0, len(rdata)
-    while i < n:
-        if rdata[i].isspace():
-            i += 1
-            continue
-        quoted = rdata[i] == '"'
-        i += quoted
-        while i < n and (rdata[i] != '"' if quoted else not rdata[i].isspace()):
-            if (
-                rdata[i] == "\\"
-                and len(rdata[i + 1 : i + 4]) == 3
-                and rdata[i + 1 : i + 4].isdigit()
-            ):
-                out.append(chr(int(rdata[i + 1 : i + 4])))
-                i += 4
-            elif rdata[i] == "\\" and i + 1 < n:
-                out.append(rdata[i + 1])
-                i += 2
-            else:
-                out.append(rdata[i])
-                i += 1
-        i += quoted  # the closing quote
-    return "".join(out)
-
-
 def spf_record(texts: Iterable[str]) -> str | None:
     """The SPF record among TXT record texts: the one starting ``v=spf1``, or None.
 
     None also when there are several (an SPF permerror, RFC 7208 §4.5:
     the audit does not judge it further).
     """
-    found = [t for t in (txt_text(x) for x in texts) if t.lower().split(" ", 1)[0] == "v=spf1"]
+    found = [t for t in (join_txt(x) for x in texts) if t.lower().split(" ", 1)[0] == "v=spf1"]
     return found[0] if len(found) == 1 else None
 
 

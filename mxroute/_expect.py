@@ -23,10 +23,12 @@ entry is *missing*) and every host matches some entry (else it is
 a usable address is not one (it shows up as missing; the audit's findings
 say why), and a failed route has none.
 
-The transport security expectation (``--expect-tls dane|mta-sts``) waits for
-:class:`~mxroute.MailHost` to carry its TLS requirement: it will be one more
-check on the same route, reported in this result (``tls_missing``, the hosts
-whose level is below the expected one).
+A TLS expectation (``tls=TLSLevel.DANE``, ``--expect-tls dane|mta-sts``) is
+one more check on the same route: every host must require at least that
+level (``DANE`` satisfies an ``MTA_STS`` expectation; compared by
+:attr:`TLSLevel.rank <mxroute.TLSLevel.rank>`); the hosts below it are listed
+in ``tls_missing``. Route with transport security on
+(``RoutingPolicy(dane=True)`` / ``mta_sts=True``) for the levels to be known.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from mxroute._errors import InvalidInput
 from mxroute._exports import publish
 from mxroute._model import MailRoute
 from mxroute._names import to_a_label
+from mxroute._tls import TLSLevel, TLSRequirement
 
 __all__ = ["MX_PROVIDERS", "Expectation", "ExpectationResult", "expect_mx"]
 
@@ -111,7 +114,9 @@ class _Entry:
         return any(_matches(p, host) for p in self.patterns)
 
 
-def _entries(expected: str | Iterable[str], provider: str | None) -> tuple[_Entry, ...]:
+def _entries(
+    expected: str | Iterable[str], provider: str | None, tls: TLSLevel | None = None
+) -> tuple[_Entry, ...]:
     texts = expected.split(",") if isinstance(expected, str) else list(expected)
     entries = [_Entry(p, (p,)) for p in (_pattern(t) for t in texts if t.strip())]
     if provider is not None:
@@ -126,8 +131,10 @@ def _entries(expected: str | Iterable[str], provider: str | None) -> tuple[_Entr
                 str(provider),
             )
         entries.append(_Entry(key, patterns))
-    if not entries:
-        raise InvalidInput("invalid-expectation", "no host, pattern or provider is expected", "")
+    if not entries and tls is None:
+        raise InvalidInput(
+            "invalid-expectation", "no host, pattern, provider or TLS level is expected", ""
+        )
     return tuple(entries)
 
 
@@ -142,6 +149,8 @@ class ExpectationResult:
         hosts: The hosts the route delivers to, in attempt order.
         missing: The expected entries that no host matches.
         unexpected: The hosts that match no expected entry.
+        tls: The TLS level every host must require at least, or None.
+        tls_missing: The hosts whose level is below ``tls``.
     """
 
     domain: str
@@ -149,11 +158,14 @@ class ExpectationResult:
     hosts: tuple[str, ...]
     missing: tuple[str, ...]
     unexpected: tuple[str, ...]
+    tls: TLSLevel | None = None
+    tls_missing: tuple[str, ...] = ()
 
     @property
     def holds(self) -> bool:
-        """True when nothing is missing and nothing is unexpected."""
-        return not self.missing and not self.unexpected
+        """True when nothing is missing, nothing is unexpected and every host has the TLS level."""
+        no_hosts = self.tls is not None and not self.hosts  # nothing to require TLS of
+        return not self.missing and not self.unexpected and not self.tls_missing and not no_hosts
 
     def describe(self) -> str:
         """One line: ``holds``, or what is missing and what is unexpected."""
@@ -164,6 +176,10 @@ class ExpectationResult:
             parts.append("missing " + ", ".join(self.missing))
         if self.unexpected:
             parts.append("unexpected " + ", ".join(self.unexpected))
+        if self.tls is not None and not self.hosts:
+            parts.append("no mail host to require TLS of")
+        if self.tls_missing and self.tls is not None:
+            parts.append(f"below TLS {self.tls.value} " + ", ".join(self.tls_missing))
         return "FAILS: " + "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,6 +190,8 @@ class ExpectationResult:
             "hosts": list(self.hosts),
             "missing": list(self.missing),
             "unexpected": list(self.unexpected),
+            "tls": None if self.tls is None else self.tls.value,
+            "tls_missing": list(self.tls_missing),
         }
 
 
@@ -182,6 +200,7 @@ def expect_mx(
     expected: str | Iterable[str] = (),
     *,
     provider: str | None = None,
+    tls: TLSLevel | str | None = None,
 ) -> ExpectationResult:
     """Compare the mail hosts of a route with the ones expected.
 
@@ -201,16 +220,19 @@ def expect_mx(
             string or an iterable of strings.
         provider: A key of :data:`MX_PROVIDERS`; one more entry, satisfied
             by a host matching any of its patterns.
+        tls: A :class:`~mxroute.TLSLevel` (or its value, ``"dane"``) every
+            host must require at least; None checks no TLS.
 
     Returns:
         The result, with what is missing and what is unexpected.
 
     Raises:
         InvalidInput: An entry is neither a host name nor a pattern, the
-            provider is unknown (``.reason`` ``"unknown-provider"``), or
-            nothing is expected (``"invalid-expectation"``).
+            provider is unknown (``.reason`` ``"unknown-provider"``), the
+            TLS level is unknown (``"invalid-tls-level"``), or nothing is
+            expected (``"invalid-expectation"``).
     """
-    return Expectation.parse(expected, provider).check(subject)
+    return Expectation.parse(expected, provider, tls).check(subject)
 
 
 @attrs.frozen
@@ -218,11 +240,18 @@ class Expectation:
     """Expected entries, checked once, to compare with many routes (the command's)."""
 
     entries: tuple[_Entry, ...]
+    tls: TLSLevel | None = None
 
     @classmethod
-    def parse(cls, expected: str | Iterable[str] = (), provider: str | None = None) -> Expectation:
+    def parse(
+        cls,
+        expected: str | Iterable[str] = (),
+        provider: str | None = None,
+        tls: TLSLevel | str | None = None,
+    ) -> Expectation:
         """Check and normalise what is expected, as :func:`expect_mx` takes it."""
-        return cls(_entries(expected, provider))
+        level = None if tls is None else TLSRequirement(tls).level
+        return cls(_entries(expected, provider, level), level)
 
     def check(self, subject: MailRoute | AuditReport) -> ExpectationResult:
         """Compare the hosts of a route or report with the entries."""
@@ -239,8 +268,18 @@ class Expectation:
             expected=tuple(e.name for e in entries),
             hosts=hosts,
             missing=tuple(e.name for e in entries if not any(e.matches(h) for h in hosts)),
-            unexpected=tuple(h for h in hosts if not any(e.matches(h) for e in entries)),
+            unexpected=tuple(h for h in hosts if not any(e.matches(h) for e in entries))
+            if entries
+            else (),
+            tls=self.tls,
+            tls_missing=self._below(route),
         )
+
+    def _below(self, route: MailRoute | None) -> tuple[str, ...]:
+        if self.tls is None or route is None:
+            return ()
+        rank = self.tls.rank
+        return tuple(dict.fromkeys(h.name for h in route.hosts if h.tls.level.rank < rank))
 
 
 publish(globals())

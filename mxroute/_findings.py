@@ -308,13 +308,6 @@ FINDING_CODES: dict[str, FindingCode] = {
             "resolver is not trusted to validate): DANE does not apply to its hosts.",
             "Sign the domain's zone to protect its mail with DANE.",
         ),
-        FindingCode(
-            "dane-backup-weaker",
-            _W,
-            "A less preferred MX host is not protected by DANE while a more preferred one "
-            "is: an attacker who blocks the primary can push mail to the weaker backup.",
-            "Publish TLSA records for every MX host, backups included.",
-        ),
         # -- the audit's authoritative check (mxroute._authoritative) ---------
         FindingCode(
             "ns-lookup-failed",
@@ -410,6 +403,15 @@ FINDING_CODES: dict[str, FindingCode] = {
             "A backup MX host lacks an address family (IPv4 or IPv6) that every primary host has.",
             "Give the backup the same address families (A and AAAA) as the primary, so it "
             "takes over for every sender.",
+        ),
+        FindingCode(
+            "backup-mx-weaker-tls",
+            _W,
+            "A backup MX host requires a weaker TLS level (DANE, MTA-STS) than every "
+            "primary host: whoever blocks the primary can push mail to the backup, where "
+            "it travels less protected.",
+            "Protect the backup like the primary: publish TLSA records for it (DANE) or "
+            "cover it by the MTA-STS policy's mx patterns, with a matching certificate.",
         ),
         FindingCode(
             "backup-mx-single-address",
@@ -511,6 +513,21 @@ FINDING_CODES: dict[str, FindingCode] = {
             _I,
             "The domain publishes no MTA-STS policy (no v=STSv1 TXT record at _mta-sts).",
             "Consider MTA-STS (RFC 8461): a policy file and a _mta-sts TXT record.",
+        ),
+        # TLS-RPT (RFC 8460), with RoutingPolicy(tlsrpt=True)
+        FindingCode(
+            "tlsrpt-record-invalid",
+            _W,
+            "The domain's _smtp._tls TXT record (TLS-RPT) is malformed, or there are "
+            "several: senders cannot report TLS failures to the domain.",
+            "Publish exactly one record such as 'v=TLSRPTv1; rua=mailto:tlsrpt@example.com'.",
+        ),
+        FindingCode(
+            "tlsrpt-lookup-failed",
+            _I,
+            "The lookup of the domain's _smtp._tls TXT record (TLS-RPT) failed temporarily: "
+            "no report addresses for this route.",
+            "Check the name servers of the domain; routing is not affected.",
         ),
     )
 }

@@ -41,6 +41,7 @@ import attrs
 from mxroute._dane import DaneGate, apply_dane
 from mxroute._dns import Answer, AnswerStatus, Question
 from mxroute._errors import (
+    InvalidInput,
     MailLoop,
     MailRouteError,
     NoMailHosts,
@@ -55,7 +56,7 @@ from mxroute._mtasts import PolicyAnswer, PolicyLookup, PolicyRequest, dns_answe
 from mxroute._names import IPAddress, Target, TargetKind, format_address, format_literal, parse_ip
 from mxroute._names import parse_target as _parse_target
 from mxroute._policy import NextHop, RoutingPolicy, is_local_address
-from mxroute._tls import MTASTSPolicy
+from mxroute._tls import MTASTSPolicy, TLSRPTRecord, join_txt
 
 __all__ = [
     "DEGRADED_TTL",
@@ -95,6 +96,7 @@ class _Trail:
     degraded: bool = False
     findings: list[Finding] = attrs.Factory(list)
     mta_sts: MTASTSPolicy | None = None
+    tlsrpt: tuple[str, ...] | None = None
 
     def use(self, answer: Answer) -> None:
         self.used_dns = True
@@ -127,6 +129,7 @@ class _Trail:
             findings=tuple(self.findings),
             next_hop=next_hop,
             mta_sts=self.mta_sts,
+            tlsrpt=self.tlsrpt,
         )
 
 
@@ -246,10 +249,14 @@ def _mx_route(
 ) -> RoutePlan:
     """Route by the MX records of ``name`` (the domain, or a relay host)."""
     sts = PolicyLookup.start(domain, policy) if policy.mta_sts and not trusted else None
-    answer, *more = dns_answers((yield (Question(name, "MX"), *(sts.questions if sts else ()))))
+    extra = sts.questions if sts else ()
+    rpt = Question(f"_smtp._tls.{domain}", "TXT") if policy.tlsrpt and not trusted else None
+    answer, *more = dns_answers((yield (Question(name, "MX"), *extra, *((rpt,) if rpt else ()))))
     trail.use(answer)  # rule 3
     if sts is not None:
-        sts.take(more, policy, trail)
+        sts.take(more[: len(extra)], policy, trail)
+    if rpt is not None:
+        trail.tlsrpt = _tlsrpt(more[-1], trail)
     canonical = answer.canonical_name
     if answer.cnames:
         trail.note(
@@ -324,6 +331,40 @@ def _mx_route(
     if sts is not None:
         hosts, trail.mta_sts = yield from sts.apply(hosts, trail)
     return trail.route(domain, RouteKind.MX, _cap_addresses(hosts, policy, trail), None)
+
+
+def _tlsrpt(answer: Answer, trail: _Trail) -> tuple[str, ...]:
+    """The TLS-RPT reporting addresses of the ``_smtp._tls`` TXT answer (RFC 8460 §3).
+
+    Records not starting with ``v=TLSRPTv1`` are ignored; exactly one must
+    remain. Reporting data, not routing data: the answer's TTL and AD bit do
+    not count in the route's, and its failure degrades nothing but itself.
+    """
+    where = answer.name
+    if answer.status.temporary:
+        trail.note(
+            "tlsrpt-lookup-failed",
+            where,
+            f"the TXT lookup for {where} failed temporarily ({_why(answer)}): "
+            "no TLS report addresses for now",
+        )
+        return ()
+    texts = [join_txt(r) for r in answer.records if isinstance(r, str)]
+    records = [t for t in texts if t.startswith("v=TLSRPTv1")]
+    if not records:
+        return ()
+    if len(records) > 1:
+        trail.note(
+            "tlsrpt-record-invalid",
+            where,
+            f"{where} has {len(records)} v=TLSRPTv1 records; RFC 8460 §3 asks for exactly one",
+        )
+        return ()
+    try:
+        return TLSRPTRecord.parse(records[0]).rua
+    except InvalidInput as exc:
+        trail.note("tlsrpt-record-invalid", where, str(exc))
+        return ()
 
 
 def _why(answer: Answer) -> str:

@@ -241,6 +241,12 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 unless every mail host is one of this provider's "
         f"({', '.join(sorted(MX_PROVIDERS))})",
     )
+    check.add_argument(
+        "--expect-tls",
+        choices=["dane", "mta-sts"],
+        help="exit 1 unless every mail host requires at least this TLS level "
+        "(turns --dane or --mta-sts on; dane also satisfies mta-sts)",
+    )
 
     watching = check.add_argument_group("monitoring")
     watching.add_argument(
@@ -440,6 +446,10 @@ def _run(args: argparse.Namespace, injected: AnyResolver | None) -> int:
 
     if args.command == "diff":
         return _diff(args)
+    if getattr(args, "expect_tls", None) == "dane":
+        args.dane = True  # the levels are known only with the lookups on
+    elif getattr(args, "expect_tls", None) == "mta-sts":
+        args.mta_sts = True
     args.format = _output_format(args)
     watching = getattr(args, "watch", None) is not None
     if not watching and (getattr(args, "count", None) or getattr(args, "duration", None)):
@@ -1297,12 +1307,13 @@ def _expectation(args: argparse.Namespace) -> Expectation | None:
     """The expectation of the command line, checked once (a bad one is a usage error)."""
     hosts = [h for given in args.expect_mx or () for h in given.split(",") if h.strip()]
     provider = args.expect_provider
+    tls = args.expect_tls
     if args.expect_mx is not None and not hosts:
         raise _UsageError("--expect-mx: give at least one host name or pattern")
-    if not hosts and provider is None:
+    if not hosts and provider is None and tls is None:
         return None
     try:
-        return Expectation.parse(hosts, provider)
+        return Expectation.parse(hosts, provider, tls)
     except InvalidInput as exc:
         raise _UsageError(f"--expect-mx: {exc}") from None
 

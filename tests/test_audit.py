@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 
 import pytest
 
 import mxroute
-from mxroute import AuditReport, InMemoryResolver, RoutingPolicy, Severity, audit, audit_async
+from mxroute import (
+    AuditReport,
+    InMemoryResolver,
+    RoutingPolicy,
+    Severity,
+    TLSLevel,
+    audit,
+    audit_async,
+)
 from mxroute._audit import MAX_TTL, MIN_TTL
 from tests.test_authoritative import AUTHORITATIVE_SCENARIOS
 from tests.test_dane import DANE_AUDIT, prepare_audit_scenario
@@ -455,6 +464,11 @@ SCENARIOS: dict[str, tuple[str, dict[str, object]]] = {
     ),
     "null-mx-spf-allows-senders": ('d MX 0 .\nd TXT "v=spf1 mx -all"', {}),
     "implicit-mx-spf-no-mail": ('d A 192.0.2.1\nd TXT "v=spf1 -all"', {}),
+    "tlsrpt-record-invalid": (
+        'd MX 10 mx.d\nmx.d A 192.0.2.1\n_smtp._tls.d TXT "v=TLSRPTv1; rua=http://r.d"',
+        {"tlsrpt": True},
+    ),
+    "tlsrpt-lookup-failed": ("d MX 10 mx.d\nmx.d A 192.0.2.1", {"tlsrpt": True}),
 }
 
 
@@ -479,6 +493,36 @@ def test_the_audit_reports(code):
         fake.fail("flaky.d.example", error="servfail")
     if code == "lookup-temporary-failure":
         fake.fail("mx.d.example", "AAAA", "timeout")  # a family the route does not use
+    if code == "tlsrpt-lookup-failed":
+        fake.fail("_smtp._tls.d.example", "TXT", "servfail")
     report = audit("d.example", fake, RoutingPolicy(**policy))  # type: ignore[arg-type]
     assert code in codes(report)
     assert sum(f.code == code for f in report.findings) == 1
+
+
+class TestBackupTLS:
+    """compare_backup's TLS rule: a backup no weaker than the weakest primary host."""
+
+    def view(self, name, preference, level):
+        from mxroute._audit import HostView
+
+        return HostView(name, preference, (ipaddress.ip_address("192.0.2.1"),), level)
+
+    @pytest.mark.parametrize(
+        ("primary", "backup", "weaker"),
+        [
+            ([TLSLevel.DANE], TLSLevel.OPPORTUNISTIC, True),
+            ([TLSLevel.DANE], TLSLevel.MTA_STS, True),
+            ([TLSLevel.DANE, TLSLevel.MTA_STS], TLSLevel.MTA_STS, False),
+            ([TLSLevel.MTA_STS], TLSLevel.DANE, False),
+            ([TLSLevel.OPPORTUNISTIC], TLSLevel.OPPORTUNISTIC, False),
+            ([TLSLevel.DANE], None, False),  # the backup is not in the route
+            ([TLSLevel.DANE, None], TLSLevel.OPPORTUNISTIC, False),  # nor is a primary
+        ],
+    )
+    def test_levels(self, primary, backup, weaker):
+        from mxroute._audit import compare_backup
+
+        hosts = [self.view(f"mx{i}.d.example", 10, level) for i, level in enumerate(primary)]
+        found = compare_backup(hosts, self.view("backup.d.example", 20, backup))
+        assert ("backup-mx-weaker-tls" in [f.code for f in found]) is weaker

@@ -7,7 +7,8 @@ import ipaddress
 import pytest
 
 from mxroute import AuditReport, InMemoryResolver, audit
-from mxroute._audit import HostView, compare_backup, spf_record, txt_text
+from mxroute._audit import HostView, compare_backup, spf_record
+from mxroute._tls import join_txt
 
 
 def codes(report: AuditReport) -> list[str]:
@@ -98,7 +99,7 @@ class TestTXTText:
         ],
     )
     def test_character_strings_are_concatenated(self, rdata: str, text: str) -> None:
-        assert txt_text(rdata) == text
+        assert join_txt(rdata) == text
 
     def test_the_spf_record_is_the_one_starting_v_spf1(self) -> None:
         assert spf_record(['"google-site-verification=x"', '"v=spf1 mx -all"']) == "v=spf1 mx -all"

@@ -1028,3 +1028,19 @@ class TestPickle:
         assert records == ["10 mx.example.com."]
         assert (stats.hits, stats.misses) == (1, 1)
         assert cache.stats.misses == 0  # the worker filled its own copy
+
+
+class TestHitPath:
+    def test_hits_within_one_second_share_one_aged_answer(self, zone, clock):
+        cache = cache_over(zone, clock)
+        cache.query("example.com", "MX")
+        clock.advance(10.2)
+        first = cache.query("example.com", "MX")
+        clock.advance(0.3)
+        again = cache.query("example.com", "MX")
+        assert first.ttl == again.ttl == 290
+        assert again is first
+        clock.advance(1)
+        later = cache.query("example.com", "MX")
+        assert later.ttl == 289
+        assert later is not first

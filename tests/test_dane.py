@@ -508,7 +508,7 @@ DANE_AUDIT: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "dane-no-tlsa": ("d MX 10 mx1.d\nmx1.d A 192.0.2.1", ("d",), ()),
     "dane-host-insecure": ("d MX 10 mx.other\nmx.other A 192.0.2.1", ("d",), ()),
     "dane-mx-insecure": (_TWO, (), ()),
-    "dane-backup-weaker": (f"{_TWO}_25._tcp.mx1.d TLSA {USABLE}", ("d",), ()),
+    "backup-mx-weaker-tls": (f"{_TWO}_25._tcp.mx1.d TLSA {USABLE}", ("d",), ()),
 }
 
 
@@ -531,7 +531,7 @@ class TestAudit:
 
     def test_a_backup_without_dane_is_weaker(self):
         report = mxroute.audit("example.com", signed(), RoutingPolicy(dane=True))
-        (finding,) = [f for f in report.findings if f.code == "dane-backup-weaker"]
+        (finding,) = [f for f in report.findings if f.code == "backup-mx-weaker-tls"]
         assert finding.subject == "mx2.example.com"
 
     def test_without_dane_the_audit_asks_no_tlsa(self):
@@ -560,7 +560,7 @@ class TestCommandLine:
     def test_check_dane_reports_the_findings(self, capsys):
         (out,) = self.run(capsys, "check", "--dane")
         found = {f["code"] for f in out["findings"]}  # type: ignore[attr-defined]
-        assert {"dane-usable", "dane-no-tlsa", "dane-backup-weaker"} <= found
+        assert {"dane-usable", "dane-no-tlsa", "backup-mx-weaker-tls"} <= found
         (plain,) = self.run(capsys, "check")
         assert not any(f["code"].startswith(("dane", "tlsa")) for f in plain["findings"])  # type: ignore[attr-defined]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 import mxroute
 from mxroute import ExpectationResult, InMemoryResolver, InvalidInput, audit, expect_mx
+from mxroute.cli import EX_FAILURE, EX_OK, main
 
 
 def world(*mx: str) -> InMemoryResolver:
@@ -126,8 +128,62 @@ class TestResult:
             "hosts": ["mx1.provider.net"],
             "missing": ["mx2.provider.net"],
             "unexpected": [],
+            "tls": None,
+            "tls_missing": [],
         }
 
     def test_anything_but_a_route_or_report_is_a_type_error(self):
         with pytest.raises(TypeError):
             expect_mx("example.com", "mx.example.com")  # type: ignore[arg-type]
+
+
+class TestTLSExpectation:
+    ZONE = """
+$ORIGIN example.com.
+$TTL 3600
+@ SOA ns hostmaster 1 7200 900 1209600 300
+@ MX 10 mx1
+@ MX 20 mx2
+mx1 A 192.0.2.1
+mx2 A 192.0.2.2
+_25._tcp.mx1 TLSA 3 1 1 {digest}
+""".format(digest="ab" * 32)
+
+    def route(self, *, signed=True):
+        fake = mxroute.InMemoryResolver.from_zone(self.ZONE, authenticated=signed)
+        policy = mxroute.RoutingPolicy(dane=True)
+        return mxroute.Router(resolver=fake, policy=policy).resolve("example.com")
+
+    def test_hosts_below_the_level_are_listed(self):
+        result = mxroute.expect_mx(self.route(), tls="dane")
+        assert result.tls is mxroute.TLSLevel.DANE
+        assert result.tls_missing == ("mx2.example.com",)
+        assert not result.holds
+        assert "below TLS dane mx2.example.com" in result.describe()
+        assert result.to_dict()["tls_missing"] == ["mx2.example.com"]
+
+    def test_a_stronger_level_satisfies_a_weaker_expectation(self):
+        route = self.route()
+        result = mxroute.expect_mx(route, "mx1.example.com,mx2.example.com", tls="encrypt")
+        assert result.tls_missing == ("mx2.example.com",)  # opportunistic is below encrypt
+        only_mx1 = attrs.evolve(route, hosts=route.hosts[:1])
+        assert mxroute.expect_mx(only_mx1, tls=mxroute.TLSLevel.MTA_STS).holds
+
+    def test_a_route_without_hosts_never_holds(self):
+        fake = mxroute.InMemoryResolver()
+        report = mxroute.audit("nowhere.example", fake)
+        result = mxroute.expect_mx(report, tls="dane")
+        assert not result.holds
+        assert "no mail host" in result.describe()
+
+    def test_unknown_level(self):
+        with pytest.raises(mxroute.InvalidInput) as caught:
+            mxroute.expect_mx(self.route(), tls="strong")
+        assert caught.value.reason == "invalid-tls-level"
+
+    def test_command_line(self, capsys):
+        fake = mxroute.InMemoryResolver.from_zone(self.ZONE, authenticated=True)
+        assert main(["check", "--expect-tls", "dane", "example.com"], fake) == EX_FAILURE
+        assert "expect: FAILS: below TLS dane mx2.example.com" in capsys.readouterr().out
+        fake.add("_25._tcp.mx2.example.com", "TLSA", "3 1 1 " + "cd" * 32, authenticated=True)
+        assert main(["check", "--expect-tls", "dane", "example.com"], fake) == EX_OK

@@ -114,12 +114,14 @@ class _Abandoned(Exception):
 class _Entry:
     """One cached answer: the answer as received, when it was stored, when it expires."""
 
-    __slots__ = ("answer", "expires", "stored")
+    __slots__ = ("aged", "answer", "expires", "stored")
 
     def __init__(self, answer: Answer, stored: float, expires: float) -> None:
         self.answer = answer
         self.stored = stored
         self.expires = expires
+        self.aged: tuple[int, Answer] | None = None
+        """The answer last given out with a shorter TTL, and that TTL (one tuple: thread-safe)."""
 
 
 class _Flight:
@@ -593,7 +595,12 @@ def _aged(entry: _Entry, now: float) -> Answer:
             return attrs.evolve(answer, ttl=left, additional=kept)
     if left == answer.ttl:
         return answer
-    return attrs.evolve(answer, ttl=left)
+    aged = entry.aged
+    if aged is not None and aged[0] == left:
+        return aged[1]  # the hits of one second share one answer: no new object each time
+    answer = attrs.evolve(answer, ttl=left)
+    entry.aged = (left, answer)
+    return answer
 
 
 def _outcome(flight: _Flight | None) -> Answer | None:

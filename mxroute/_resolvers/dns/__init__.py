@@ -8,7 +8,8 @@ an :class:`~mxroute.AnswerStatus`, with :attr:`~mxroute.Answer.detail` saying
 which server answered what.
 
 It is built on dnspython's message parser (:func:`dns.message.from_wire`
-reads every response) and its TCP functions, with queries it writes itself
+reads every response the lean reader of :mod:`._lean` leaves to it) and its
+TCP functions, with queries it writes itself
 and UDP sockets of its own, rather than on ``dns.resolver.Resolver``: the
 high-level resolver folds SERVFAIL, REFUSED, malformed answers and
 unreachable servers into one ``NoNameservers`` exception, while here each
@@ -19,6 +20,7 @@ The package has one module per concept:
 
 * :mod:`._config`: the settings, one frozen attrs value checked once;
 * :mod:`._wire`: queries written byte for byte, responses checked;
+* :mod:`._lean`: the lean reader of routing answers, with dnspython behind it;
 * :mod:`._interpret`: one NOERROR or NXDOMAIN response read into records,
   a CNAME chain and a TTL;
 * :mod:`._resolution`: the resolution loop (servers, tries, lifetime, TCP
@@ -38,8 +40,9 @@ import concurrent.futures
 import ipaddress
 import os
 import threading
+import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mxroute._dns import Answer, Question
 from mxroute._exports import publish
@@ -57,6 +60,9 @@ from mxroute._resolvers.dns._config import (
 )
 from mxroute._resolvers.dns._interpret import MAX_CNAME_CHAIN
 from mxroute._resolvers.dns._wire import qname, qtype
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "DEFAULT_EDNS_PAYLOAD",
@@ -94,7 +100,8 @@ class DNSResolver:
     It implements :class:`~mxroute.Resolver`, :class:`~mxroute.BatchResolver`
     (UDP questions multiplexed in the calling thread; with ``tcp=True`` a
     small thread pool, created on first use, that :meth:`close` stops) and
-    :class:`~mxroute.AsyncResolver`. It pickles and deep-copies: the copy has
+    :class:`~mxroute.AsyncResolver` (with :meth:`query_batch_async`, UDP
+    questions multiplexed on a few long-lived sockets). It pickles and deep-copies: the copy has
     the same settings and a thread pool of its own.
 
     Args:
@@ -196,6 +203,9 @@ class DNSResolver:
         """Questions of one :meth:`query_batch` in flight at once (threads with ``tcp=True``)."""
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._multiplexers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, _transport.Multiplexer | None
+        ] = weakref.WeakKeyDictionary()
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle (and :func:`copy.deepcopy`) the settings only; the copy makes its own pool."""
@@ -233,9 +243,47 @@ class DNSResolver:
         return _transport.ask(self._settings, name, rdtype)
 
     async def query_async(self, name: str, rdtype: str) -> Answer:
-        """Ask one question in asyncio; the same as :meth:`query` otherwise."""
+        """Ask one question in asyncio; the same as :meth:`query` otherwise.
+
+        Its UDP queries go out from a few long-lived sockets shared by every
+        question of this resolver in the running event loop (see
+        :meth:`query_batch_async`).
+        """
         refuse_real_dns()
-        return await _transport.ask_async(self._settings, name, rdtype)
+        return await _transport.ask_async(self._settings, name, rdtype, self._multiplexer())
+
+    async def query_batch_async(self, questions: Sequence[Question]) -> list[Answer]:
+        """Ask several questions concurrently in asyncio, without a task per question.
+
+        The questions' tries are multiplexed on a few long-lived UDP sockets
+        per server, shared by every question of this resolver in the running
+        event loop: each answer is matched to its query by ID, source address
+        and port, and question, anything else is ignored (as for every UDP
+        try); a socket sends a few hundred queries and is then replaced, so
+        the source port keeps changing; when no query is waiting, no socket
+        stays open. At most :attr:`max_workers` questions are in flight at
+        once. An event loop that cannot watch sockets (the proactor loop of
+        Windows) runs the batch of :meth:`query_batch` in a worker thread.
+
+        Returns:
+            The answers in the questions' order.
+
+        Raises:
+            InvalidInput: A name or type is not valid (nothing is sent then).
+        """
+        refuse_real_dns()
+        return await _transport.ask_many_async(self._settings, questions, self._multiplexer())
+
+    def _multiplexer(self) -> _transport.Multiplexer | None:
+        """The multiplexer of the running loop; None when the loop cannot watch sockets."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        try:
+            return self._multiplexers[loop]
+        except KeyError:
+            found = _transport.Multiplexer(loop) if _transport.can_multiplex(loop) else None
+            return self._multiplexers.setdefault(loop, found)
 
     def query_batch(self, questions: Sequence[Question]) -> list[Answer]:
         """Ask several questions concurrently.

@@ -149,6 +149,8 @@ class Settings:
     """Whose AD bit is believed: loopback servers and these addresses (as
     Postfix trusts a validating resolver on the host, or one the
     administrator vouches for); True: every server; False: none."""
+    lean: bool = attrs.field(default=True, validator=_OPTION)
+    """Read responses with the lean reader (:mod:`._lean`) when it can; False: dnspython only."""
     servers: tuple[Server, ...] = attrs.field(init=False, eq=False, repr=False)
     """The name servers as the transport reaches them."""
     flags: int = attrs.field(init=False, eq=False, repr=False)

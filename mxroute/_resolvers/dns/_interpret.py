@@ -9,7 +9,7 @@ into mxroute's values.
 from __future__ import annotations
 
 import ipaddress
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import dns.flags
 import dns.message
@@ -18,6 +18,9 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+if TYPE_CHECKING:
+    from mxroute._resolvers.dns._lean import RRs
 
 from mxroute._dns import Answer, AnswerStatus, RData, rdata_value
 from mxroute._names import normalize_host
@@ -39,7 +42,8 @@ class Final(NamedTuple):
     """A NOERROR or NXDOMAIN response, interpreted."""
 
     status: AnswerStatus
-    rrset: dns.rrset.RRset | None
+    rrset: dns.rrset.RRset | RRs | None
+    """The records answering the question (an :class:`~._lean.RRs` from the lean reader)."""
     cnames: list[str]
     targets: list[dns.name.Name]
     ttls: list[int]
@@ -100,8 +104,50 @@ def _answer_rrset(
     return None
 
 
+class View(Protocol):
+    """What reading a response needs of it: dnspython's message or the lean reader's."""
+
+    def records(self, name: dns.name.Name, rdtype: int) -> dns.rrset.RRset | RRs | None:
+        """The answer section's non-empty ``(name, IN, rdtype)`` set, or None."""
+        ...
+
+    def alias(self, name: dns.name.Name) -> tuple[dns.name.Name, int] | None:
+        """The target and TTL of the answer section's CNAME at ``name``, or None."""
+        ...
+
+    def negative_ttl(self) -> int | None:
+        """RFC 2308 §5: the smaller of the SOA record's TTL and its MINIMUM field."""
+        ...
+
+    def is_referral(self) -> bool:
+        """Not authoritative, with NS records in the authority section."""
+        ...
+
+
+class _MessageView:
+    """A :class:`View` of a :class:`dns.message.Message`."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: dns.message.Message) -> None:
+        self.response = response
+
+    def records(self, name: dns.name.Name, rdtype: int) -> dns.rrset.RRset | None:
+        return _answer_rrset(self.response, name, dns.rdatatype.RdataType(rdtype)) or None
+
+    def alias(self, name: dns.name.Name) -> tuple[dns.name.Name, int] | None:
+        rrset = _answer_rrset(self.response, name, _CNAME)
+        return (rrset[0].target, rrset.ttl) if rrset else None
+
+    def negative_ttl(self) -> int | None:
+        return _negative_ttl(self.response)
+
+    def is_referral(self) -> bool:
+        return _is_referral(self.response)
+
+
 def interpret(
-    response: dns.message.Message,
+    response: dns.message.Message | View,
     rcode: dns.rcode.Rcode,
     qname: dns.name.Name,
     qtype: dns.rdatatype.RdataType,
@@ -110,22 +156,24 @@ def interpret(
 ) -> Final:
     """Read a NOERROR or NXDOMAIN (``rcode``) response to the question ``(qname, qtype)``.
 
-    ``seen`` holds the names already on the CNAME chain and ``chain`` its
-    length; neither is changed.
+    ``response`` is dnspython's message or another :class:`View` (the lean
+    reader's). ``seen`` holds the names already on the CNAME chain and
+    ``chain`` its length; neither is changed.
     """
+    view = _MessageView(response) if isinstance(response, dns.message.Message) else response
     cnames: list[str] = []
     targets: list[dns.name.Name] = []
     ttls: list[int] = []
     current = qname
     while True:
-        rrset = _answer_rrset(response, current, qtype)
-        if rrset:
+        rrset = view.records(current, qtype)
+        if rrset is not None:
             ttls.append(rrset.ttl)
             return Final(AnswerStatus.RECORDS, rrset, cnames, targets, ttls)
-        alias = _answer_rrset(response, current, _CNAME) if qtype != _CNAME else None
-        if not alias:
+        alias = view.alias(current) if qtype != _CNAME else None
+        if alias is None:
             break
-        target: dns.name.Name = alias[0].target
+        target, ttl = alias
         if target in seen or target in targets:
             problem = f"a CNAME loop at {host(target)}"
             return Final(AnswerStatus.SERVFAIL, None, cnames, targets, ttls, problem=problem)
@@ -134,19 +182,24 @@ def interpret(
             return Final(AnswerStatus.SERVFAIL, None, cnames, targets, ttls, problem=problem)
         targets.append(target)
         cnames.append(host(target))
-        ttls.append(alias.ttl)
+        ttls.append(ttl)
         current = target
-    negative = _negative_ttl(response)
+    negative = view.negative_ttl()
     if rcode == dns.rcode.NXDOMAIN:
         return Final(AnswerStatus.NXDOMAIN, None, cnames, targets, ttls, negative)
     if negative is None and cnames:
         # The chain stops at a name the server did not resolve (an
         # authoritative server whose zones do not hold the target).
         return Final(AnswerStatus.NODATA, None, cnames, targets, ttls, follow=current)
-    if negative is None and _is_referral(response):
+    if negative is None and view.is_referral():
         problem = "a referral: it does not resolve names recursively"
         return Final(AnswerStatus.SERVFAIL, None, cnames, targets, ttls, problem=problem)
     return Final(AnswerStatus.NODATA, None, cnames, targets, ttls, negative)
+
+
+def address_answer(name: str, kind: str, records: list[RData], ttl: int, ad: bool) -> Answer:
+    """The :class:`~mxroute.Answer` for addresses found in an additional section."""
+    return Answer(name, kind, AnswerStatus.RECORDS, records=records, ttl=ttl, authenticated=ad)
 
 
 def additional_answers(
@@ -159,13 +212,6 @@ def additional_answers(
         kind = _ADDRESS_TYPES.get(extra.rdtype)
         if kind is not None and extra.rdclass == _IN and extra.name in exchanges and extra:
             found.append(
-                Answer(
-                    host(extra.name),
-                    kind,
-                    AnswerStatus.RECORDS,
-                    records=values(extra),
-                    ttl=extra.ttl,
-                    authenticated=authenticated,
-                )
+                address_answer(host(extra.name), kind, values(extra), extra.ttl, authenticated)
             )
     return found

@@ -29,15 +29,19 @@ import dns.rdatatype
 
 from mxroute._dns import Answer, AnswerStatus
 from mxroute._names import normalize_host
+from mxroute._resolvers.dns import _interpret, _lean
 from mxroute._resolvers.dns._config import Server, Settings
-from mxroute._resolvers.dns._interpret import Final, additional_answers, interpret, values
+from mxroute._resolvers.dns._interpret import Final
 from mxroute._resolvers.dns._wire import Query, make_query, qname, qtype
 
 _MX = dns.rdatatype.MX
 _FINAL_RCODES = {dns.rcode.NOERROR: "NOERROR", dns.rcode.NXDOMAIN: "NXDOMAIN"}
 
-Result = dns.message.Message | Exception
+Response = dns.message.Message | _lean.Response
+"""A response, as dnspython or the lean reader read it."""
+Result = Response | Exception
 """What one try ended with: the response, or why there is none (``Timeout``, ``OSError``...)."""
+_RESPONSES = (dns.message.Message, _lean.Response)
 
 
 class Try(NamedTuple):
@@ -74,7 +78,7 @@ class _Usable(NamedTuple):
     """A server's usable NOERROR or NXDOMAIN answer."""
 
     final: Final
-    response: dns.message.Message
+    response: Response
     label: str
     rcode_text: str
     authenticated: bool
@@ -132,17 +136,31 @@ def resolution(
         detail = "; ".join(notes)
         if final.status is AnswerStatus.RECORDS:
             assert final.rrset is not None
+            if isinstance(response, _lean.Response):
+                assert isinstance(final.rrset, _lean.RRs)
+                records = _lean.values(final.rrset)
+                additional = (
+                    _lean.additional_answers(response, final.rrset, authenticated)
+                    if kind == _MX and settings.use_additional
+                    else ()
+                )
+            else:
+                assert not isinstance(final.rrset, _lean.RRs)
+                records = _interpret.values(final.rrset)
+                additional = (
+                    _interpret.additional_answers(response, final.rrset, authenticated)
+                    if kind == _MX and settings.use_additional
+                    else ()
+                )
             return Answer(
                 owner,
                 type_text,
                 AnswerStatus.RECORDS,
-                records=values(final.rrset),
+                records=records,
                 ttl=min(ttls) if ttls else None,
                 cnames=cnames,
                 authenticated=authenticated,
-                additional=additional_answers(response, final.rrset, authenticated)
-                if kind == _MX and settings.use_additional
-                else (),
+                additional=additional,
                 detail=detail,
             )
         negative = [*ttls, final.negative_ttl] if final.negative_ttl is not None else ttls
@@ -173,9 +191,16 @@ def _query(
             flags=settings.flags,
             edns_payload=settings.edns_payload,
             dnssec=settings.dnssec,
+            lean=settings.lean,
         )
     return make_query(
-        name, kind, new_id(), flags=int(dns.flags.RD), edns_payload=None, dnssec=False
+        name,
+        kind,
+        new_id(),
+        flags=int(dns.flags.RD),
+        edns_payload=None,
+        dnssec=False,
+        lean=settings.lean,
     )
 
 
@@ -205,14 +230,14 @@ def _ask(
             if turn is None:
                 break  # the lifetime ran out
             attempt, result, now = turn
-            if isinstance(result, dns.message.Message):
+            if isinstance(result, _RESPONSES):
                 rcode = result.rcode()
                 rcode_text = _FINAL_RCODES.get(rcode)
                 if attempt.tcp and result.flags & dns.flags.TC:
                     failures.append(AnswerStatus.SERVFAIL)
                     notes.append(f"{server.label} truncated the TCP answer")
                 elif rcode_text is not None:
-                    final = interpret(result, rcode, name, kind, seen, chain)
+                    final = _interpret.interpret(result, rcode, name, kind, seen, chain)
                     if not final.problem:
                         authenticated = (  # AD from a trusted server only (Settings.trusted)
                             attempt.query.dnssec
@@ -285,7 +310,7 @@ def _turn(
             continue
         if (
             query.edns
-            and isinstance(result, dns.message.Message)
+            and isinstance(result, _RESPONSES)
             and result.rcode() == dns.rcode.FORMERR
             and deadline - now > 0
         ):

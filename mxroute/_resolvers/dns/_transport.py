@@ -1,13 +1,15 @@
 """The transport: the only code of DNSResolver that opens sockets or reads the clock.
 
 Three drivers run :func:`~._resolution.resolution` generators: :func:`ask`
-(blocking, one question), :func:`ask_async` (asyncio) and :func:`ask_many`
-(a batch, its UDP tries multiplexed with a selector in the calling thread).
-Each makes the tries the resolution yields and sends back each result with
-the time it came, and draws the query IDs (16 random bits, RFC 5452 §9.2).
+(blocking, one question), :func:`ask_many` (a batch, its UDP tries
+multiplexed with a selector in the calling thread) and :func:`ask_many_async`
+(a batch in asyncio, its UDP tries multiplexed on a few long-lived sockets,
+see :class:`Multiplexer`). Each makes the tries the resolution yields and
+sends back each result with the time it came, and draws the query IDs (16
+random bits, RFC 5452 §9.2, from a buffer filled by :func:`os.urandom`).
 
-A UDP try is one socket of its own: blocking with a timeout, watched by the
-event loop, or registered with the selector. Each reads datagrams as
+A sync UDP try is one socket of its own: blocking with a timeout, or
+registered with the selector. Every UDP try reads datagrams as
 :func:`dns.query.udp` does with ``ignore_unexpected``: one from another
 address or port than the server's, or one that does not answer the query
 (another ID, another question, the query reflected), is ignored, and the
@@ -21,11 +23,13 @@ question, so ``import mxroute`` loads neither.
 from __future__ import annotations
 
 import collections
-import secrets
+import contextlib
+import os
 import selectors
 import socket
+import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import dns.exception
@@ -35,15 +39,24 @@ import dns.query
 from mxroute._dns import Answer, Question
 from mxroute._resolvers.dns._config import Settings
 from mxroute._resolvers.dns._resolution import Reply, Resolution, Result, Try, resolution
-from mxroute._resolvers.dns._wire import read_datagram
+from mxroute._resolvers.dns._wire import qname, qtype, read_datagram
 
 if TYPE_CHECKING:
     import asyncio
 
+_IDS: collections.deque[int] = collections.deque()
+"""Random query IDs not handed out yet."""
+_FILL_IDS = struct.Struct("!256H").unpack
+os.register_at_fork(after_in_child=_IDS.clear)  # a child never reuses its parent's IDs
+
 
 def new_id() -> int:
-    """A random query ID."""
-    return secrets.randbits(16)
+    """A random query ID: 16 bits of :func:`os.urandom`, drawn 256 at a time."""
+    try:
+        return _IDS.popleft()
+    except IndexError:
+        _IDS.extend(_FILL_IDS(os.urandom(512)))
+        return _IDS.popleft()
 
 
 def ask(settings: Settings, name: str, rdtype: str) -> Answer:
@@ -53,20 +66,6 @@ def ask(settings: Settings, name: str, rdtype: str) -> Answer:
         attempt = next(questioning)
         while True:
             result = _ask_tcp(attempt) if attempt.tcp else _ask_udp(attempt)
-            attempt = questioning.send(Reply(result, time.monotonic()))
-    except StopIteration as done:
-        answer: Answer = done.value
-        return answer
-
-
-async def ask_async(settings: Settings, name: str, rdtype: str) -> Answer:
-    """Resolve one question in asyncio."""
-    questioning = resolution(settings, name, rdtype, time.monotonic(), new_id)
-    try:
-        attempt = next(questioning)
-        while True:
-            ask_one = _ask_asyncquery if attempt.tcp else _ask_udp_async
-            result = await ask_one(attempt)
             attempt = questioning.send(Reply(result, time.monotonic()))
     except StopIteration as done:
         answer: Answer = done.value
@@ -236,52 +235,6 @@ def _ask_udp(attempt: Try) -> Result:
             return exc
 
 
-async def _ask_udp_async(attempt: Try) -> Result:
-    """Make one UDP try in asyncio: the socket is watched by the event loop.
-
-    A plain non-blocking socket, a reader callback and a timer, rather than
-    :func:`dns.asyncquery.udp`, which builds a datagram transport per query.
-    An event loop that cannot watch sockets (the proactor loop of Windows)
-    makes the blocking try of :func:`ask` in a worker thread instead, so
-    stray datagrams are judged by the same code on every loop.
-    """
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    server = attempt.server
-    sock = _udp_socket(attempt)
-    if isinstance(sock, Exception):
-        return sock
-    with sock:
-        try:
-            sock.setblocking(False)
-            landed: asyncio.Future[Result] = loop.create_future()
-
-            def readable() -> None:
-                result = _receive(sock, attempt)
-                if result is not None and not landed.done():
-                    landed.set_result(result)
-
-            def late() -> None:
-                if not landed.done():
-                    landed.set_result(_timeout())
-
-            fd = sock.fileno()  # not the socket: asyncio would format its repr in a KeyError
-            try:
-                loop.add_reader(fd, readable)
-            except NotImplementedError:
-                return await asyncio.to_thread(_ask_udp, attempt)
-            timer = loop.call_later(attempt.timeout, late)
-            try:
-                sock.sendto(attempt.query.wire, server.destination)
-                return await landed
-            finally:
-                timer.cancel()
-                loop.remove_reader(fd)
-        except Exception as exc:
-            return exc
-
-
 async def _ask_asyncquery(attempt: Try) -> Result:
     """Make one TCP try with :func:`dns.asyncquery.tcp`."""
     import dns.asyncquery
@@ -310,3 +263,341 @@ def _ask_tcp(attempt: Try) -> Result:
         )
     except Exception as exc:
         return exc
+
+
+RETIRE_AFTER = 200
+"""Queries sent from one socket of :class:`Multiplexer` before it takes no more."""
+SOCKETS_PER_SERVER = 4
+"""Sockets of :class:`Multiplexer` taking new queries to one server at once."""
+_RECEIVE_BUFFER = 1 << 20
+"""The receive buffer asked for each multiplexed socket: room for a burst of answers."""
+_READS_PER_WAKE = 64
+"""Datagrams read from one socket before the event loop runs other callbacks."""
+
+Landed = Callable[[Result], None]
+"""Called with the result of a try."""
+
+
+class _Pending:
+    """One UDP try waiting on a multiplexed socket."""
+
+    __slots__ = ("attempt", "landed", "port", "timer")
+
+    timer: asyncio.TimerHandle | None
+    """The try's timeout, set as it is sent; None once it has ended."""
+
+    def __init__(self, attempt: Try, landed: Landed, port: _Port) -> None:
+        self.attempt, self.landed, self.port = attempt, landed, port
+
+
+class _Port:
+    """One long-lived UDP socket of a :class:`Multiplexer`, and the tries waiting on it."""
+
+    __slots__ = ("fd", "label", "open", "sent", "sock", "waiting")
+
+    def __init__(self, sock: socket.socket, label: str) -> None:
+        self.sock = sock
+        self.label = label
+        self.fd = sock.fileno()
+        self.sent = 0
+        self.open = True
+        """Whether it takes new queries (until :data:`RETIRE_AFTER` are sent)."""
+        self.waiting: dict[int, list[_Pending]] = {}
+        """The tries waiting, by query ID."""
+
+
+class Multiplexer:
+    """The UDP sockets of one resolver in one event loop, shared by all its async tries.
+
+    Each server gets up to :data:`SOCKETS_PER_SERVER` sockets, used in turn;
+    a socket sends :data:`RETIRE_AFTER` queries and then takes no more (it
+    is closed once its last try ends), so the source port keeps changing.
+    The sockets are watched by the event loop; a datagram is matched to its
+    try by its query ID and then, as for every UDP try, by its source (the
+    server's address and port) and its question (:func:`response`):
+    anything else is ignored, and the try waits on until its timeout. When
+    no try is waiting at all, every socket is closed, so an idle resolver
+    holds none.
+
+    Why this keeps off-path spoofing as hard as a socket per query: a forged
+    answer must still match the 16-bit random ID and the question, and come
+    from the server's address and port; the port it must hit is one of a few
+    random ephemeral ports that change every :data:`RETIRE_AFTER` queries,
+    rather than one per query, a small loss against the ID (RFC 5452 §9.2
+    asks for the port to be random, which it is, not for a new one per
+    query); and answers are taken only from the configured recursive
+    servers, normally on a trusted path.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.ports: dict[str, list[_Port]] = {}
+        """The sockets taking new queries, by server label."""
+        self.turn = 0
+        self.waiting = 0
+        """Tries waiting on any socket."""
+        self.every: list[_Port] = []
+        """Every socket still open, retired or not."""
+
+    def send(self, attempt: Try, landed: Landed) -> _Pending | None:
+        """Send the try's query; ``landed`` gets its result (at once if sending fails)."""
+        server = attempt.server
+        ports = self.ports.setdefault(server.label, [])
+        try:
+            if len(ports) < SOCKETS_PER_SERVER:
+                port = self._open(server.family, server.label)
+                ports.append(port)
+            else:
+                self.turn += 1
+                port = ports[self.turn % len(ports)]
+            port.sock.sendto(attempt.query.wire, server.destination)
+        except OSError as exc:
+            self.loop.call_soon(landed, exc)  # not at once: no recursion through the batch
+            return None
+        port.sent += 1
+        if port.sent >= RETIRE_AFTER:
+            self._retire(port)
+        pending = _Pending(attempt, landed, port)
+        port.waiting.setdefault(attempt.query.id, []).append(pending)
+        self.waiting += 1
+        pending.timer = self.loop.call_later(attempt.timeout, self._expire, pending)
+        return pending
+
+    def _open(self, family: int, label: str) -> _Port:
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):  # else the system's default buffer
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
+            port = _Port(sock, label)
+            self.loop.add_reader(port.fd, self._readable, port)
+        except BaseException:
+            sock.close()
+            raise
+        self.every.append(port)
+        return port
+
+    def _readable(self, port: _Port) -> None:
+        for _ in range(_READS_PER_WAKE):
+            try:
+                wire, source = port.sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # the socket is unusable: a new one takes the next queries
+                self._retire(port)
+                for waiting in list(port.waiting.values()):
+                    for pending in list(waiting):
+                        self._land(pending, exc)
+                return
+            if len(wire) < 2:
+                continue
+            pendings = port.waiting.get(wire[0] << 8 | wire[1])
+            if not pendings:
+                continue
+            for pending in list(pendings):
+                result = response(wire, source, pending.attempt)
+                if result is not None:
+                    self._land(pending, result)
+
+    def _expire(self, pending: _Pending) -> None:
+        self._readable(pending.port)  # an answer that came while the loop was busy counts
+        if pending.timer is not None:
+            self._land(pending, _timeout())
+
+    def _land(self, pending: _Pending, result: Result | None) -> None:
+        """End a waiting try: hand ``result`` to it, or (None) drop it."""
+        self.forget(pending)
+        if result is not None:
+            pending.landed(result)
+        if not self.waiting:
+            self.close()
+
+    def forget(self, pending: _Pending) -> None:
+        """Stop waiting for a try (its result, if it comes, is ignored)."""
+        timer, pending.timer = pending.timer, None
+        if timer is None:
+            return
+        timer.cancel()
+        port = pending.port
+        pendings = port.waiting[pending.attempt.query.id]
+        pendings.remove(pending)
+        if not pendings:
+            del port.waiting[pending.attempt.query.id]
+        self.waiting -= 1
+        if not port.open and not port.waiting:
+            self._close(port)
+
+    def _retire(self, port: _Port) -> None:
+        """Send no more queries from ``port``; it closes when no try waits on it."""
+        if port.open:
+            port.open = False
+            self.ports[port.label].remove(port)
+
+    def _close(self, port: _Port) -> None:
+        self.every.remove(port)
+        self.loop.remove_reader(port.fd)
+        port.sock.close()
+
+    def close(self) -> None:
+        """Close every socket no try waits on."""
+        for port in list(self.every):
+            if not port.waiting:
+                self._retire(port)
+                self._close(port)
+
+
+def can_multiplex(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the loop can watch sockets (the proactor loop of Windows cannot)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        loop.add_reader(probe.fileno(), lambda: None)
+    except NotImplementedError:
+        return False
+    finally:
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_reader(probe.fileno())
+        probe.close()
+    return True
+
+
+def _settle(future: asyncio.Future[Result]) -> Landed:
+    """A callback that gives ``future`` its result, unless it is done (cancelled) already."""
+
+    def landed(result: Result) -> None:
+        if not future.done():
+            future.set_result(result)
+
+    return landed
+
+
+async def ask_async(
+    settings: Settings, name: str, rdtype: str, multiplexer: Multiplexer | None
+) -> Answer:
+    """Resolve one question in asyncio, its UDP tries on the multiplexer's sockets.
+
+    With no multiplexer (an event loop that cannot watch sockets), the
+    question is asked with :func:`ask` in a worker thread.
+
+    Raises:
+        InvalidInput: The name or type is not valid (before anything is sent).
+    """
+    import asyncio
+
+    if multiplexer is None:
+        qname(name)
+        qtype(rdtype)
+        return await asyncio.to_thread(ask, settings, name, rdtype)
+    questioning = resolution(settings, name, rdtype, time.monotonic(), new_id)
+    try:
+        attempt = next(questioning)
+        while True:
+            if attempt.tcp:
+                result = await _ask_asyncquery(attempt)
+            else:
+                landed: asyncio.Future[Result] = multiplexer.loop.create_future()
+                pending = multiplexer.send(attempt, _settle(landed))
+                try:
+                    result = await landed
+                finally:
+                    if pending is not None:
+                        multiplexer.forget(pending)  # cancelled: the answer is not awaited
+            attempt = questioning.send(Reply(result, time.monotonic()))
+    except StopIteration as done:
+        answer: Answer = done.value
+        return answer
+    finally:
+        questioning.close()
+        if not multiplexer.waiting:
+            multiplexer.close()
+
+
+async def ask_many_async(
+    settings: Settings, questions: Sequence[Question], multiplexer: Multiplexer | None
+) -> list[Answer]:
+    """Resolve the questions in asyncio, their UDP tries multiplexed, without a task each.
+
+    Each question is one resolution generator, advanced from the
+    :class:`Multiplexer`'s callbacks as its tries' results come, at most
+    ``max_workers`` at once; the caller awaits one future for the batch. A
+    TCP try (after a truncated answer) runs as a task of its own. With no
+    multiplexer (an event loop that cannot watch sockets), the batch runs
+    in a worker thread with :func:`ask_many`.
+
+    Raises:
+        InvalidInput: A name or type is not valid (before anything is sent).
+    """
+    import asyncio
+
+    for name, rdtype in questions:  # bad input raises here, before anything is sent
+        qname(name)
+        qtype(rdtype)
+    if multiplexer is None:
+        if len(questions) == 1:
+            return [await asyncio.to_thread(ask, settings, *questions[0])]
+        return await asyncio.to_thread(ask_many, settings, questions)
+    loop = multiplexer.loop
+    answers: list[Answer | None] = [None] * len(questions)
+    waiting = collections.deque(enumerate(questions))
+    done: asyncio.Future[None] = loop.create_future()
+    started: list[Resolution] = []
+    current: dict[int, _Pending | asyncio.Task[Result]] = {}
+    left = len(questions)
+
+    def advance(index: int, questioning: Resolution, result: Result | None) -> None:
+        nonlocal left
+        current.pop(index, None)
+        if done.done():
+            return
+        try:
+            try:
+                attempt = (
+                    next(questioning)
+                    if result is None
+                    else questioning.send(Reply(result, time.monotonic()))
+                )
+            except StopIteration as stop:
+                answers[index] = stop.value
+                left -= 1
+                if not left:
+                    done.set_result(None)
+                elif waiting:
+                    start()
+                return
+            if attempt.tcp:
+                task = loop.create_task(_ask_asyncquery(attempt))
+                current[index] = task
+                task.add_done_callback(
+                    lambda landed: (
+                        None if landed.cancelled() else advance(index, questioning, landed.result())
+                    )
+                )
+                return
+            pending = multiplexer.send(attempt, lambda landed: advance(index, questioning, landed))
+            if pending is not None:
+                current[index] = pending
+        except BaseException as exc:  # a bug: the batch raises it
+            if not done.done():
+                done.set_exception(exc)
+
+    def start() -> None:
+        index, (name, rdtype) = waiting.popleft()
+        questioning = resolution(settings, name, rdtype, time.monotonic(), new_id)
+        started.append(questioning)
+        advance(index, questioning, None)
+
+    try:
+        while waiting and len(started) < settings.max_workers:
+            start()
+        await done
+    finally:
+        for flight in list(current.values()):
+            if isinstance(flight, _Pending):
+                multiplexer.forget(flight)
+            else:
+                flight.cancel()
+        if not multiplexer.waiting:
+            multiplexer.close()
+        for questioning in started:
+            questioning.close()
+    assert all(answer is not None for answer in answers)
+    return answers  # type: ignore[return-value]

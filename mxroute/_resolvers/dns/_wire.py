@@ -3,9 +3,13 @@
 Queries are written here rather than with :func:`dns.message.make_query` and
 ``to_wire``, which take several times longer to build the same few octets;
 a test checks they are byte for byte what dnspython makes. Every response is
-parsed by dnspython (:func:`dns.message.from_wire`); :func:`read_datagram`
-then says whether it answers the query at all. No sockets, no clock, no
-randomness: the caller gives the query ID.
+read (by :mod:`._lean` or by dnspython); :func:`read_datagram` then says
+whether it answers the query at all. No sockets, no clock, no randomness:
+the caller gives the query ID.
+
+Responses to the questions routing asks are read first by the lean reader
+(:mod:`._lean`); what it does not read is parsed by dnspython
+(:func:`dns.message.from_wire`), the reference.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from mxroute._errors import InvalidInput
+from mxroute._resolvers.dns import _lean
 
 _IN = dns.rdataclass.IN
 
@@ -49,6 +54,8 @@ class Query(NamedTuple):
     """Whether the query carries an OPT record (EDNS)."""
     dnssec: bool = False
     """Whether the query sets the DO bit."""
+    key: bytes | None = None
+    """The name's key for the lean reader (:func:`._lean.query_key`); None: dnspython reads."""
 
     def message(self) -> dns.message.Message:
         """The query as a dnspython message (for :func:`dns.query.tcp`)."""
@@ -63,13 +70,15 @@ def make_query(
     flags: int,
     edns_payload: int | None,
     dnssec: bool,
+    lean: bool = True,
 ) -> Query:
     """The query for ``(qname, qtype)`` with ID ``qid``: RFC 1035 §4.1, with RFC 6891's OPT.
 
     The header (the ID, ``flags``), the question, and, unless
     ``edns_payload`` is None, the OPT pseudo-record (RFC 6891 §6.1.2): the
     root name, type OPT, the buffer size as its class, extended RCODE 0,
-    version 0, and DO with ``dnssec``.
+    version 0, and DO with ``dnssec``. With ``lean``, the lean reader reads
+    the responses when it can.
     """
     opt = (
         b""
@@ -80,7 +89,8 @@ def make_query(
     header = _HEADER.pack(qid, flags, 1, 0, 0, 1 if opt else 0)
     name = cast(bytes, qname.to_wire())  # bytes when no file is given
     wire = b"".join((header, name, _QUESTION.pack(qtype, _IN), opt))
-    return Query(wire, qid, qname, qtype, bool(opt), bool(opt) and dnssec)
+    key = _lean.query_key(qname, qtype) if lean else None
+    return Query(wire, qid, qname, qtype, bool(opt), bool(opt) and dnssec, key)
 
 
 def qname(name: str) -> dns.name.Name:
@@ -116,8 +126,13 @@ def _parse_type(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
     return value, dns.rdatatype.to_text(value)
 
 
-def read_datagram(wire: bytes, query: Query) -> dns.message.Message | Exception | None:
+def read_datagram(
+    wire: bytes, query: Query
+) -> dns.message.Message | _lean.Response | Exception | None:
     """The UDP datagram ``wire`` (from the server's address) as the response to ``query``.
+
+    Read by the lean reader when the query allows it and the reader accepts
+    the datagram, by dnspython otherwise.
 
     None when it is not a response to the query (another ID, another
     question, a query reflected back): it is ignored and the answer is
@@ -125,6 +140,10 @@ def read_datagram(wire: bytes, query: Query) -> dns.message.Message | Exception 
     try. The exception for a datagram that does not parse (``Truncated``
     for the TC bit).
     """
+    if query.key is not None:
+        lean = _lean.read(wire)
+        if lean is not None:
+            return lean if _lean.is_response(query, lean) else None
     try:
         response = dns.message.from_wire(wire, raise_on_truncation=True)
     except dns.message.Truncated as truncated:
