@@ -22,6 +22,7 @@ import attrs
 
 from mxroute._checks import attrs_validator, integer, port, seconds
 from mxroute._errors import InvalidInput
+from mxroute._exports import publish
 from mxroute._model import MailHost, RouteKind, _instance_of, as_tuple, check_flag
 from mxroute._names import IPAddress, format_address, parse_ip
 from mxroute._policy import AddressFamily, AddressScope, RoutingPolicy
@@ -508,3 +509,6 @@ def plan_delivery(
         policy.address_scope,
         route.kind is RouteKind.RELAY,
     )
+
+
+publish(globals())

@@ -55,6 +55,7 @@ from mxroute._bulk import DEFAULT_CONCURRENCY
 from mxroute._dane import tlsa_name
 from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
 from mxroute._errors import InvalidDomain, MailRouteError
+from mxroute._exports import publish
 from mxroute._findings import Finding, Severity, make_finding
 from mxroute._model import MailRoute
 from mxroute._mtasts import PolicyAnswer, dns_answers, sts_records
@@ -806,3 +807,6 @@ def _audit_one(
         )
 
     return audit_one
+
+
+publish(globals())

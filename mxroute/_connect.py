@@ -28,6 +28,7 @@ import attrs
 from mxroute._attempts import Attempt, DeliveryPlan, UnreachableMemory
 from mxroute._checks import flag, seconds
 from mxroute._errors import HostsUnreachable, InvalidInput
+from mxroute._exports import publish
 from mxroute._model import MailHost, MailRoute
 from mxroute._names import IPAddress, format_address
 from mxroute._policy import AddressScope, RoutingPolicy, address_allowed
@@ -1054,3 +1055,6 @@ async def connect_async(
                 continue
             return AsyncConnection(reader, writer, *walk.won(attempt, started, text))
     raise walk.error()
+
+
+publish(globals())

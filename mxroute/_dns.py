@@ -15,15 +15,17 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 import attrs
-import dns.rdata
-import dns.rdatatype
 
 from mxroute._errors import InvalidInput
+from mxroute._exports import publish
 from mxroute._model import MXRecord, as_tuple, check_flag, check_ttl
 from mxroute._names import IPAddress, normalize_host
+
+if TYPE_CHECKING:
+    import dns.rdata
 
 __all__ = [
     "Answer",
@@ -296,6 +298,8 @@ AnyResolver = Resolver | AsyncResolver
 
 def rdata_value(rdata: dns.rdata.Rdata) -> RData:
     """Turn a dnspython rdata into mxroute's :data:`RData`."""
+    import dns.rdatatype  # loaded already by whoever made the rdata; not by import mxroute
+
     rdtype = rdata.rdtype
     if rdtype == dns.rdatatype.MX:
         return MXRecord(rdata.preference, rdata.exchange.to_text())  # type: ignore[attr-defined]
@@ -304,3 +308,6 @@ def rdata_value(rdata: dns.rdata.Rdata) -> RData:
     if rdtype == dns.rdatatype.CNAME:
         return normalize_host(rdata.target.to_text())  # type: ignore[attr-defined]
     return str(rdata.to_text())
+
+
+publish(globals())

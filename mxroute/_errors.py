@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from mxroute._exports import publish
+
 if TYPE_CHECKING:
     from mxroute._connect import AttemptRecord
     from mxroute._findings import Finding
@@ -229,3 +231,6 @@ class NoMailHosts(MailRouteError, reply="550 5.4.4"):
 
 class MailLoop(MailRouteError, reply="554 5.4.6"):
     """The best mail host of the domain is this host, so delivery would loop: bounce."""
+
+
+publish(globals())

@@ -41,6 +41,7 @@ import attrs
 
 from mxroute._audit import AuditReport
 from mxroute._errors import InvalidInput
+from mxroute._exports import publish
 from mxroute._model import MailRoute
 from mxroute._names import to_a_label
 from mxroute._tls import TLSLevel, TLSRequirement
@@ -279,3 +280,6 @@ class Expectation:
             return ()
         rank = self.tls.rank
         return tuple(dict.fromkeys(h.name for h in route.hosts if h.tls.level.rank < rank))
+
+
+publish(globals())

@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 
+from mxroute._exports import publish
+
 __all__ = ["FINDING_CODES", "Finding", "FindingCode", "Severity", "make_finding"]
 
 
@@ -545,3 +547,6 @@ def make_finding(code: str, subject: str, message: str | None = None) -> Finding
     """
     entry = FINDING_CODES[code]
     return Finding(code, entry.severity, message or entry.summary, subject, entry.fix)
+
+
+publish(globals())

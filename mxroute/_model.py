@@ -17,6 +17,7 @@ import attrs
 
 from mxroute._checks import attrs_validator, flag, integer, port
 from mxroute._errors import InvalidInput
+from mxroute._exports import publish
 from mxroute._findings import Finding
 from mxroute._names import IPAddress, format_address, normalize_host, parse_ip
 from mxroute._tls import OPPORTUNISTIC, MTASTSPolicy, TLSRequirement
@@ -356,3 +357,6 @@ class MailRoute:
             "mta_sts": None if self.mta_sts is None else self.mta_sts.to_dict(),
             "tlsrpt": None if self.tlsrpt is None else list(self.tlsrpt),
         }
+
+
+publish(globals())

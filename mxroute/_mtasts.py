@@ -51,6 +51,7 @@ import attrs
 from mxroute._checks import attrs_validator, flag, integer
 from mxroute._dns import Answer, AnswerStatus, Question
 from mxroute._errors import InvalidInput, MXRouteError, TemporaryRouteError
+from mxroute._exports import publish
 from mxroute._findings import Finding, make_finding
 from mxroute._model import MailHost
 from mxroute._names import IPAddress, normalize_host
@@ -650,3 +651,6 @@ class PolicyLookup:
             tls = TLSRequirement(level, names=(host.name,), reason=reason)
             kept.append(attrs.evolve(host, tls=tls))
         return kept, policy
+
+
+publish(globals())

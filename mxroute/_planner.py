@@ -49,6 +49,7 @@ from mxroute._errors import (
     NullMX,
     TemporaryRouteError,
 )
+from mxroute._exports import publish
 from mxroute._findings import Finding, make_finding
 from mxroute._model import MailHost, MailRoute, MXRecord, RouteKind
 from mxroute._mtasts import PolicyAnswer, PolicyLookup, PolicyRequest, dns_answers
@@ -773,3 +774,6 @@ def _cap_addresses(hosts: list[MailHost], policy: RoutingPolicy, trail: _Trail) 
         total += len(host.addresses)
         out.append(host)
     return out
+
+
+publish(globals())

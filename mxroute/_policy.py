@@ -11,6 +11,7 @@ import attrs
 
 from mxroute._checks import attrs_validator, flag, integer
 from mxroute._errors import InvalidDomain, InvalidInput, InvalidPolicy
+from mxroute._exports import publish
 from mxroute._names import IPAddress, format_address, parse_host_port, parse_ip, to_a_label
 
 __all__ = [
@@ -465,3 +466,6 @@ class RoutingPolicy:
             "dane": self.dane,
             "tlsrpt": self.tlsrpt,
         }
+
+
+publish(globals())

@@ -48,7 +48,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from mxroute import _adapters as adapters
 from mxroute import _bulk as bulk
@@ -56,6 +56,7 @@ from mxroute._bulk import DEFAULT_CONCURRENCY, BulkResult, T
 from mxroute._checks import seconds
 from mxroute._dns import Answer, AnyResolver, Question, Resolver
 from mxroute._errors import TemporaryRouteError, UnsupportedEventLoop
+from mxroute._exports import publish
 from mxroute._guard import stand_in
 from mxroute._model import MailRoute
 from mxroute._mtasts import (
@@ -70,7 +71,9 @@ from mxroute._names import Target, parse_target
 from mxroute._planner import Batch, RoutePlan, plan_route
 from mxroute._policy import RoutingPolicy
 from mxroute._resolvers.caching import CachingResolver
-from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher, PolicyResponse
+
+if TYPE_CHECKING:  # the fetcher module loads ssl: only when a policy is fetched
+    from mxroute._stsfetch import AsyncPolicyFetcher, PolicyFetcher, PolicyResponse
 
 __all__ = ["Router", "resolve"]
 
@@ -602,6 +605,8 @@ async def _fetch_policy_async(
     """Answer ``request`` from the cache, else fetch it within ``timeout`` seconds."""
     import asyncio
 
+    from mxroute._stsfetch import PolicyFetcher
+
     ready = service.lookup(request)
     if ready is not None:
         return ready
@@ -752,3 +757,6 @@ def resolve(
         policy_fetcher=policy_fetcher,
         policy_cache=policy_cache,
     ).resolve(target)
+
+
+publish(globals())

@@ -35,6 +35,7 @@ import attrs
 
 from mxroute._audit import AuditReport
 from mxroute._errors import InvalidInput
+from mxroute._exports import publish
 from mxroute._model import MailRoute
 
 __all__ = [
@@ -453,3 +454,6 @@ async def watch(
         if duration is not None and wake - started > duration:
             return
         await sleep(max(0.0, wake - clock()))
+
+
+publish(globals())

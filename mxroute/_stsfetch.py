@@ -29,6 +29,7 @@ import attrs
 from mxroute._checks import integer, seconds
 from mxroute._checks import port as port_check
 from mxroute._errors import InvalidInput
+from mxroute._exports import publish
 from mxroute._names import IPAddress, to_a_label
 from mxroute._policy import AddressScope, _scope
 
@@ -761,3 +762,6 @@ class HTTPSPolicyFetcher:
                 writer.transport.abort()
             if raw is not None:
                 raw.close()
+
+
+publish(globals())

@@ -24,6 +24,7 @@ import attrs
 
 from mxroute._checks import attrs_validator, integer
 from mxroute._errors import InvalidDomain, InvalidInput
+from mxroute._exports import publish
 from mxroute._names import normalize_host, to_a_label
 
 __all__ = [
@@ -250,7 +251,8 @@ def _check_id(_instance: object, _attribute: attrs.Attribute[Any], value: object
 
 
 _FIELD = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]{0,31}):[ \t]*(.*?)[ \t]*")
-_VALUE = re.compile(r"[\x21-\x7e\u0080-\U0010ffff]+(?:[ \t]+[\x21-\x7e\u0080-\U0010ffff]+)*")
+# Visible ASCII and all of non-ASCII, spelt so that it compiles fast (see _names.py).
+_VALUE = re.compile(r"[^\x00-\x20\x7f]+(?:[ \t]+[^\x00-\x20\x7f]+)*")
 _REQUIRED = ("version", "mode", "max_age")
 
 
@@ -607,3 +609,6 @@ class TLSRPTRecord:
         if rua is None:
             raise error("it has no rua= field")
         return cls(rua)
+
+
+publish(globals())

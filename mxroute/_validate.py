@@ -41,6 +41,7 @@ import attrs
 
 from mxroute._checks import integer
 from mxroute._errors import InvalidAddress, InvalidDomain, InvalidInput, InvalidPolicy
+from mxroute._exports import publish
 from mxroute._findings import Finding, make_finding
 from mxroute._model import MXRecord
 from mxroute._names import (
@@ -57,7 +58,6 @@ from mxroute._names import (
     parse_literal,
     to_a_label,
 )
-from mxroute._planner import cap_hosts, examine_exchange, examine_mx_set
 from mxroute._policy import DEFAULT_MAX_HOSTS
 
 __all__ = [
@@ -308,6 +308,9 @@ def check_mx_records(
             "records must be an iterable of MX records, not a single string",
             str(records),
         )
+    # Here, not at the top: validate_address (a web form's check) needs no planner.
+    from mxroute._planner import cap_hosts, examine_exchange, examine_mx_set
+
     integer(max_hosts, "max_hosts", low=1, error=InvalidPolicy)
     parsed = [r if isinstance(r, MXRecord) else MXRecord.parse(r) for r in records]
     where = domain or "the domain"
@@ -331,3 +334,6 @@ def check_mx_records(
             )
     findings.sort(key=lambda finding: finding.severity.rank)
     return tuple(findings)
+
+
+publish(globals())

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from mxroute._errors import InvalidInput, MXRouteError
+from mxroute._exports import publish
 from mxroute._tls import TLSARecord, TLSFailure, TLSLevel, TLSRequirement
 
 if TYPE_CHECKING:
@@ -406,3 +407,6 @@ def _subject(cert: x509.Certificate) -> str:
 def _short(record: TLSARecord) -> str:
     text = record.to_text()
     return text if len(text) <= 24 else text[:21] + "..."
+
+
+publish(globals())

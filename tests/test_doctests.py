@@ -25,6 +25,8 @@ MODULES = sorted(
 def _doctests() -> list[doctest.DocTest]:
     finder = doctest.DocTestFinder(exclude_empty=True)
     found: dict[str, doctest.DocTest] = {}
+    for public in mxroute.__all__:  # loaded on first use: the finder reads vars(mxroute)
+        getattr(mxroute, public)
     for name in ["mxroute", *MODULES]:
         for test in finder.find(importlib.import_module(name)):
             if test.examples:

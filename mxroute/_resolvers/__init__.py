@@ -8,18 +8,7 @@ Any object with ``query(name, rdtype) -> Answer`` (and/or ``query_async``)
 is a resolver: see :class:`Resolver` and :class:`AsyncResolver`.
 """
 
-from mxroute._dns import (
-    Answer,
-    AnswerStatus,
-    AsyncResolver,
-    BatchResolver,
-    Question,
-    RData,
-    Resolver,
-)
-from mxroute._resolvers.caching import CacheStats, CachingResolver
-from mxroute._resolvers.dns import DNSResolver
-from mxroute._resolvers.memory import InMemoryResolver
+from mxroute import _PUBLIC, _exports
 
 __all__ = [
     "Answer",
@@ -34,3 +23,8 @@ __all__ = [
     "RData",
     "Resolver",
 ]
+
+
+# Loaded on first use, as mxroute's own names are: the DNS backend and the fake
+# pull in much of dnspython, which a program may never need.
+__getattr__, __dir__ = _exports.lazy(globals(), {name: _PUBLIC[name] for name in __all__})

@@ -47,6 +47,7 @@ from mxroute import _adapters as adapters
 from mxroute._checks import integer, seconds
 from mxroute._dns import Answer, AnswerStatus, AnyResolver, Question
 from mxroute._errors import InvalidInput
+from mxroute._exports import publish
 from mxroute._names import normalize_host
 
 if TYPE_CHECKING:
@@ -649,3 +650,6 @@ async def _wait(flight: _Flight | None) -> Answer | None:
         return await waiter
     except _Abandoned:
         return None
+
+
+publish(globals())

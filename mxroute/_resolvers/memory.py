@@ -11,22 +11,24 @@ import textwrap
 import time
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import dns.exception
-import dns.grange
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.transaction
-import dns.zone
 
 from mxroute._checks import flag, integer, seconds
 from mxroute._dns import Answer, AnswerStatus, Question, RData, rdata_value
 from mxroute._errors import InvalidInput
+from mxroute._exports import publish
 from mxroute._model import MXRecord
 from mxroute._names import normalize_host
+
+if TYPE_CHECKING:
+    import dns.zone  # zone files only: imported where they are read
 
 __all__ = ["InMemoryResolver", "Outcome"]
 
@@ -113,6 +115,8 @@ def _check_generate(text: str, limit: int) -> None:
 
     A range that does not parse is left to dnspython, which names its line.
     """
+    import dns.grange
+
     total = 0
     for match in _GENERATE.finditer(text):
         try:
@@ -134,6 +138,8 @@ def _counting_zone(limit: int) -> type[dns.zone.Zone]:
     than ``from_text(transaction_setup=...)``, which dnspython 2.8 and
     earlier do not have.)
     """
+    import dns.zone
+
     count = 0
 
     def check(_txn: object, _name: object, _rdataset: object) -> None:
@@ -423,6 +429,8 @@ class InMemoryResolver:
             flag(authenticated, "authenticated", reason="invalid-option")
         text = textwrap.dedent(text)
         _check_generate(text, max_records)
+        import dns.zone
+
         try:
             zone = dns.zone.from_text(
                 text,
@@ -806,3 +814,6 @@ class InMemoryResolver:
                         )
                     )
         return out
+
+
+publish(globals())

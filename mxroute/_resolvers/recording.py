@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mxroute import _adapters as adapters
 from mxroute._dns import Answer, AnyResolver
+from mxroute._exports import publish
 
 __all__ = ["RecordingResolver"]
 
@@ -77,3 +78,6 @@ class RecordingResolver(adapters.Wrapper):
     def wrapped(self) -> AnyResolver:
         """The wrapped resolver: :attr:`inner`."""
         return self.inner
+
+
+publish(globals())

@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mxroute._dns import Answer, Question
+from mxroute._exports import publish
 from mxroute._guard import refuse_real_dns
 from mxroute._resolvers.dns import _transport
 from mxroute._resolvers.dns._config import (
@@ -340,3 +341,6 @@ def _restore(settings: Settings) -> DNSResolver:
     resolver = DNSResolver.__new__(DNSResolver)
     resolver._start(settings)
     return resolver
+
+
+publish(globals())
