@@ -755,7 +755,9 @@ class HTTPSPolicyFetcher:
                 response = reader.feed(data)
                 if response is not None:
                     return response
-        except (OSError, asyncio.TimeoutError) as exc:  # distinct classes on Python 3.10
+        except asyncio.TimeoutError:  # not the builtin TimeoutError on Python 3.10
+            return fetch.failure(address, TimeoutError(), phase)
+        except OSError as exc:
             return fetch.failure(address, exc, phase)
         finally:
             if writer is not None:

@@ -172,12 +172,13 @@ class TestLazySurface:
         # mxroute for a name, so only each module's own publish() can adopt them.
         out = fresh(
             "import importlib, json, sys, mxroute\n"
+            "from mxroute._exports import is_class_or_function\n"
             "wrong = []\n"
             "for name, module in mxroute._PUBLIC.items():\n"
             "    obj = vars(importlib.import_module(module))[name]\n"
             "    if name in vars(mxroute):\n"
             "        wrong.append(name + ' was asked of mxroute')\n"
-            "    if isinstance(obj, type) or callable(obj) and hasattr(obj, '__code__'):\n"
+            "    if is_class_or_function(obj):\n"
             "        if obj.__module__ != 'mxroute':\n"
             "            wrong.append(f'{module}.{name}: {obj.__module__}')\n"
             "print(json.dumps(wrong))"
