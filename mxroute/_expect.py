@@ -43,7 +43,7 @@ from mxroute._audit import AuditReport
 from mxroute._errors import InvalidInput
 from mxroute._exports import publish
 from mxroute._model import MailRoute
-from mxroute._names import to_a_label
+from mxroute._names import matches_pattern, to_a_label
 from mxroute._tls import TLSLevel, TLSRequirement
 
 __all__ = ["MX_PROVIDERS", "Expectation", "ExpectationResult", "expect_mx"]
@@ -94,15 +94,6 @@ def _pattern(text: str) -> str:
     return ".".join(["*"] * stars + [to_a_label(rest)])
 
 
-def _matches(pattern: str, host: str) -> bool:
-    if not pattern.startswith("*."):
-        return pattern == host
-    fixed = pattern.lstrip("*.")
-    stars = pattern.count("*")
-    labels = host.split(".")
-    return len(labels) == stars + fixed.count(".") + 1 and host.endswith("." + fixed)
-
-
 @attrs.frozen
 class _Entry:
     """One expected entry: its name, and the patterns any of which satisfies it."""
@@ -111,7 +102,7 @@ class _Entry:
     patterns: tuple[str, ...]
 
     def matches(self, host: str) -> bool:
-        return any(_matches(p, host) for p in self.patterns)
+        return any(matches_pattern(p, host) for p in self.patterns)
 
 
 def _entries(

@@ -214,6 +214,26 @@ def normalize_host(name: str) -> str:
     return name[:-1].lower() if name.endswith(".") and name != "." else name.lower()
 
 
+def matches_pattern(pattern: str, name: str) -> bool:
+    """Whether host *name* matches *pattern*: a name, or ``*`` labels in front of one.
+
+    Each leading ``*`` label stands for exactly one whole, non-empty label:
+    ``*.example.net`` matches ``mx1.example.net`` but neither ``example.net``
+    nor ``a.mx1.example.net`` (RFC 8461 §4.1 for MTA-STS ``mx`` patterns,
+    RFC 6125 §6.4.3 as RFC 7672 §3.2.3 applies it to certificate names, and
+    the expectations of ``mxroute check --expect-mx``). Both are compared as
+    given: pass normalised names (lowercase A-labels, no trailing dot).
+    """
+    labels = pattern.split(".")
+    stars = 0
+    while stars < len(labels) and labels[stars] == "*":
+        stars += 1
+    if not stars:
+        return pattern == name
+    given = name.split(".")
+    return len(given) == len(labels) and all(given[:stars]) and given[stars:] == labels[stars:]
+
+
 def parse_ip(text: str) -> IPAddress | None:
     """The IP address ``text`` spells, or None when it spells none.
 

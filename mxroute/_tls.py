@@ -25,7 +25,7 @@ import attrs
 from mxroute._checks import attrs_validator, integer
 from mxroute._errors import InvalidDomain, InvalidInput
 from mxroute._exports import publish
-from mxroute._names import normalize_host, to_a_label
+from mxroute._names import matches_pattern, normalize_host, to_a_label
 
 __all__ = [
     "MAX_POLICY_AGE",
@@ -342,14 +342,7 @@ class MTASTSPolicy:
             name = to_a_label(host)
         except InvalidInput:
             return False
-        for pattern in self.mx:
-            if pattern.startswith("*."):
-                label, dot, rest = name.partition(".")
-                if dot and label and rest == pattern[2:]:
-                    return True
-            elif name == pattern:
-                return True
-        return False
+        return any(matches_pattern(pattern, name) for pattern in self.mx)
 
     def to_text(self) -> str:
         """The policy as a policy file (CRLF line ends, as RFC 8461 §3.2 publishes them)."""

@@ -35,6 +35,7 @@ import attrs
 
 from mxroute._errors import InvalidInput, MXRouteError
 from mxroute._exports import publish
+from mxroute._names import matches_pattern
 from mxroute._tls import TLSARecord, TLSFailure, TLSLevel, TLSRequirement
 
 if TYPE_CHECKING:
@@ -388,16 +389,8 @@ def _cert_names(cert: x509.Certificate) -> list[str]:
 
 def _names_match(cert: x509.Certificate, names: Sequence[str]) -> bool:
     """RFC 6125 matching as RFC 7672 §3.2.3 asks: a ``*`` only as the whole leftmost label."""
-    presented = _cert_names(cert)
-    for name in names:
-        for pattern in presented:
-            if pattern == name:
-                return True
-            if pattern.startswith("*."):
-                label, dot, rest = name.partition(".")
-                if dot and label and rest == pattern[2:]:
-                    return True
-    return False
+    presented = [p for p in _cert_names(cert) if p.count("*") <= 1]  # one leftmost "*" at most
+    return any(matches_pattern(p, name) for p in presented for name in names)
 
 
 def _subject(cert: x509.Certificate) -> str:

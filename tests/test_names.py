@@ -191,3 +191,23 @@ class TestParseTarget:
     def test_arbitrary_text_raises_only_typed_errors(self, text):
         with contextlib.suppress(InvalidDomain, InvalidAddress):
             parse_target(text)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "matches"),
+    [
+        ("mx.example.net", "mx.example.net", True),
+        ("mx.example.net", "mx2.example.net", False),
+        ("*.example.net", "mx1.example.net", True),
+        ("*.example.net", "example.net", False),
+        ("*.example.net", "a.mx1.example.net", False),
+        ("*.example.net", ".example.net", False),
+        ("*.*.mx.microsoft", "a.b.mx.microsoft", True),
+        ("*.*.mx.microsoft", "b.mx.microsoft", False),
+        ("*.example.net", "xexample.net", False),
+    ],
+)
+def test_matches_pattern_one_label_per_star(pattern, name, matches):
+    from mxroute._names import matches_pattern
+
+    assert matches_pattern(pattern, name) is matches
