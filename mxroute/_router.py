@@ -725,6 +725,12 @@ async def _ask_async(resolver: AnyResolver, batch: Sequence[Question]) -> Sequen
 
     if not batch:
         return []
+    if len(batch) > 1:
+        query_batch_async: Callable[[Sequence[Question]], Awaitable[Sequence[Answer]]] | None = (
+            getattr(resolver, "query_batch_async", None)
+        )
+        if query_batch_async is not None:
+            return await query_batch_async(batch)
     query_async = adapters.async_query(resolver)
     if len(batch) == 1:
         return [await query_async(*batch[0])]

@@ -1044,3 +1044,164 @@ class TestHitPath:
         later = cache.query("example.com", "MX")
         assert later.ttl == 289
         assert later is not first
+
+
+class AsyncBatching:
+    """A resolver with ``query_async`` and ``query_batch_async``; records the batches.
+
+    Each batch yields to the event loop once before it answers (so other
+    tasks run while it is in flight), and returns ``size(n)`` answers for n
+    questions, or raises ``raise_error`` when it is set.
+    """
+
+    def __init__(self, inner: InMemoryResolver, size=lambda n: n) -> None:
+        self.inner = inner
+        self.size = size
+        self.batches: list[list[Question]] = []
+        self.singles: list[Question] = []
+        self.raise_error: BaseException | None = None
+        self.release: asyncio.Event | None = None
+
+    async def query_async(self, name: str, rdtype: str) -> Answer:
+        self.singles.append(Question(name, rdtype))
+        return self.inner.query(name, rdtype)
+
+    async def query_batch_async(self, questions: Sequence[Question]) -> list[Answer]:
+        self.batches.append(list(questions))
+        if self.release is not None:
+            await self.release.wait()
+        await asyncio.sleep(0)
+        if self.raise_error is not None:
+            raise self.raise_error
+        answers = [self.inner.query(n, t) for n, t in questions]
+        return (answers * 2)[: self.size(len(answers))]
+
+
+@pytest.mark.asyncio
+class TestBatchAsync:
+    async def test_only_uncached_questions_go_to_the_wrapped_batch(self, zone, clock):
+        inner = AsyncBatching(zone)
+        cache = cache_over(inner, clock)
+        await cache.query_async("mx.example.com", "A")
+        questions = [
+            Question("mx.example.com", "A"),
+            Question("MX.example.com.", "AAAA"),
+            Question("example.com", "MX"),
+            Question("mx.example.com", "AAAA"),
+        ]
+        answers = await cache.query_batch_async(questions)
+        assert [a.question for a in answers] == [
+            ("mx.example.com", "A"),
+            ("mx.example.com", "AAAA"),
+            ("example.com", "MX"),
+            ("mx.example.com", "AAAA"),
+        ]
+        assert inner.batches == [[("mx.example.com", "AAAA"), ("example.com", "MX")]]
+        assert answers[1] is answers[3]
+        assert (cache.stats.hits, cache.stats.misses) == (1, 3)
+        again = await cache.query_batch_async(questions)
+        assert len(inner.batches) == 1  # all from the cache now
+        assert [a.question for a in again] == [a.question for a in answers]
+
+    async def test_one_question_left_goes_through_query_async(self, zone, clock):
+        inner = AsyncBatching(zone)
+        cache = cache_over(inner, clock)
+        await cache.query_batch_async([Question("example.com", "MX")])
+        assert (inner.batches, inner.singles) == ([], [("example.com", "MX")])
+
+    async def test_without_batch_support_the_questions_go_concurrently(self, zone, clock):
+        counting = AsyncOnly(zone)
+        cache = cache_over(counting, clock)
+        answers = await cache.query_batch_async(
+            [Question("mx.example.com", "A"), Question("mx.example.com", "AAAA")]
+        )
+        assert [a.status for a in answers] == [AnswerStatus.RECORDS] * 2
+        assert counting.most_in_flight == 2
+        assert cache.stats.entries == 2
+
+    async def test_a_sync_only_resolver_runs_in_threads(self, zone, clock):
+        cache = cache_over(zone, clock)
+        answers = await cache.query_batch_async(
+            [Question("mx.example.com", "A"), Question("example.com", "MX")]
+        )
+        assert [a.status for a in answers] == [AnswerStatus.RECORDS] * 2
+        assert sorted(zone.queries) == [("example.com", "MX"), ("mx.example.com", "A")]
+
+    async def test_a_question_in_flight_for_another_task_is_waited_for(self, zone, clock):
+        inner = AsyncBatching(zone)
+        inner.release = asyncio.Event()
+        cache = cache_over(inner, clock)
+        first = asyncio.ensure_future(
+            cache.query_batch_async(
+                [Question("mx.example.com", "A"), Question("example.com", "MX")]
+            )
+        )
+        while not inner.batches:
+            await asyncio.sleep(0)
+        second = asyncio.ensure_future(
+            cache.query_batch_async(
+                [Question("mx.example.com", "A"), Question("mx.example.com", "AAAA")]
+            )
+        )
+        for _ in range(5):
+            await asyncio.sleep(0)
+        inner.release.set()
+        one, two = await asyncio.gather(first, second)
+        assert one[0] is two[0]  # the one query's answer
+        assert [a.question for a in two] == [("mx.example.com", "A"), ("mx.example.com", "AAAA")]
+        assert inner.batches == [[("mx.example.com", "A"), ("example.com", "MX")]]
+        assert inner.singles == [("mx.example.com", "AAAA")]
+        assert cache.stats.coalesced == 1
+
+    @pytest.mark.parametrize("size", [lambda n: n - 1, lambda n: n + 1], ids=["short", "long"])
+    async def test_a_reply_of_the_wrong_length_is_refused_and_nothing_kept(self, zone, size):
+        inner = AsyncBatching(zone, size)
+        cache = CachingResolver(inner)
+        with pytest.raises(InvalidInput, match=r"query_batch_async\(\) returned .* for 2") as info:
+            await cache.query_batch_async(BATCH)
+        assert info.value.reason == "invalid-resolver-answer"
+        assert cache.stats.entries == 0
+        inner.size = lambda n: n
+        assert [a.status for a in await cache.query_batch_async(BATCH)] == [
+            AnswerStatus.RECORDS
+        ] * 2
+
+    async def test_a_failed_batch_fails_its_waiters_and_caches_nothing(self, zone):
+        inner = AsyncBatching(zone)
+        inner.release = asyncio.Event()
+        inner.raise_error = RuntimeError("batch exploded")
+        cache = CachingResolver(inner)
+        leader = asyncio.ensure_future(cache.query_batch_async(BATCH))
+        while not inner.batches:
+            await asyncio.sleep(0)
+        waiter = asyncio.ensure_future(cache.query_async(*BATCH[0]))
+        await asyncio.sleep(0)
+        inner.release.set()
+        outcomes = await asyncio.gather(leader, waiter, return_exceptions=True)
+        assert outcomes == [inner.raise_error] * 2
+        assert cache.stats.entries == 0
+
+    async def test_a_cancelled_batch_lets_its_waiters_ask_again(self, zone):
+        inner = AsyncBatching(zone)
+        inner.release = asyncio.Event()
+        cache = CachingResolver(inner)
+        leader = asyncio.ensure_future(cache.query_batch_async(BATCH))
+        while not inner.batches:
+            await asyncio.sleep(0)
+        waiter = asyncio.ensure_future(cache.query_async(*BATCH[0]))
+        await asyncio.sleep(0)
+        leader.cancel()
+        inner.release.set()
+        answer = await waiter
+        assert answer.status is AnswerStatus.RECORDS
+        assert inner.singles == [BATCH[0]]  # asked again after the leader was cancelled
+        with pytest.raises(asyncio.CancelledError):
+            await leader
+
+    async def test_the_async_router_hands_each_batch_over_whole(self, zone, clock):
+        inner = AsyncBatching(zone)
+        router = mxroute.Router(resolver=cache_over(inner, clock), rng=random.Random(1))
+        route = await router.resolve_async("alice@example.com")
+        assert sorted(str(a) for _, a in route.attempts()) == ["192.0.2.25", "2001:db8::25"]
+        assert inner.singles == [("example.com", "MX")]
+        assert inner.batches == [[("mx.example.com", "AAAA"), ("mx.example.com", "A")]]

@@ -38,7 +38,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -127,16 +127,25 @@ class _Entry:
 class _Flight:
     """A query in flight.
 
-    It holds its future, the thread that sends it, and the event loop it is
-    sent from (None for a synchronous query).
+    It holds the thread that sends it, the event loop it is sent from (None
+    for a synchronous query) and, once a caller waits for it, its future:
+    most queries have no waiter, and a future (with its lock and condition)
+    is made only for those that do, under the cache's lock.
     """
 
     __slots__ = ("future", "loop", "thread")
 
     def __init__(self, thread: int, loop: asyncio.AbstractEventLoop | None) -> None:
-        self.future: concurrent.futures.Future[Answer] = concurrent.futures.Future()
+        self.future: concurrent.futures.Future[Answer] | None = None
         self.thread = thread
         self.loop = loop
+
+    def waited(self) -> concurrent.futures.Future[Answer]:
+        """The future a waiter waits on (made by the first; call under the cache's lock)."""
+        future = self.future
+        if future is None:
+            future = self.future = concurrent.futures.Future()
+        return future
 
 
 class _Action(enum.Enum):
@@ -186,6 +195,9 @@ class CachingResolver(adapters.Wrapper):
     * ``query_batch`` sends the questions the cache cannot answer to the
       wrapped resolver's ``query_batch`` in one batch, or one after the other
       through ``query``.
+    * ``query_batch_async`` sends them to the wrapped resolver's
+      ``query_batch_async`` in one batch, or concurrently through
+      ``query_async`` (the router's async driver uses it for each batch).
 
     When the query that other callers wait for fails, they all get the same
     exception, nothing is cached, and the next call asks again. A wrapped
@@ -249,6 +261,9 @@ class CachingResolver(adapters.Wrapper):
         self._query_batch: Callable[[Sequence[Question]], Sequence[Answer]] | None = getattr(
             resolver, "query_batch", None
         )
+        self._query_batch_async: (
+            Callable[[Sequence[Question]], Awaitable[Sequence[Answer]]] | None
+        ) = getattr(resolver, "query_batch_async", None)
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[Question, _Entry] = OrderedDict()
@@ -425,6 +440,51 @@ class CachingResolver(adapters.Wrapper):
             results[key] = answer if answer is not None else self.query(key.name, key.rdtype)
         return [results[key] for key in keys]
 
+    async def query_batch_async(self, questions: Sequence[Question]) -> list[Answer]:
+        """Answer every question in asyncio: cached ones at once, the others in one batch.
+
+        The questions the cache cannot answer, and that no other caller is
+        asking already, go to the wrapped resolver's ``query_batch_async`` in
+        one batch when it has it (a :class:`~mxroute.DNSResolver` multiplexes
+        them without a task per question), else concurrently through
+        ``query_async``. A question asked twice in the batch is sent once;
+        one in flight for another caller is waited for, as with
+        :meth:`query_async`. The answers come back in the questions' order.
+
+        Raises:
+            InvalidInput: The wrapped resolver returned no
+                :class:`~mxroute.Answer`, or ``query_batch_async`` a reply of
+                another length than the questions sent
+                (``"invalid-resolver-answer"``).
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        keys = [_key(n, t) for n, t in questions]
+        results: dict[Question, Answer] = {}
+        asks: dict[Question, _Flight | None] = {}  # LEAD (its flight) or BYPASS (None)
+        waits: dict[Question, _Flight] = {}
+        now = self._clock()
+        for key in keys:
+            if key in results or key in asks or key in waits:
+                continue
+            action, answer, flight = self._decide(key, now, loop)
+            if answer is not None:
+                results[key] = answer
+            elif action is _WAIT:
+                assert flight is not None
+                waits[key] = flight
+            else:
+                asks[key] = flight
+        if asks:
+            results.update(await self._ask_batch_async(asks))
+        for key, flight in waits.items():
+            answer = await _wait(flight)
+            results[key] = (
+                answer if answer is not None else await self.query_async(key.name, key.rdtype)
+            )
+        return [results[key] for key in keys]
+
     # -- internals -----------------------------------------------------------
 
     def _decide(
@@ -462,6 +522,7 @@ class CachingResolver(adapters.Wrapper):
                     self._misses += 1
                     return _BYPASS, None, None
                 self._coalesced += 1
+                flight.waited()
                 return _WAIT, None, flight
         return _HIT, _aged(entry, now), None  # aged outside the lock
 
@@ -492,6 +553,40 @@ class CachingResolver(adapters.Wrapper):
             else:
                 for key in asked:
                     answers[key] = self._lead(key, pending.pop(key), query)
+        except BaseException as exc:
+            for key, flight in pending.items():
+                self._fail(key, flight, exc)
+            raise
+        return answers
+
+    async def _ask_batch_async(
+        self, asks: dict[Question, _Flight | None]
+    ) -> dict[Question, Answer]:
+        """:meth:`_ask_batch` in asyncio: one ``query_batch_async`` if the resolver has it.
+
+        Whatever goes wrong (cancellation included), no flight of ``asks`` is
+        left unsettled.
+        """
+        import asyncio
+
+        answers: dict[Question, Answer] = {}
+        pending = dict(asks)
+        asked = list(asks)
+        batch = self._query_batch_async
+        try:
+            if len(asked) > 1 and batch is not None:
+                got: object = await batch(asked)
+                method = "query_batch_async"
+                if not isinstance(got, Sequence) or len(got) != len(asked):
+                    count = f"{len(got)} answers" if isinstance(got, Sequence) else repr(got)
+                    raise self._invalid(
+                        method, f"returned {count} for {len(asked)} questions", asked[0]
+                    )
+            else:
+                got = await asyncio.gather(*(self._ask_async(k.name, k.rdtype) for k in asked))
+                method = self._async_method
+            for key, answer in zip(asked, got, strict=True):
+                answers[key] = self._settle(key, pending.pop(key), answer, method)
         except BaseException as exc:
             for key, flight in pending.items():
                 self._fail(key, flight, exc)
@@ -542,7 +637,9 @@ class CachingResolver(adapters.Wrapper):
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
                     self._evictions += 1
-        flight.future.set_result(got)
+        # The flight left the table under the lock: no waiter comes after this.
+        if flight.future is not None:
+            flight.future.set_result(got)
         return got
 
     def _fail(self, key: Question, flight: _Flight | None, exc: BaseException) -> None:
@@ -555,10 +652,13 @@ class CachingResolver(adapters.Wrapper):
         with self._lock:
             if self._flights.get(key) is flight:
                 del self._flights[key]
+        future = flight.future
+        if future is None:
+            return  # nobody waits
         if isinstance(exc, Exception):
-            flight.future.set_exception(exc)
+            future.set_exception(exc)
         else:
-            flight.future.set_exception(_Abandoned())
+            future.set_exception(_Abandoned())
 
 
 def _restore(
@@ -610,6 +710,7 @@ def _outcome(flight: _Flight | None) -> Answer | None:
     Its exception is raised.
     """
     assert flight is not None
+    assert flight.future is not None  # made by _decide for every waiter
     try:
         return flight.future.result()
     except _Abandoned:
@@ -625,6 +726,7 @@ async def _wait(flight: _Flight | None) -> Answer | None:
 
     assert flight is not None
     future = flight.future
+    assert future is not None  # made by _decide for every waiter
     loop = asyncio.get_running_loop()
     waiter: asyncio.Future[Answer] = loop.create_future()
     thread = threading.get_ident()
