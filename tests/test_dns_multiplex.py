@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -160,7 +161,8 @@ def test_bad_input_raises_before_anything_is_sent(server):
 
 
 def test_an_unreachable_server_is_an_answer_not_a_recursion(server):
-    # Sending to port 0 fails at once (EINVAL) for every query: each failure
+    # A socket cannot reach port 0 (connecting or sending fails at once, as
+    # EINVAL or ECONNREFUSED by platform) for every query: each failure
     # comes back through the event loop, so a big batch cannot recurse
     # through its callbacks. (No setting makes port 0; the server is edited.)
     resolver = _resolver(server, timeout=0.2, lifetime=0.3)
@@ -169,7 +171,7 @@ def test_an_unreachable_server_is_an_answer_not_a_recursion(server):
     object.__setattr__(settings, "servers", (unusable,))
     answers = asyncio.run(resolver.query_batch_async([Question("x.example", "MX")] * 400))
     assert {a.status for a in answers} == {AnswerStatus.TIMEOUT}
-    assert "no answer (OSError" in answers[-1].detail
+    assert re.search(r"no answer \((OSError|ConnectionRefusedError)", answers[-1].detail)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -219,7 +221,7 @@ class _BrokenSocket:
     def __init__(self, real: socket.socket) -> None:
         self.real = real
 
-    def recvfrom(self, size: int) -> tuple[bytes, object]:
+    def recv(self, size: int) -> bytes:
         raise ConnectionResetError("gone")
 
     def __getattr__(self, name: str) -> object:
@@ -255,3 +257,40 @@ def test_a_socket_that_fails_to_receive_is_retired(server, monkeypatch):
         (MXRecord(10, "mx.d1.example"),),
         (MXRecord(10, "mx.d2.example"),),
     ]
+
+
+def test_a_closed_port_fails_the_async_question_without_waiting_out_the_timeout():
+    # The multiplexed sockets are connected to their server, so the kernel
+    # reports the ICMP port unreachable to them: the try ends at once, as an
+    # unreachable server (a temporary failure), not after the timeout.
+    closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    resolver = mxroute.DNSResolver(["127.0.0.1"], port=port, timeout=30.0, lifetime=30.0)
+    answers = asyncio.run(resolver.query_batch_async([Question("x.example", "MX")] * 3))
+    assert {a.status for a in answers} == {AnswerStatus.TIMEOUT}
+    assert all("ConnectionRefusedError" in a.detail for a in answers)
+
+
+def test_datagrams_from_another_port_of_the_server_address_never_reach_a_try(server):
+    # Connected sockets: the kernel drops what does not come from the server's
+    # own address and port, before any parsing.
+    resolver = _resolver(server, timeout=0.3, lifetime=0.3)
+
+    async def main() -> mxroute.Answer:
+        task = asyncio.ensure_future(resolver.query_async("slow.example", "MX"))
+        await asyncio.sleep(0.05)
+        (port,) = resolver._multiplexers[asyncio.get_running_loop()].every
+        query = dns.message.make_query("slow.example.", "MX")
+        for pending in port.waiting.values():
+            query.id = pending[0].attempt.query.id
+        answer = dns.message.make_response(query)
+        answer.answer.append(dns.rrset.from_text("slow.example.", 300, "IN", "MX", "10 evil."))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+            other.bind(("127.0.0.1", 0))
+            other.sendto(answer.to_wire(), port.sock.getsockname())
+        return await task
+
+    answer = asyncio.run(main())
+    assert answer.status is AnswerStatus.TIMEOUT

@@ -37,7 +37,7 @@ import dns.message
 import dns.query
 
 from mxroute._dns import Answer, Question
-from mxroute._resolvers.dns._config import Settings
+from mxroute._resolvers.dns._config import Server, Settings
 from mxroute._resolvers.dns._resolution import Reply, Resolution, Result, Try, resolution
 from mxroute._resolvers.dns._wire import qname, qtype, read_datagram
 
@@ -313,11 +313,12 @@ class Multiplexer:
     a socket sends :data:`RETIRE_AFTER` queries and then takes no more (it
     is closed once its last try ends), so the source port keeps changing.
     The sockets are watched by the event loop; a datagram is matched to its
-    try by its query ID and then, as for every UDP try, by its source (the
-    server's address and port) and its question (:func:`response`):
+    try by its query ID and then by its question (:func:`~._wire.read_datagram`):
     anything else is ignored, and the try waits on until its timeout. When
     no try is waiting at all, every socket is closed, so an idle resolver
-    holds none.
+    holds none. Each socket is connected to its server: the kernel drops
+    datagrams from any other address or port, and an ICMP port unreachable
+    ends the tries waiting on that socket at once (an unreachable server).
 
     Why this keeps off-path spoofing as hard as a socket per query: a forged
     answer must still match the 16-bit random ID and the question, and come
@@ -345,12 +346,12 @@ class Multiplexer:
         ports = self.ports.setdefault(server.label, [])
         try:
             if len(ports) < SOCKETS_PER_SERVER:
-                port = self._open(server.family, server.label)
+                port = self._open(server)
                 ports.append(port)
             else:
                 self.turn += 1
                 port = ports[self.turn % len(ports)]
-            port.sock.sendto(attempt.query.wire, server.destination)
+            port.sock.send(attempt.query.wire)
         except OSError as exc:
             self.loop.call_soon(landed, exc)  # not at once: no recursion through the batch
             return None
@@ -363,13 +364,16 @@ class Multiplexer:
         pending.timer = self.loop.call_later(attempt.timeout, self._expire, pending)
         return pending
 
-    def _open(self, family: int, label: str) -> _Port:
-        sock = socket.socket(family, socket.SOCK_DGRAM)
+    def _open(self, server: Server) -> _Port:
+        sock = socket.socket(server.family, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
             with contextlib.suppress(OSError):  # else the system's default buffer
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER)
-            port = _Port(sock, label)
+            # Connected: the kernel delivers only datagrams from the server's
+            # address and port, and sending needs no address each time.
+            sock.connect(server.destination)
+            port = _Port(sock, server.label)
             self.loop.add_reader(port.fd, self._readable, port)
         except BaseException:
             sock.close()
@@ -380,7 +384,7 @@ class Multiplexer:
     def _readable(self, port: _Port) -> None:
         for _ in range(_READS_PER_WAKE):
             try:
-                wire, source = port.sock.recvfrom(65535)
+                wire = port.sock.recv(65535)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # the socket is unusable: a new one takes the next queries
@@ -395,7 +399,8 @@ class Multiplexer:
             if not pendings:
                 continue
             for pending in list(pendings):
-                result = response(wire, source, pending.attempt)
+                # The socket is connected to the server: the source is its own.
+                result = read_datagram(wire, pending.attempt.query)
                 if result is not None:
                     self._land(pending, result)
 
