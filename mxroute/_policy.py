@@ -153,7 +153,22 @@ def address_allowed(
     """
     if scope is AddressScope.ANY:
         return True
-    return all(_plain_allowed(a, scope, documentation) for a in judged_addresses(address))
+    verdicts = _VERDICTS[scope is AddressScope.GLOBAL][documentation]
+    verdict = verdicts.get(address)
+    if verdict is None:
+        verdict = all(_plain_allowed(a, scope, documentation) for a in judged_addresses(address))
+        if len(verdicts) >= _VERDICTS_KEPT:
+            verdicts.clear()  # bounded; bulk work meets the same provider addresses again soon
+        verdicts[address] = verdict
+    return verdict
+
+
+_VERDICTS_KEPT = 4096
+"""The most verdicts :func:`address_allowed` keeps per scope (each is a pure function)."""
+_VERDICTS: tuple[tuple[dict[IPAddress, bool], dict[IPAddress, bool]], ...] = (
+    ({}, {}),  # ROUTABLE, by ``documentation`` (False, True)
+    ({}, {}),  # GLOBAL, by ``documentation``
+)
 
 
 def _plain_allowed(address: IPAddress, scope: AddressScope, documentation: bool) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mxroute import AddressFamily, AddressScope, InvalidPolicy, NextHop, RoutingPolicy
+from mxroute import AddressFamily, AddressScope, InvalidPolicy, NextHop, RoutingPolicy, _policy
 from mxroute._policy import is_local_address
 
 
@@ -202,3 +202,50 @@ class TestEverySpellingIsOneAddress:
             assert scope.allows(teredo) is (scope.allows(server) and scope.allows(client))
         if server != client:
             assert not is_local_address(teredo, frozenset({server}))
+
+
+class TestRememberedVerdicts:
+    """address_allowed remembers its verdicts (bulk work meets the same addresses again)."""
+
+    @staticmethod
+    def fresh(address, scope, documentation):
+        return all(
+            _policy._plain_allowed(a, scope, documentation)
+            for a in _policy.judged_addresses(address)
+        )
+
+    @given(
+        value=st.one_of(
+            st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address),
+            st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address),
+            st.sampled_from(
+                [
+                    "127.0.0.1",
+                    "::ffff:127.0.0.1",
+                    "2002:7f00:1::1",
+                    "64:ff9b::7f00:1",
+                    "::1",
+                    "fe80::1",
+                    "169.254.1.1",
+                    "10.1.2.3",
+                    "192.0.2.1",
+                    "2001:db8::1",
+                    "0.1.2.3",
+                    "fec0::1",
+                    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+                ]
+            ).map(ipaddress.ip_address),
+        ),
+        scope=st.sampled_from([AddressScope.ROUTABLE, AddressScope.GLOBAL]),
+        documentation=st.booleans(),
+    )
+    def test_a_remembered_verdict_is_the_fresh_one(self, value, scope, documentation):
+        expected = self.fresh(value, scope, documentation)
+        assert _policy.address_allowed(value, scope, documentation=documentation) is expected
+        assert _policy.address_allowed(value, scope, documentation=documentation) is expected
+
+    def test_the_memory_is_bounded(self):
+        for i in range(_policy._VERDICTS_KEPT + 10):
+            AddressScope.ROUTABLE.allows(ipaddress.IPv4Address(0x0A000000 + i))
+        assert 0 < len(_policy._VERDICTS[0][0]) <= _policy._VERDICTS_KEPT
+        assert AddressScope.ROUTABLE.allows(ipaddress.ip_address("::ffff:127.0.0.1")) is False
