@@ -294,3 +294,19 @@ def test_datagrams_from_another_port_of_the_server_address_never_reach_a_try(ser
 
     answer = asyncio.run(main())
     assert answer.status is AnswerStatus.TIMEOUT
+
+
+def test_one_timer_serves_every_try_and_none_is_left_when_idle(server):
+    resolver = _resolver(server, timeout=0.2, lifetime=0.2)
+
+    async def main() -> tuple[list[mxroute.Answer], _transport.Multiplexer]:
+        questions = [Question("slow.example", "MX")] * 30 + QUESTIONS[:30]
+        answers = await resolver.query_batch_async(questions)
+        multiplexer = resolver._multiplexers[asyncio.get_running_loop()]
+        assert multiplexer is not None
+        return answers, multiplexer
+
+    answers, multiplexer = asyncio.run(main())
+    assert [a.status for a in answers] == [AnswerStatus.TIMEOUT] * 30 + [AnswerStatus.RECORDS] * 30
+    assert all("no answer within 0.2 s" in a.detail for a in answers[:30])
+    assert (multiplexer.timeouts, multiplexer.timer, multiplexer.every) == ([], None, [])

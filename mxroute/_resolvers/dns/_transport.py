@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import heapq
 import os
 import selectors
 import socket
@@ -274,6 +275,9 @@ _RECEIVE_BUFFER = 1 << 20
 _READS_PER_WAKE = 64
 """Datagrams read from one socket before the event loop runs other callbacks."""
 
+_EARLY = 0.001
+"""Seconds before its time a timeout counts as passed (the loop's timers may fire early)."""
+
 Landed = Callable[[Result], None]
 """Called with the result of a try."""
 
@@ -281,13 +285,12 @@ Landed = Callable[[Result], None]
 class _Pending:
     """One UDP try waiting on a multiplexed socket."""
 
-    __slots__ = ("attempt", "landed", "port", "timer")
-
-    timer: asyncio.TimerHandle | None
-    """The try's timeout, set as it is sent; None once it has ended."""
+    __slots__ = ("attempt", "landed", "live", "port")
 
     def __init__(self, attempt: Try, landed: Landed, port: _Port) -> None:
         self.attempt, self.landed, self.port = attempt, landed, port
+        self.live = True
+        """Whether it still waits (False once it has ended, however it ended)."""
 
 
 class _Port:
@@ -339,6 +342,13 @@ class Multiplexer:
         """Tries waiting on any socket."""
         self.every: list[_Port] = []
         """Every socket still open, retired or not."""
+        self.timeouts: list[tuple[float, int, _Pending]] = []
+        """A heap of the tries' timeouts, ``(loop time, sequence, try)``; ended tries
+        stay in it until they come to its top (one timer for all, not one each)."""
+        self.sequence = 0
+        self.timer: asyncio.TimerHandle | None = None
+        """The loop's timer for the earliest timeout in :attr:`timeouts`."""
+        self.timer_at = 0.0
 
     def send(self, attempt: Try, landed: Landed) -> _Pending | None:
         """Send the try's query; ``landed`` gets its result (at once if sending fails)."""
@@ -361,8 +371,18 @@ class Multiplexer:
         pending = _Pending(attempt, landed, port)
         port.waiting.setdefault(attempt.query.id, []).append(pending)
         self.waiting += 1
-        pending.timer = self.loop.call_later(attempt.timeout, self._expire, pending)
+        expires = self.loop.time() + attempt.timeout
+        self.sequence += 1
+        heapq.heappush(self.timeouts, (expires, self.sequence, pending))
+        if self.timer is None or expires < self.timer_at:
+            self._wake_at(expires)
         return pending
+
+    def _wake_at(self, when: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_at(when, self._expire)
+        self.timer_at = when
 
     def _open(self, server: Server) -> _Port:
         sock = socket.socket(server.family, socket.SOCK_DGRAM)
@@ -404,10 +424,19 @@ class Multiplexer:
                 if result is not None:
                     self._land(pending, result)
 
-    def _expire(self, pending: _Pending) -> None:
-        self._readable(pending.port)  # an answer that came while the loop was busy counts
-        if pending.timer is not None:
-            self._land(pending, _timeout())
+    def _expire(self) -> None:
+        """End the tries whose timeout has passed; wake again for the next one."""
+        self.timer = None
+        timeouts = self.timeouts
+        now = self.loop.time() + _EARLY  # the loop may run a timer that early
+        while timeouts and (timeouts[0][0] <= now or not timeouts[0][2].live):
+            pending = heapq.heappop(timeouts)[2]
+            if pending.live:
+                self._readable(pending.port)  # an answer that came while the loop was busy
+                if pending.live:
+                    self._land(pending, _timeout())
+        if timeouts and self.timer is None:
+            self._wake_at(timeouts[0][0])
 
     def _land(self, pending: _Pending, result: Result | None) -> None:
         """End a waiting try: hand ``result`` to it, or (None) drop it."""
@@ -419,10 +448,9 @@ class Multiplexer:
 
     def forget(self, pending: _Pending) -> None:
         """Stop waiting for a try (its result, if it comes, is ignored)."""
-        timer, pending.timer = pending.timer, None
-        if timer is None:
+        if not pending.live:
             return
-        timer.cancel()
+        pending.live = False
         port = pending.port
         pendings = port.waiting[pending.attempt.query.id]
         pendings.remove(pending)
@@ -444,11 +472,16 @@ class Multiplexer:
         port.sock.close()
 
     def close(self) -> None:
-        """Close every socket no try waits on."""
+        """Close every socket no try waits on (and, with no try waiting, the timer)."""
         for port in list(self.every):
             if not port.waiting:
                 self._retire(port)
                 self._close(port)
+        if not self.waiting:
+            self.timeouts.clear()
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
 
 
 def can_multiplex(loop: asyncio.AbstractEventLoop) -> bool:
