@@ -7,6 +7,7 @@ every query and answers each with one MX record (or, for ``slow.``, never).
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import socket
@@ -310,3 +311,23 @@ def test_one_timer_serves_every_try_and_none_is_left_when_idle(server):
     assert [a.status for a in answers] == [AnswerStatus.TIMEOUT] * 30 + [AnswerStatus.RECORDS] * 30
     assert all("no answer within 0.2 s" in a.detail for a in answers[:30])
     assert (multiplexer.timeouts, multiplexer.timer, multiplexer.every) == ([], None, [])
+
+
+def test_a_finished_batch_leaves_nothing_for_the_garbage_collector(server):
+    # A bulk run makes hundreds of batches a second: each must be freed by
+    # reference counting, not left in reference cycles.
+    resolver = _resolver(server, timeout=2.0, lifetime=2.0)
+
+    async def main() -> int:
+        await resolver.query_batch_async(QUESTIONS[:4])  # the sockets and loop warmed up
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(5):
+                answers = await resolver.query_batch_async(QUESTIONS[:10])
+                assert [a.status for a in answers] == [AnswerStatus.RECORDS] * 10
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    assert asyncio.run(main()) == 0

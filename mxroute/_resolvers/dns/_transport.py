@@ -573,17 +573,60 @@ async def ask_many_async(
         if len(questions) == 1:
             return [await asyncio.to_thread(ask, settings, *questions[0])]
         return await asyncio.to_thread(ask_many, settings, questions)
-    loop = multiplexer.loop
-    answers: list[Answer | None] = [None] * len(questions)
-    waiting = collections.deque(enumerate(questions))
-    done: asyncio.Future[None] = loop.create_future()
-    started: list[Resolution] = []
-    current: dict[int, _Pending | asyncio.Task[Result]] = {}
-    left = len(questions)
+    batch = _AsyncBatch(settings, questions, multiplexer)
+    try:
+        batch.begin()
+        await batch.done
+    finally:
+        batch.end()
+    return batch.answers()
 
-    def advance(index: int, questioning: Resolution, result: Result | None) -> None:
-        nonlocal left
-        current.pop(index, None)
+
+class _AsyncBatch:
+    """The state of one :func:`ask_many_async` batch, advanced from the multiplexer's callbacks.
+
+    A class rather than closures that call each other, so that a finished
+    batch is freed by reference counting, not left in cycles for the
+    garbage collector (a bulk run makes hundreds of batches a second).
+    """
+
+    __slots__ = (
+        "current",
+        "done",
+        "left",
+        "multiplexer",
+        "results",
+        "settings",
+        "started",
+        "waiting",
+    )
+
+    def __init__(
+        self, settings: Settings, questions: Sequence[Question], multiplexer: Multiplexer
+    ) -> None:
+        self.settings = settings
+        self.multiplexer = multiplexer
+        self.results: list[Answer | None] = [None] * len(questions)
+        self.waiting = collections.deque(enumerate(questions))
+        self.done: asyncio.Future[None] = multiplexer.loop.create_future()
+        self.started: list[Resolution] = []
+        self.current: dict[int, _Pending | asyncio.Task[Result]] = {}
+        self.left = len(questions)
+
+    def begin(self) -> None:
+        while self.waiting and len(self.started) < self.settings.max_workers:
+            self.start()
+
+    def start(self) -> None:
+        index, (name, rdtype) = self.waiting.popleft()
+        questioning = resolution(self.settings, name, rdtype, time.monotonic(), new_id)
+        self.started.append(questioning)
+        self.advance(index, questioning, None)
+
+    def advance(self, index: int, questioning: Resolution, result: Result | None) -> None:
+        """Feed ``result`` to the question's resolution; make its next try, or store its answer."""
+        self.current.pop(index, None)
+        done = self.done
         if done.done():
             return
         try:
@@ -594,48 +637,62 @@ async def ask_many_async(
                     else questioning.send(Reply(result, time.monotonic()))
                 )
             except StopIteration as stop:
-                answers[index] = stop.value
-                left -= 1
-                if not left:
+                self.results[index] = stop.value
+                self.left -= 1
+                if not self.left:
                     done.set_result(None)
-                elif waiting:
-                    start()
+                elif self.waiting:
+                    self.start()
                 return
             if attempt.tcp:
-                task = loop.create_task(_ask_asyncquery(attempt))
-                current[index] = task
-                task.add_done_callback(
-                    lambda landed: (
-                        None if landed.cancelled() else advance(index, questioning, landed.result())
-                    )
-                )
+                task = self.multiplexer.loop.create_task(_ask_asyncquery(attempt))
+                self.current[index] = task
+                task.add_done_callback(_TCPLanded(self, index, questioning))
                 return
-            pending = multiplexer.send(attempt, lambda landed: advance(index, questioning, landed))
+            pending = self.multiplexer.send(attempt, _Landed(self, index, questioning))
             if pending is not None:
-                current[index] = pending
+                self.current[index] = pending
         except BaseException as exc:  # a bug: the batch raises it
             if not done.done():
                 done.set_exception(exc)
 
-    def start() -> None:
-        index, (name, rdtype) = waiting.popleft()
-        questioning = resolution(settings, name, rdtype, time.monotonic(), new_id)
-        started.append(questioning)
-        advance(index, questioning, None)
-
-    try:
-        while waiting and len(started) < settings.max_workers:
-            start()
-        await done
-    finally:
-        for flight in list(current.values()):
+    def end(self) -> None:
+        """Stop what is still in flight (the batch ended or was cancelled)."""
+        multiplexer = self.multiplexer
+        for flight in list(self.current.values()):
             if isinstance(flight, _Pending):
                 multiplexer.forget(flight)
             else:
                 flight.cancel()
+        self.current.clear()
         if not multiplexer.waiting:
             multiplexer.close()
-        for questioning in started:
+        for questioning in self.started:
             questioning.close()
-    assert all(answer is not None for answer in answers)
-    return answers  # type: ignore[return-value]
+        self.started.clear()
+
+    def answers(self) -> list[Answer]:
+        assert all(answer is not None for answer in self.results)
+        return self.results  # type: ignore[return-value]
+
+
+class _Landed:
+    """The multiplexer's callback for one UDP try of a batch."""
+
+    __slots__ = ("batch", "index", "questioning")
+
+    def __init__(self, batch: _AsyncBatch, index: int, questioning: Resolution) -> None:
+        self.batch, self.index, self.questioning = batch, index, questioning
+
+    def __call__(self, result: Result) -> None:
+        self.batch.advance(self.index, self.questioning, result)
+
+
+class _TCPLanded(_Landed):
+    """The done callback of one TCP try's task of a batch."""
+
+    __slots__ = ()
+
+    def __call__(self, landed: asyncio.Task[Result]) -> None:  # type: ignore[override]
+        if not landed.cancelled():
+            self.batch.advance(self.index, self.questioning, landed.result())
