@@ -48,9 +48,13 @@ default.
 
 Why 32: a route waits on the network for most of its time (one MX round trip,
 then one batch of address questions), so with 50 ms round trips 32 routes in
-flight give several hundred routes a second, while the DNS questions in
-flight at once (a few per route) stay well below what a recursive resolver
-accepts from one client without rate limiting it.
+flight give several hundred routes a second, while the DNS questions sent
+(about a thousand a second at that latency) stay within what a public
+recursive resolver accepts from one client before it throttles it (Google
+Public DNS documents a default limit of about 1,000 to 1,500 queries a
+second per client address). Against your own resolver, raise it: 128 routes
+in flight about double the rate at 20 ms per query, at no cost in memory
+worth counting (about 10 KB per route in flight).
 """
 
 _I = TypeVar("_I")
