@@ -372,6 +372,9 @@ def _read(wire: bytes, asked: Named | None) -> Response:
     sections: list[list[RRs]] = []
     seen_opt = False
     for index, count in enumerate((ancount, nscount, arcount)):
+        if not count:
+            sections.append([])
+            continue
         found: dict[tuple[bytes, int], RRs] = {}
         for _ in range(count):
             labels, owner, pos = _name(wire, pos, size, memo)

@@ -17,6 +17,7 @@ tests drive it with made-up replies and times, the way dnspython's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Generator
 from typing import NamedTuple
 
@@ -85,6 +86,10 @@ class _Usable(NamedTuple):
     now: float
 
 
+_owner = functools.lru_cache(maxsize=4096)(normalize_host)
+"""The name as an Answer gives it; the names asked last are kept."""
+
+
 def _why(exc: Exception) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -101,7 +106,7 @@ def resolution(
     """
     current = question_name(name)
     kind, type_text = qtype(rdtype)
-    owner = normalize_host(name)
+    owner = _owner(name)
     deadline = now + settings.lifetime
     cnames: list[str] = []
     ttls: list[int] = []
@@ -135,8 +140,8 @@ def resolution(
             notes.append(f"{outcome.label} answered CNAME {cnames[-1]}")
             current = named(final.follow)
             continue
-        notes.append(f"{outcome.label} answered {outcome.rcode_text}")
-        detail = "; ".join(notes)
+        note = f"{outcome.label} answered {outcome.rcode_text}"
+        detail = f"{'; '.join(notes)}; {note}" if notes else note
         if final.status is AnswerStatus.RECORDS:
             assert final.rrset is not None
             if isinstance(response, _lean.Response):
