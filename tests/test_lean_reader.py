@@ -40,7 +40,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mxroute import Answer
+from mxroute import Answer, MXRecord
 from mxroute._resolvers.dns import _lean
 from mxroute._resolvers.dns._config import Settings
 from mxroute._resolvers.dns._resolution import Reply, resolution
@@ -745,3 +745,35 @@ class TestCheckedNames:
         _lean.clear_caches()
         assert self._cached([b"a b"]) is None
         assert _lean._keys == {}
+
+
+class TestKeptMXRecords:
+    """MX records that repeat (a provider's hosts) are made once, the same as made afresh."""
+
+    @pytest.mark.parametrize(
+        ("preference", "labels"),
+        [(10, [b"mx1", b"example", b"com"]), (0, []), (65535, [b"MX_2", b"Example"])],
+    )
+    def test_the_kept_record_is_the_record_made_afresh(self, preference, labels):
+        _lean.clear_caches()
+        exchange = _lean._key(labels)
+        made = _lean._mx_record(preference, labels, exchange)
+        assert made == MXRecord(preference, _lean._text(labels))
+        assert made.ttl is None
+        assert _lean._mx_record(preference, labels, exchange) is made
+
+    def test_one_record_serves_every_case_of_the_exchange(self):
+        _lean.clear_caches()
+        lower = _lean._mx_record(10, [b"mx", b"example"], b"mx.example")
+        upper = _lean._mx_record(10, [b"MX", b"EXAMPLE"], b"mx.example")
+        assert upper is lower
+        assert upper == MXRecord(10, "MX.EXAMPLE.")
+        assert _lean._mx_record(20, [b"mx", b"example"], b"mx.example").preference == 20
+
+    def test_at_most_keys_kept_records_are_kept(self):
+        _lean.clear_caches()
+        for index in range(_lean.KEYS_KEPT * 2 + 10):
+            labels = [b"h%d" % index, b"example"]
+            made = _lean._mx_record(5, labels, b".".join(labels))
+            assert made == MXRecord(5, f"h{index}.example")
+            assert len(_lean._records) <= _lean.KEYS_KEPT

@@ -29,6 +29,11 @@ above 2**31 - 1 counting as 0 (RFC 2181 §8); a CNAME or SOA set keeps only
 its last record. TXT and TLSA records (which hold no names) are read and
 turned into text by dnspython's own rdata code, record by record, so their
 checks and their text are dnspython's by construction.
+
+Names and MX records repeat from response to response in bulk work (the
+hosts of a few providers), so the reader keeps, in bounded dictionaries,
+the names it found to need no escape and the MX records it made; every
+check on the message itself (lengths, pointers, loops) is made each time.
 """
 
 from __future__ import annotations
@@ -279,9 +284,28 @@ def _key(labels: list[bytes]) -> bytes:
     return found
 
 
+_records: dict[tuple[int, bytes], MXRecord] = {}
+"""The MX records made last, by preference and exchange key (up to :data:`KEYS_KEPT`)."""
+
+
+def _mx_record(preference: int, labels: list[bytes], exchange: bytes) -> MXRecord:
+    """``MXRecord(preference, <the labels' text>)``, made once for records that repeat.
+
+    An MXRecord is an immutable value, and its exchange is stored lowercase,
+    so one record serves every answer naming that exchange in any case.
+    """
+    found = _records.get((preference, exchange))
+    if found is None:
+        if len(_records) >= KEYS_KEPT:
+            _records.clear()
+        found = _records[preference, exchange] = MXRecord(preference, _text(labels))
+    return found
+
+
 def clear_caches() -> None:
-    """Forget the names :func:`_key` checked."""
+    """Forget the names :func:`_key` checked and the MX records kept."""
     _keys.clear()
+    _records.clear()
 
 
 def _text(labels: list[bytes]) -> str:
@@ -446,7 +470,9 @@ def values(rrs: RRs) -> list[RData]:
         return [ipaddress.IPv6Address(cast(bytes, raw)) for raw in found]
     if rdtype == _MX:
         exchanges = cast("list[Exchange]", list(found))
-        return [MXRecord(preference, _text(labels)) for preference, labels, _ in exchanges]
+        return [
+            _mx_record(preference, labels, exchange) for preference, labels, exchange in exchanges
+        ]
     if rdtype == _CNAME:
         return [_host(cast(Labels, labels)) for labels in found]
     assert rdtype in _WITH_TEXT
