@@ -11,7 +11,7 @@ import dns.rdatatype
 import pytest
 
 import mxroute
-from mxroute._resolvers.dns import _lean, _transport
+from mxroute._resolvers.dns import _lean, _transport, _wire
 from mxroute._resolvers.dns._resolution import Try as _Try
 from mxroute._resolvers.dns._wire import Query as _Query
 from mxroute._resolvers.dns._wire import is_response as _is_response
@@ -156,3 +156,44 @@ class TestSource:
             assert result.id == query.id
         else:
             assert result is None
+
+
+class TestQuestionNames:
+    """Each question's name is parsed and written once, and kept (a bounded number of them)."""
+
+    def test_a_name_asked_again_is_the_same_parsed_name(self):
+        assert _wire.question_name("mx1.example.com") is _wire.question_name("mx1.example.com")
+
+    @pytest.mark.parametrize("name", ["mx1.example.com", "MX1.Example.COM.", "a_b.example"])
+    def test_the_kept_form_is_what_dnspython_writes(self, name):
+        parsed = dns.name.from_text(name)
+        kept = _wire.question_name(name)
+        assert kept.name == parsed
+        assert kept.wire == parsed.to_wire()  # the case as given
+        assert kept.key == _lean.key(parsed) == name.rstrip(".").lower().encode()
+
+    def test_a_name_with_octets_to_escape_is_left_to_dnspython(self):
+        assert _wire.question_name(r"a\ b.example").key is None
+        assert _wire.question_name(r"a\.b.example").key is None
+
+    def test_names_in_other_cases_are_kept_apart_with_one_key(self):
+        lower = _wire.question_name("mx.example.com")
+        upper = _wire.question_name("MX.EXAMPLE.COM")
+        assert lower.wire != upper.wire
+        assert lower.key == upper.key == b"mx.example.com"
+
+    def test_at_most_4096_names_are_kept(self):
+        for index in range(5000):
+            _wire.question_name(f"n{index}.bound.example")
+        assert _wire._parse_name.cache_info().currsize <= 4096
+
+    @pytest.mark.parametrize("rdtype", ["MX", "A", "PTR"])
+    @pytest.mark.parametrize("lean", [True, False])
+    def test_a_query_of_a_kept_name_is_the_query_of_the_name(self, rdtype, lean):
+        kept = _wire.question_name("Mx1.Example.com")
+        options = {"flags": 0x100, "edns_payload": 1232, "dnssec": True, "lean": lean}
+        kind = dns.rdatatype.from_text(rdtype)
+        ours = make_query(kept, kind, 7, **options)  # type: ignore[arg-type]
+        theirs = make_query(dns.name.from_text("Mx1.Example.com"), kind, 7, **options)  # type: ignore[arg-type]
+        assert ours == theirs
+        assert ours.key == (b"mx1.example.com" if lean and rdtype != "PTR" else None)

@@ -22,6 +22,7 @@ import socket
 import struct
 from typing import Any
 
+import attrs
 import dns.edns
 import dns.exception
 import dns.flags
@@ -39,11 +40,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mxroute import Answer
+from mxroute import Answer, MXRecord
 from mxroute._resolvers.dns import _lean
 from mxroute._resolvers.dns._config import Settings
 from mxroute._resolvers.dns._resolution import Reply, resolution
-from mxroute._resolvers.dns._wire import read_datagram
+from mxroute._resolvers.dns._wire import question_name, read_datagram
 from tests.bindserver import BindServer
 from tests.integration.servers import ZONES
 
@@ -93,7 +94,37 @@ def outcome(wire: bytes, name: str, rdtype: str, lean: bool, **options: Any) -> 
             tries.append((query.name.to_text(), str(query.rdtype), attempt.tcp, query.edns))
             reply = _timeout()
     except StopIteration as done:
-        return result is None, done.value, tries
+        return result is None, as_checked(done.value), tries
+
+
+def as_checked(answer: Answer) -> Answer:
+    """``answer``, once it is shown to be what the public constructor makes of its fields.
+
+    The resolution makes its answers without checking them again
+    (``made_answer``): each must be the same answer, field for field and
+    type for type, as ``Answer(...)`` would make (which would reject it if
+    a field were wrong).
+    """
+    fields = {field.name: getattr(answer, field.name) for field in attrs.fields(Answer)}
+    checked = Answer(**fields)
+    assert checked == answer
+    for name, value in fields.items():
+        assert type(getattr(checked, name)) is type(value), name
+    for extra in answer.additional:
+        as_checked(extra)
+    return answer
+
+
+def _parts(response: _lean.Response | None) -> object:
+    """Everything the lean reader read, to compare."""
+    if response is None:
+        return None
+    sections = (response.answer, response.authority, response.additional)
+    found = [
+        [(rrs.key, rrs.labels, rrs.rdtype, rrs.ttl, list(rrs.records.items())) for rrs in rrsets]
+        for rrsets in sections
+    ]
+    return response.id, response.flags, response.question, found
 
 
 def lean_reads(wire: bytes) -> bool:
@@ -107,6 +138,8 @@ def lean_reads(wire: bytes) -> bool:
 def same(wire: bytes, name: str, rdtype: str, **options: Any) -> bool:
     """Assert that both readers give the same outcome; return whether the lean one read it."""
     read = lean_reads(wire)
+    # The question's name taken from the query reads as the one read from the wire.
+    assert _parts(_lean.read(wire, question_name(name))) == _parts(_lean.read(wire))
     assert outcome(wire, name, rdtype, True, **options) == outcome(
         wire, name, rdtype, False, **options
     )
@@ -651,3 +684,96 @@ def test_generated_messages_mutated(message, edits):
 def test_arbitrary_octets_after_a_header(body):
     wire = HEADER + body
     same(wire, "example.com", "MX")
+
+
+class TestCheckedNames:
+    """The lean reader keeps the names it checked (a bounded number), with the same results."""
+
+    @staticmethod
+    def _uncached(labels: list[bytes]) -> bytes | None:
+        joined = b".".join(labels)
+        if _lean._SAFE_NAME.fullmatch(joined) is None or joined.count(b".") != len(labels) - 1:
+            return None
+        return joined.lower()
+
+    @staticmethod
+    def _cached(labels: list[bytes]) -> bytes | None:
+        try:
+            return _lean._key(labels)
+        except _lean._Unusual:
+            return None
+
+    @pytest.mark.parametrize(
+        "labels",
+        [
+            [b"mx1", b"example", b"com"],
+            [b"MX1", b"Example", b"COM"],
+            [b"_tcp", b"a-b"],
+            [b"a b", b"example"],
+            [b"a.b", b"example"],
+            [b"a", b"b.example"],
+            [b"caf\xc3\xa9"],
+            [b""],
+        ],
+    )
+    def test_the_same_key_asked_once_or_twice(self, labels):
+        _lean.clear_caches()
+        expected = self._uncached(labels)
+        assert self._cached(labels) == expected
+        assert self._cached(labels) == expected  # kept, or still refused
+
+    def test_a_dot_inside_a_label_is_refused_after_the_dotted_name_was_kept(self):
+        _lean.clear_caches()
+        assert self._cached([b"a", b"b"]) == b"a.b"
+        assert self._cached([b"a.b"]) is None
+
+    def test_names_in_other_cases_share_one_key(self):
+        _lean.clear_caches()
+        assert (
+            self._cached([b"Mx", b"Example"]) == self._cached([b"mX", b"EXAMPLE"]) == b"mx.example"
+        )
+
+    def test_at_most_keys_kept_names_are_kept(self):
+        _lean.clear_caches()
+        for index in range(_lean.KEYS_KEPT * 2 + 10):
+            labels = [b"h%d" % index, b"Example"]
+            assert self._cached(labels) == self._uncached(labels)
+            assert len(_lean._keys) <= _lean.KEYS_KEPT
+        assert self._cached([b"h0", b"Example"]) == b"h0.example"
+
+    def test_a_refused_name_is_not_kept(self):
+        _lean.clear_caches()
+        assert self._cached([b"a b"]) is None
+        assert _lean._keys == {}
+
+
+class TestKeptMXRecords:
+    """MX records that repeat (a provider's hosts) are made once, the same as made afresh."""
+
+    @pytest.mark.parametrize(
+        ("preference", "labels"),
+        [(10, [b"mx1", b"example", b"com"]), (0, []), (65535, [b"MX_2", b"Example"])],
+    )
+    def test_the_kept_record_is_the_record_made_afresh(self, preference, labels):
+        _lean.clear_caches()
+        exchange = _lean._key(labels)
+        made = _lean._mx_record(preference, labels, exchange)
+        assert made == MXRecord(preference, _lean._text(labels))
+        assert made.ttl is None
+        assert _lean._mx_record(preference, labels, exchange) is made
+
+    def test_one_record_serves_every_case_of_the_exchange(self):
+        _lean.clear_caches()
+        lower = _lean._mx_record(10, [b"mx", b"example"], b"mx.example")
+        upper = _lean._mx_record(10, [b"MX", b"EXAMPLE"], b"mx.example")
+        assert upper is lower
+        assert upper == MXRecord(10, "MX.EXAMPLE.")
+        assert _lean._mx_record(20, [b"mx", b"example"], b"mx.example").preference == 20
+
+    def test_at_most_keys_kept_records_are_kept(self):
+        _lean.clear_caches()
+        for index in range(_lean.KEYS_KEPT * 2 + 10):
+            labels = [b"h%d" % index, b"example"]
+            made = _lean._mx_record(5, labels, b".".join(labels))
+            assert made == MXRecord(5, f"h{index}.example")
+            assert len(_lean._records) <= _lean.KEYS_KEPT

@@ -9,6 +9,7 @@ into mxroute's values.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Collection
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import dns.flags
@@ -22,7 +23,7 @@ import dns.rrset
 if TYPE_CHECKING:
     from mxroute._resolvers.dns._lean import RRs
 
-from mxroute._dns import Answer, AnswerStatus, RData, rdata_value
+from mxroute._dns import Answer, AnswerStatus, RData, made_answer, rdata_value
 from mxroute._names import normalize_host
 
 MAX_CNAME_CHAIN = 16
@@ -151,7 +152,7 @@ def interpret(
     rcode: dns.rcode.Rcode,
     qname: dns.name.Name,
     qtype: dns.rdatatype.RdataType,
-    seen: set[dns.name.Name],
+    seen: Collection[dns.name.Name],
     chain: int,
 ) -> Final:
     """Read a NOERROR or NXDOMAIN (``rcode``) response to the question ``(qname, qtype)``.
@@ -199,7 +200,7 @@ def interpret(
 
 def address_answer(name: str, kind: str, records: list[RData], ttl: int, ad: bool) -> Answer:
     """The :class:`~mxroute.Answer` for addresses found in an additional section."""
-    return Answer(name, kind, AnswerStatus.RECORDS, records=records, ttl=ttl, authenticated=ad)
+    return made_answer(name, kind, AnswerStatus.RECORDS, tuple(records), ttl, (), ad, (), "")
 
 
 def additional_answers(

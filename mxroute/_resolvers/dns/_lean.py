@@ -29,6 +29,11 @@ above 2**31 - 1 counting as 0 (RFC 2181 §8); a CNAME or SOA set keeps only
 its last record. TXT and TLSA records (which hold no names) are read and
 turned into text by dnspython's own rdata code, record by record, so their
 checks and their text are dnspython's by construction.
+
+Names and MX records repeat from response to response in bulk work (the
+hosts of a few providers), so the reader keeps, in bounded dictionaries,
+the names it found to need no escape and the MX records it made; every
+check on the message itself (lengths, pointers, loops) is made each time.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from mxroute._names import normalize_host
 from mxroute._resolvers.dns._interpret import address_answer
 
 if TYPE_CHECKING:
-    from mxroute._resolvers.dns._wire import Query
+    from mxroute._resolvers.dns._wire import Named, Query
 
 _HEADER = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
@@ -65,7 +70,7 @@ _SINGLETONS = frozenset({_CNAME, _SOA})
 """Types of which dnspython keeps only the last record of a set."""
 _WITH_TEXT = frozenset({_TXT, _TLSA})
 """Types whose values are dnspython's rdata text."""
-_QUESTION_TYPES = frozenset({_A, _AAAA, _MX, _CNAME, _TXT, _TLSA})
+QUESTION_TYPES = frozenset({_A, _AAAA, _MX, _CNAME, _TXT, _TLSA})
 """The question types the lean reader answers; others are left to dnspython."""
 _ERROR_RCODES = frozenset({1, 2, 4, 5})
 """FORMERR, SERVFAIL, NOTIMP, REFUSED: may come without the question echoed."""
@@ -182,6 +187,17 @@ def _name(wire: bytes, pos: int, end: int, memo: Memo) -> tuple[list[bytes], byt
     message takes that name's labels from ``memo`` (when they lie where
     reading them again would be allowed), and the name joins ``memo``.
     """
+    if pos < end and not wire[pos]:  # the root: the OPT record's owner, a null MX
+        memo[pos] = ([], b"", 1, 0, pos + 1)
+        return [], b"", pos + 1
+    if pos + 1 < end and wire[pos] >= 192:
+        # The commonest name of all: one pointer to a name read already (the
+        # question's). The same checks as below, in short.
+        target = (wire[pos] & 0x3F) << 8 | wire[pos + 1]
+        known = memo.get(target)
+        if known is not None and target < pos and known[4] <= pos and known[3] < _MAX_POINTERS:
+            memo[pos] = (known[0], known[1], known[2], known[3] + 1, pos + 2)
+            return known[0], known[1], pos + 2
     origin = pos
     labels: list[bytes] = []
     after = -1
@@ -232,9 +248,9 @@ def _name(wire: bytes, pos: int, end: int, memo: Memo) -> tuple[list[bytes], byt
     if total > 255:
         raise _Unusual
     if tail is None:
-        name_key = _checked(labels).lower()
+        name_key = _key(labels)
     elif head:
-        own = _checked(labels[:head]).lower()
+        own = _key(labels[:head])
         name_key = own + b"." + tail if tail else own
     else:
         name_key = tail
@@ -243,12 +259,53 @@ def _name(wire: bytes, pos: int, end: int, memo: Memo) -> tuple[list[bytes], byt
     return labels, name_key, following
 
 
-def _checked(labels: list[bytes]) -> bytes:
-    """The labels joined by dots, if the name's text needs no escape."""
+KEYS_KEPT = 4096
+"""How many names :func:`_key` keeps checked (it forgets them all when full)."""
+_keys: dict[bytes, bytes] = {}
+"""Names (labels joined by dots) already checked to need no escape, and their keys."""
+
+
+def _key(labels: list[bytes]) -> bytes:
+    """The labels, lowercase, joined by dots, if the name's text needs no escape.
+
+    The names checked last are kept (up to :data:`KEYS_KEPT`): in bulk work
+    the same hosts and zones come back in response after response.
+    """
     joined = b".".join(labels)
-    if _SAFE_NAME.fullmatch(joined) is None or joined.count(b".") != len(labels) - 1 > -1:
-        raise _Unusual  # an octet to escape, or a dot inside a label
-    return joined
+    if joined.count(b".") != len(labels) - 1 > -1:
+        raise _Unusual  # a dot inside a label
+    found = _keys.get(joined)
+    if found is None:
+        if _SAFE_NAME.fullmatch(joined) is None:
+            raise _Unusual  # an octet to escape
+        if len(_keys) >= KEYS_KEPT:
+            _keys.clear()
+        found = _keys[joined] = joined.lower()
+    return found
+
+
+_records: dict[tuple[int, bytes], MXRecord] = {}
+"""The MX records made last, by preference and exchange key (up to :data:`KEYS_KEPT`)."""
+
+
+def _mx_record(preference: int, labels: list[bytes], exchange: bytes) -> MXRecord:
+    """``MXRecord(preference, <the labels' text>)``, made once for records that repeat.
+
+    An MXRecord is an immutable value, and its exchange is stored lowercase,
+    so one record serves every answer naming that exchange in any case.
+    """
+    found = _records.get((preference, exchange))
+    if found is None:
+        if len(_records) >= KEYS_KEPT:
+            _records.clear()
+        found = _records[preference, exchange] = MXRecord(preference, _text(labels))
+    return found
+
+
+def clear_caches() -> None:
+    """Forget the names :func:`_key` checked and the MX records kept."""
+    _keys.clear()
+    _records.clear()
 
 
 def _text(labels: list[bytes]) -> str:
@@ -302,15 +359,20 @@ def _rdata(wire: bytes, rdtype: int, pos: int, end: int, memo: Memo) -> tuple[ob
     raise _Unusual
 
 
-def read(wire: bytes) -> Response | None:
-    """``wire`` read lean, or None when dnspython must read it (see the module's text)."""
+def read(wire: bytes, asked: Named | None = None) -> Response | None:
+    """``wire`` read lean, or None when dnspython must read it (see the module's text).
+
+    ``asked`` is the name the query asked about, when the lean reader reads
+    answers about it (its key is not None): a question that echoes it octet
+    for octet is not read and checked again.
+    """
     try:
-        return _read(wire)
+        return _read(wire, asked)
     except (_Unusual, IndexError, struct.error):
         return None
 
 
-def _read(wire: bytes) -> Response:
+def _read(wire: bytes, asked: Named | None) -> Response:
     size = len(wire)
     if size < 12:
         raise _Unusual
@@ -321,13 +383,22 @@ def _read(wire: bytes) -> Response:
     question = None
     memo: Memo = {}
     if qdcount:
-        _, qkey, pos = _name(wire, pos, size, memo)
+        if asked is not None and asked.key is not None and wire.startswith(asked.wire, 12):
+            # What _name would find in these octets, as the query's name was checked.
+            pos = 12 + len(asked.wire)
+            qkey = asked.key
+            memo[12] = (list(asked.name.labels[:-1]), qkey, len(asked.wire), 0, pos)
+        else:
+            _, qkey, pos = _name(wire, pos, size, memo)
         qtype, qclass = _QUESTION.unpack_from(wire, pos)
         pos += 4
         question = (qkey, qtype, qclass)
     sections: list[list[RRs]] = []
     seen_opt = False
     for index, count in enumerate((ancount, nscount, arcount)):
+        if not count:
+            sections.append([])
+            continue
         found: dict[tuple[bytes, int], RRs] = {}
         for _ in range(count):
             labels, owner, pos = _name(wire, pos, size, memo)
@@ -373,15 +444,14 @@ def is_response(query: Query, response: Response) -> bool:
     return question[1] == query.rdtype and question[2] == _IN and question[0] == query.key
 
 
-def query_key(name: dns.name.Name, rdtype: int) -> bytes | None:
-    """The key of a query's name when the lean reader reads its responses, else None.
+def name_key(name: dns.name.Name) -> bytes | None:
+    """The key of a query's name when the lean reader reads answers about it, else None.
 
-    It reads them for the types it answers and a name without octets to escape.
+    It reads them for a name without octets to escape (and for the types of
+    :data:`QUESTION_TYPES`).
     """
-    if rdtype not in _QUESTION_TYPES:
-        return None
     try:
-        return _checked(list(name.labels[:-1])).lower()
+        return _key(list(name.labels[:-1]))
     except _Unusual:
         return None
 
@@ -400,7 +470,9 @@ def values(rrs: RRs) -> list[RData]:
         return [ipaddress.IPv6Address(cast(bytes, raw)) for raw in found]
     if rdtype == _MX:
         exchanges = cast("list[Exchange]", list(found))
-        return [MXRecord(preference, _text(labels)) for preference, labels, _ in exchanges]
+        return [
+            _mx_record(preference, labels, exchange) for preference, labels, exchange in exchanges
+        ]
     if rdtype == _CNAME:
         return [_host(cast(Labels, labels)) for labels in found]
     assert rdtype in _WITH_TEXT

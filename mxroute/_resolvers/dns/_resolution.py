@@ -17,6 +17,7 @@ tests drive it with made-up replies and times, the way dnspython's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Generator
 from typing import NamedTuple
 
@@ -27,12 +28,12 @@ import dns.name
 import dns.rcode
 import dns.rdatatype
 
-from mxroute._dns import Answer, AnswerStatus
+from mxroute._dns import Answer, AnswerStatus, made_answer
 from mxroute._names import normalize_host
 from mxroute._resolvers.dns import _interpret, _lean
 from mxroute._resolvers.dns._config import Server, Settings
 from mxroute._resolvers.dns._interpret import Final
-from mxroute._resolvers.dns._wire import Query, make_query, qname, qtype
+from mxroute._resolvers.dns._wire import Named, Query, make_query, named, qtype, question_name
 
 _MX = dns.rdatatype.MX
 _FINAL_RCODES = {dns.rcode.NOERROR: "NOERROR", dns.rcode.NXDOMAIN: "NXDOMAIN"}
@@ -85,6 +86,10 @@ class _Usable(NamedTuple):
     now: float
 
 
+_owner = functools.lru_cache(maxsize=4096)(normalize_host)
+"""The name as an Answer gives it; the names asked last are kept."""
+
+
 def _why(exc: Exception) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -99,41 +104,44 @@ def resolution(
         InvalidInput: ``name`` is not a DNS name or ``rdtype`` not a record
             type (at the first ``next``, before any try).
     """
-    first = qname(name)
+    current = question_name(name)
     kind, type_text = qtype(rdtype)
-    owner = normalize_host(name)
+    owner = _owner(name)
     deadline = now + settings.lifetime
     cnames: list[str] = []
     ttls: list[int] = []
-    seen = {first}
+    seen = [current.name]  # a list: a chain is short, and a name's hash costs more
     authenticated = True
     notes: list[str] = []
-    current = first
     while True:
         outcome = yield from _ask(
             settings, current, kind, deadline, now, new_id, notes, seen, len(cnames)
         )
         if isinstance(outcome, _Failure):
-            return Answer(
+            return made_answer(
                 owner,
                 type_text,
                 outcome.status,
-                cnames=[*cnames, *outcome.cnames],
-                detail="; ".join(notes),
+                (),
+                None,
+                (*cnames, *outcome.cnames),
+                False,
+                (),
+                "; ".join(notes),
             )
         final, response, now = outcome.final, outcome.response, outcome.now
         authenticated = authenticated and outcome.authenticated
         cnames.extend(final.cnames)
         ttls.extend(final.ttls)
-        seen.update(final.targets)
+        seen.extend(final.targets)
         if final.follow is not None:
             # The answer stops at a CNAME whose target the server did not
             # resolve (an authoritative server outside its zones): ask it.
             notes.append(f"{outcome.label} answered CNAME {cnames[-1]}")
-            current = final.follow
+            current = named(final.follow)
             continue
-        notes.append(f"{outcome.label} answered {outcome.rcode_text}")
-        detail = "; ".join(notes)
+        note = f"{outcome.label} answered {outcome.rcode_text}"
+        detail = f"{'; '.join(notes)}; {note}" if notes else note
         if final.status is AnswerStatus.RECORDS:
             assert final.rrset is not None
             if isinstance(response, _lean.Response):
@@ -152,32 +160,34 @@ def resolution(
                     if kind == _MX and settings.use_additional
                     else ()
                 )
-            return Answer(
+            return made_answer(
                 owner,
                 type_text,
                 AnswerStatus.RECORDS,
-                records=records,
-                ttl=min(ttls) if ttls else None,
-                cnames=cnames,
-                authenticated=authenticated,
-                additional=additional,
-                detail=detail,
+                tuple(records),
+                min(ttls) if ttls else None,
+                tuple(cnames),
+                authenticated,
+                tuple(additional),
+                detail,
             )
         negative = [*ttls, final.negative_ttl] if final.negative_ttl is not None else ttls
-        return Answer(
+        return made_answer(
             owner,
             type_text,
             final.status,
-            ttl=min(negative) if negative else None,
-            cnames=cnames,
-            authenticated=authenticated,
-            detail=detail,
+            (),
+            min(negative) if negative else None,
+            tuple(cnames),
+            authenticated,
+            (),
+            detail,
         )
 
 
 def _query(
     settings: Settings,
-    name: dns.name.Name,
+    name: dns.name.Name | Named,
     kind: dns.rdatatype.RdataType,
     new_id: QueryIds,
     *,
@@ -206,13 +216,13 @@ def _query(
 
 def _ask(
     settings: Settings,
-    name: dns.name.Name,
+    asked: Named,
     kind: dns.rdatatype.RdataType,
     deadline: float,
     now: float,
     new_id: QueryIds,
     notes: list[str],
-    seen: set[dns.name.Name],
+    seen: list[dns.name.Name],
     chain: int,
 ) -> Generator[Try, Reply, _Usable | _Failure]:
     """Ask the servers in turn until one gives a usable NOERROR or NXDOMAIN answer.
@@ -220,7 +230,8 @@ def _ask(
     Returns that answer, or a :class:`_Failure` when no server gave one.
     Appends what each server did to ``notes``.
     """
-    query = _query(settings, name, kind, new_id)
+    query = _query(settings, asked, kind, new_id)
+    name = asked.name
     servers = list(settings.servers)
     failures: list[AnswerStatus] = []
     partial: list[str] = []

@@ -43,6 +43,16 @@ _CHECKED_QUESTION_RCODES = frozenset(
 )
 
 
+class Named(NamedTuple):
+    """A question's name, worked out once: the name, its wire form and its lean reader key."""
+
+    name: dns.name.Name
+    wire: bytes
+    """The name in wire format (uncompressed)."""
+    key: bytes | None
+    """:func:`._lean.name_key`: None when the lean reader does not read answers about it."""
+
+
 class Query(NamedTuple):
     """One query, in wire format, and what a response to it must echo."""
 
@@ -55,15 +65,33 @@ class Query(NamedTuple):
     dnssec: bool = False
     """Whether the query sets the DO bit."""
     key: bytes | None = None
-    """The name's key for the lean reader (:func:`._lean.query_key`); None: dnspython reads."""
+    """The name's key for the lean reader (:func:`._lean.name_key`) when it reads the
+    responses; None: dnspython reads them."""
+    named: Named | None = None
+    """The name as the query writes it (:func:`named`)."""
 
     def message(self) -> dns.message.Message:
         """The query as a dnspython message (for :func:`dns.query.tcp`)."""
         return dns.message.from_wire(self.wire)
 
 
+def named(name: dns.name.Name) -> Named:
+    """``name`` with its wire form and its lean reader key."""
+    return Named(name, cast(bytes, name.to_wire()), _lean.name_key(name))  # bytes: no file
+
+
+@functools.lru_cache(maxsize=256)
+def _tail(qtype: int, edns_payload: int | None, dnssec: bool) -> bytes:
+    """What follows the QNAME: QTYPE, QCLASS and the OPT record, if any."""
+    question = _QUESTION.pack(qtype, _IN)
+    if edns_payload is None:
+        return question
+    flags = dns.flags.DO if dnssec else 0
+    return question + b"\x00" + _OPT.pack(dns.rdatatype.OPT, edns_payload, 0, 0, flags, 0)
+
+
 def make_query(
-    qname: dns.name.Name,
+    qname: dns.name.Name | Named,
     qtype: dns.rdatatype.RdataType,
     qid: int,
     *,
@@ -78,34 +106,41 @@ def make_query(
     ``edns_payload`` is None, the OPT pseudo-record (RFC 6891 §6.1.2): the
     root name, type OPT, the buffer size as its class, extended RCODE 0,
     version 0, and DO with ``dnssec``. With ``lean``, the lean reader reads
-    the responses when it can.
+    the responses when it can. ``qname`` may come :func:`named` already
+    (as :func:`question_name` gives it), which saves writing it again.
     """
-    opt = (
-        b""
-        if edns_payload is None
-        else b"\x00"
-        + _OPT.pack(dns.rdatatype.OPT, edns_payload, 0, 0, dns.flags.DO if dnssec else 0, 0)
-    )
-    header = _HEADER.pack(qid, flags, 1, 0, 0, 1 if opt else 0)
-    name = cast(bytes, qname.to_wire())  # bytes when no file is given
-    wire = b"".join((header, name, _QUESTION.pack(qtype, _IN), opt))
-    key = _lean.query_key(qname, qtype) if lean else None
-    return Query(wire, qid, qname, qtype, bool(opt), bool(opt) and dnssec, key)
+    if not isinstance(qname, Named):
+        qname = named(qname)
+    edns = edns_payload is not None
+    header = _HEADER.pack(qid, flags, 1, 0, 0, 1 if edns else 0)
+    wire = header + qname.wire + _tail(qtype, edns_payload, dnssec and edns)
+    key = qname.key if lean and qtype in _lean.QUESTION_TYPES else None
+    return Query(wire, qid, qname.name, qtype, edns, edns and dnssec, key, qname)
 
 
 def qname(name: str) -> dns.name.Name:
     """``name`` as an absolute DNS name, or InvalidInput ``invalid-name``."""
+    return question_name(name).name
+
+
+def question_name(name: str) -> Named:
+    """``name`` as an absolute DNS name, :func:`named`, or InvalidInput ``invalid-name``.
+
+    The most recent 4,096 names are kept, so a name asked again (a host of
+    many domains) is parsed once.
+    """
     if not isinstance(name, str) or not name.strip(".") or name.startswith("."):
         raise InvalidInput("invalid-name", f"{name!r} is not a DNS name", str(name))
     return _parse_name(name)
 
 
 @functools.lru_cache(maxsize=4096)
-def _parse_name(name: str) -> dns.name.Name:
+def _parse_name(name: str) -> Named:
     try:
-        return dns.name.from_text(name, origin=dns.name.root)
+        parsed = dns.name.from_text(name, origin=dns.name.root)
     except (dns.exception.DNSException, ValueError) as exc:
         raise InvalidInput("invalid-name", f"{name!r} is not a DNS name: {exc}", name) from None
+    return named(parsed)
 
 
 def qtype(rdtype: str) -> tuple[dns.rdatatype.RdataType, str]:
@@ -141,7 +176,7 @@ def read_datagram(
     for the TC bit).
     """
     if query.key is not None:
-        lean = _lean.read(wire)
+        lean = _lean.read(wire, query.named)
         if lean is not None:
             return lean if _lean.is_response(query, lean) else None
     try:
