@@ -73,10 +73,10 @@ class AnswerStatus(enum.Enum):
     @property
     def temporary(self) -> bool:
         """True for SERVFAIL, REFUSED and TIMEOUT: the question may be asked again later."""
-        return self in _TEMPORARY
+        return self._value_ in _TEMPORARY  # by value: a set of members would hash each time
 
 
-_TEMPORARY = frozenset({AnswerStatus.SERVFAIL, AnswerStatus.REFUSED, AnswerStatus.TIMEOUT})
+_TEMPORARY = frozenset({"servfail", "refused", "timeout"})
 
 
 def _records(values: Iterable[RData]) -> tuple[RData, ...]:

@@ -133,3 +133,10 @@ class TestInvalidInputToDict:
             "domain_reason": "empty-label",
             "message": "bad domain",
         }
+
+
+@pytest.mark.parametrize("status", list(AnswerStatus))
+def test_temporary_is_exactly_the_failures_worth_asking_again(status):
+    assert status.temporary is (
+        status in (AnswerStatus.SERVFAIL, AnswerStatus.REFUSED, AnswerStatus.TIMEOUT)
+    )
