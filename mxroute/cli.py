@@ -111,6 +111,8 @@ class _Outcome:
     """One target's result.
 
     It holds its status, its text lines, its JSON object and its most severe finding.
+    A ``--jobs`` worker sends it back rendered (:func:`_rendered`): ``line`` is
+    then what to print, and ``data`` keeps only the finding codes.
     """
 
     status: str
@@ -118,6 +120,7 @@ class _Outcome:
     data: dict[str, Any]
     worst: Severity | None = None
     expectation_failed: bool = False
+    line: str | None = None
 
 
 # -- entry point ------------------------------------------------------------
@@ -576,9 +579,13 @@ def _job_start(args: argparse.Namespace, injected: AnyResolver | None) -> None:
 
 def _job_chunk(targets: Sequence[str]) -> list[_Outcome]:
     """Run one chunk of targets in this worker, on its own loop and bulk engine."""
+    args = _JOB["args"]
 
     async def run() -> list[_Outcome]:
-        return [o async for o in _outcomes(_targets_of(targets), _JOB["work"], _JOB["args"])]
+        return [
+            _rendered(o, args.format)
+            async for o in _outcomes(_targets_of(targets), _JOB["work"], args)
+        ]
 
     return list(_JOB["loop"].run_until_complete(run()))
 
@@ -636,15 +643,31 @@ def _output_format(args: argparse.Namespace) -> str:
 
 def _show(outcome: _Outcome, args: argparse.Namespace) -> None:
     """Print one target's outcome in the format asked for."""
-    if args.format == "json":
-        _emit(json.dumps(outcome.data, ensure_ascii=False), "utf-8")
-    elif args.format == "csv":
-        if not getattr(args, "csv_started", False):
-            args.csv_started = True
-            _emit(_csv_line(_CSV_COLUMNS[args.command]), "utf-8")
-        _emit(_csv_line(_csv_row(outcome.data)), "utf-8")
-    else:
-        _emit(outcome.text, None)
+    if args.format == "csv" and not getattr(args, "csv_started", False):
+        args.csv_started = True
+        _emit(_csv_line(_CSV_COLUMNS[args.command]), "utf-8")
+    line = outcome.line if outcome.line is not None else _render(outcome, args.format)
+    _emit(line, None if args.format == "text" else "utf-8")
+
+
+def _render(outcome: _Outcome, output: str) -> str:
+    """The outcome as printed in the ``output`` format (without the CSV header)."""
+    if output == "json":
+        return json.dumps(outcome.data, ensure_ascii=False)
+    if output == "csv":
+        return _csv_line(_csv_row(outcome.data))
+    return outcome.text
+
+
+def _rendered(outcome: _Outcome, output: str) -> _Outcome:
+    """The outcome as a ``--jobs`` worker sends it back: printed already, its data slim.
+
+    The parent process only writes the line and counts the status, the worst
+    severity and (for ``--summary``) the finding codes, so the JSON, CSV or
+    text is made in the workers, in parallel, and less is pickled.
+    """
+    codes = [{"code": f["code"]} for f in outcome.data.get("findings") or ()]
+    return attrs.evolve(outcome, text="", data={"findings": codes}, line=_render(outcome, output))
 
 
 _CSV_COLUMNS = {

@@ -52,6 +52,30 @@ def test_jobs_give_the_same_results_and_exit_status(command):
     assert len(results(two.stdout)) == len(TARGETS)
 
 
+@pytest.mark.parametrize("output", [("--format", "text"), ("--format", "csv")])
+def test_workers_print_text_and_csv_as_one_process_does(output):
+    # A worker renders each line; the command only writes it (and the CSV header once).
+    stdin = "\n".join(TARGETS) + "\n"
+    base = ("--zone", str(ZONE), "--seed", "7", "--ordered", *output, "-")
+    one = run("check", "--jobs", "1", *base, stdin=stdin)
+    two = run("check", "--jobs", "2", *base, stdin=stdin)
+    assert two.stdout == one.stdout
+    assert two.stdout.strip()
+    if output[1] == "csv":
+        assert two.stdout.splitlines()[0].startswith("target,status")
+        assert sum(line.startswith("target,") for line in two.stdout.splitlines()) == 1
+
+
+def test_the_summary_counts_the_workers_findings():
+    stdin = "\n".join(TARGETS) + "\n"
+    base = ("--zone", str(ZONE), "--summary", "--json", "-")
+    one = run("check", "--jobs", "1", *base, stdin=stdin)
+    two = run("check", "--jobs", "2", *base, stdin=stdin)
+    summary = one.stderr[one.stderr.index("mxroute: summary") :]
+    assert "finding" in summary
+    assert two.stderr[two.stderr.index("mxroute: summary") :] == summary
+
+
 def test_ordered_jobs_keep_input_order():
     stdin = "\n".join(TARGETS) + "\n"
     done = run("route", "--zone", str(ZONE), "--jobs", "3", "--ordered", "--json", "-", stdin=stdin)
