@@ -1205,3 +1205,15 @@ class TestBatchAsync:
         assert sorted(str(a) for _, a in route.attempts()) == ["192.0.2.25", "2001:db8::25"]
         assert inner.singles == [("example.com", "MX")]
         assert inner.batches == [[("mx.example.com", "AAAA"), ("mx.example.com", "A")]]
+
+
+@pytest.mark.asyncio
+async def test_a_sync_batch_resolver_gets_the_async_batch_in_one_thread(zone, clock):
+    inner = Batching(zone)
+    cache = cache_over(inner, clock)
+    answers = await cache.query_batch_async(
+        [Question("mx.example.com", "A"), Question("mx.example.com", "AAAA")]
+    )
+    assert [a.status for a in answers] == [AnswerStatus.RECORDS] * 2
+    assert inner.batches == [[("mx.example.com", "A"), ("mx.example.com", "AAAA")]]
+    assert cache.stats.entries == 2

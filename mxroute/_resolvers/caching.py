@@ -197,7 +197,9 @@ class CachingResolver(adapters.Wrapper):
       through ``query``.
     * ``query_batch_async`` sends them to the wrapped resolver's
       ``query_batch_async`` in one batch, or concurrently through
-      ``query_async`` (the router's async driver uses it for each batch).
+      ``query_async``; a resolver with only ``query`` and ``query_batch``
+      gets the batch in one worker thread (the router's async driver uses
+      it for each batch).
 
     When the query that other callers wait for fails, they all get the same
     exception, nothing is cached, and the next call asks again. A wrapped
@@ -573,10 +575,16 @@ class CachingResolver(adapters.Wrapper):
         pending = dict(asks)
         asked = list(asks)
         batch = self._query_batch_async
+        sync_batch = self._query_batch if self._async_method == "query" else None
         try:
-            if len(asked) > 1 and batch is not None:
-                got: object = await batch(asked)
-                method = "query_batch_async"
+            if len(asked) > 1 and (batch is not None or sync_batch is not None):
+                if batch is not None:
+                    got: object = await batch(asked)
+                    method = "query_batch_async"
+                else:  # a sync-only resolver: its whole batch in one worker thread
+                    assert sync_batch is not None
+                    got = await asyncio.to_thread(sync_batch, asked)
+                    method = "query_batch"
                 if not isinstance(got, Sequence) or len(got) != len(asked):
                     count = f"{len(got)} answers" if isinstance(got, Sequence) else repr(got)
                     raise self._invalid(
