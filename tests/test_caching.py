@@ -1077,6 +1077,18 @@ class AsyncBatching:
         return (answers * 2)[: self.size(len(answers))]
 
 
+async def batch_and_waiter(inner: AsyncBatching):
+    """A cache over ``inner``, a batch of BATCH in flight (held), and a task waiting for it."""
+    inner.release = asyncio.Event()
+    cache = CachingResolver(inner)
+    leader = asyncio.ensure_future(cache.query_batch_async(BATCH))
+    while not inner.batches:
+        await asyncio.sleep(0)
+    waiter = asyncio.ensure_future(cache.query_async(*BATCH[0]))
+    await asyncio.sleep(0)
+    return cache, leader, waiter
+
+
 @pytest.mark.asyncio
 class TestBatchAsync:
     async def test_only_uncached_questions_go_to_the_wrapped_batch(self, zone, clock):
@@ -1168,14 +1180,8 @@ class TestBatchAsync:
 
     async def test_a_failed_batch_fails_its_waiters_and_caches_nothing(self, zone):
         inner = AsyncBatching(zone)
-        inner.release = asyncio.Event()
         inner.raise_error = RuntimeError("batch exploded")
-        cache = CachingResolver(inner)
-        leader = asyncio.ensure_future(cache.query_batch_async(BATCH))
-        while not inner.batches:
-            await asyncio.sleep(0)
-        waiter = asyncio.ensure_future(cache.query_async(*BATCH[0]))
-        await asyncio.sleep(0)
+        cache, leader, waiter = await batch_and_waiter(inner)
         inner.release.set()
         outcomes = await asyncio.gather(leader, waiter, return_exceptions=True)
         assert outcomes == [inner.raise_error] * 2
@@ -1183,13 +1189,7 @@ class TestBatchAsync:
 
     async def test_a_cancelled_batch_lets_its_waiters_ask_again(self, zone):
         inner = AsyncBatching(zone)
-        inner.release = asyncio.Event()
-        cache = CachingResolver(inner)
-        leader = asyncio.ensure_future(cache.query_batch_async(BATCH))
-        while not inner.batches:
-            await asyncio.sleep(0)
-        waiter = asyncio.ensure_future(cache.query_async(*BATCH[0]))
-        await asyncio.sleep(0)
+        _, leader, waiter = await batch_and_waiter(inner)
         leader.cancel()
         inner.release.set()
         answer = await waiter

@@ -420,21 +420,7 @@ class CachingResolver(adapters.Wrapper):
         if query is None:
             raise adapters.no_query(self._resolver, "query_async()")
         keys = [_key(n, t) for n, t in questions]
-        results: dict[Question, Answer] = {}
-        asks: dict[Question, _Flight | None] = {}  # LEAD (its flight) or BYPASS (None)
-        waits: dict[Question, _Flight] = {}
-        now = self._clock()
-        for key in keys:
-            if key in results or key in asks or key in waits:
-                continue
-            action, answer, flight = self._decide(key, now, None)
-            if answer is not None:
-                results[key] = answer
-            elif action is _WAIT:
-                assert flight is not None
-                waits[key] = flight
-            else:
-                asks[key] = flight
+        results, asks, waits = self._sort_batch(keys, None)
         if asks:
             results.update(self._ask_batch(asks, query))
         for key, flight in waits.items():
@@ -461,23 +447,8 @@ class CachingResolver(adapters.Wrapper):
         """
         import asyncio
 
-        loop = asyncio.get_running_loop()
         keys = [_key(n, t) for n, t in questions]
-        results: dict[Question, Answer] = {}
-        asks: dict[Question, _Flight | None] = {}  # LEAD (its flight) or BYPASS (None)
-        waits: dict[Question, _Flight] = {}
-        now = self._clock()
-        for key in keys:
-            if key in results or key in asks or key in waits:
-                continue
-            action, answer, flight = self._decide(key, now, loop)
-            if answer is not None:
-                results[key] = answer
-            elif action is _WAIT:
-                assert flight is not None
-                waits[key] = flight
-            else:
-                asks[key] = flight
+        results, asks, waits = self._sort_batch(keys, asyncio.get_running_loop())
         if asks:
             results.update(await self._ask_batch_async(asks))
         for key, flight in waits.items():
@@ -528,6 +499,40 @@ class CachingResolver(adapters.Wrapper):
                 return _WAIT, None, flight
         return _HIT, _aged(entry, now), None  # aged outside the lock
 
+    def _sort_batch(
+        self, keys: Sequence[Question], loop: asyncio.AbstractEventLoop | None
+    ) -> tuple[dict[Question, Answer], dict[Question, _Flight | None], dict[Question, _Flight]]:
+        """:meth:`_decide` for each distinct question of a batch, at one time.
+
+        Returns the answers from the cache (hits), the questions to send
+        (LEAD with its flight, BYPASS with None) and those to wait for.
+        """
+        results: dict[Question, Answer] = {}
+        asks: dict[Question, _Flight | None] = {}
+        waits: dict[Question, _Flight] = {}
+        now = self._clock()
+        for key in keys:
+            if key in results or key in asks or key in waits:
+                continue
+            action, answer, flight = self._decide(key, now, loop)
+            if answer is not None:
+                results[key] = answer
+            elif action is _WAIT:
+                assert flight is not None
+                waits[key] = flight
+            else:
+                asks[key] = flight
+        return results, asks, waits
+
+    def _checked_reply(
+        self, method: str, got: object, asked: Sequence[Question]
+    ) -> Sequence[object]:
+        """``got`` when it is a sequence of one reply per question; else the contract error."""
+        if not isinstance(got, Sequence) or len(got) != len(asked):
+            count = f"{len(got)} answers" if isinstance(got, Sequence) else repr(got)
+            raise self._invalid(method, f"returned {count} for {len(asked)} questions", asked[0])
+        return got
+
     def _ask_batch(
         self, asks: dict[Question, _Flight | None], query: adapters.SyncQuery
     ) -> dict[Question, Answer]:
@@ -544,12 +549,7 @@ class CachingResolver(adapters.Wrapper):
         asked = list(asks)
         try:
             if len(asked) > 1 and self._query_batch is not None:
-                got: object = self._query_batch(asked)
-                if not isinstance(got, Sequence) or len(got) != len(asked):
-                    count = f"{len(got)} answers" if isinstance(got, Sequence) else repr(got)
-                    raise self._invalid(
-                        "query_batch", f"returned {count} for {len(asked)} questions", asked[0]
-                    )
+                got = self._checked_reply("query_batch", self._query_batch(asked), asked)
                 for key, answer in zip(asked, got, strict=True):
                     answers[key] = self._settle(key, pending.pop(key), answer, "query_batch")
             else:
@@ -579,17 +579,13 @@ class CachingResolver(adapters.Wrapper):
         try:
             if len(asked) > 1 and (batch is not None or sync_batch is not None):
                 if batch is not None:
-                    got: object = await batch(asked)
+                    reply: object = await batch(asked)
                     method = "query_batch_async"
                 else:  # a sync-only resolver: its whole batch in one worker thread
                     assert sync_batch is not None
-                    got = await asyncio.to_thread(sync_batch, asked)
+                    reply = await asyncio.to_thread(sync_batch, asked)
                     method = "query_batch"
-                if not isinstance(got, Sequence) or len(got) != len(asked):
-                    count = f"{len(got)} answers" if isinstance(got, Sequence) else repr(got)
-                    raise self._invalid(
-                        method, f"returned {count} for {len(asked)} questions", asked[0]
-                    )
+                got = self._checked_reply(method, reply, asked)
             else:
                 got = await asyncio.gather(*(self._ask_async(k.name, k.rdtype) for k in asked))
                 method = self._async_method
