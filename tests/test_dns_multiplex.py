@@ -331,3 +331,25 @@ def test_a_finished_batch_leaves_nothing_for_the_garbage_collector(server):
             gc.enable()
 
     assert asyncio.run(main()) == 0
+
+
+def test_ended_tries_neither_pile_up_in_the_timeout_heap_nor_keep_their_batch(server):
+    # One unanswered question keeps the multiplexer busy while 600 others are
+    # answered: their heap entries are swept out, and hold no callback.
+    resolver = _resolver(server, timeout=5.0, lifetime=5.0)
+
+    async def main() -> tuple[int, list[object]]:
+        slow = asyncio.ensure_future(resolver.query_async("slow.example", "MX"))
+        await asyncio.sleep(0.05)
+        for _ in range(3):
+            answers = await resolver.query_batch_async(QUESTIONS[:50] * 4)
+            assert {a.status for a in answers} == {AnswerStatus.RECORDS}
+        multiplexer = resolver._multiplexers[asyncio.get_running_loop()]
+        assert multiplexer is not None
+        heap = list(multiplexer.timeouts)
+        slow.cancel()
+        return len(heap), [entry[2].landed for entry in heap if not entry[2].live]
+
+    size, callbacks = asyncio.run(main())
+    assert size <= _transport._COMPACT_ABOVE + 1
+    assert set(callbacks) <= {_transport._ended}

@@ -280,6 +280,12 @@ _EARLY = 0.001
 
 Landed = Callable[[Result], None]
 """Called with the result of a try."""
+_COMPACT_ABOVE = 256
+"""Heap entries of :class:`Multiplexer` above which ended tries are swept out of it."""
+
+
+def _ended(result: Result) -> None:
+    """The ``landed`` of a try that has ended: a late result goes nowhere."""
 
 
 class _Pending:
@@ -373,7 +379,13 @@ class Multiplexer:
         self.waiting += 1
         expires = self.loop.time() + attempt.timeout
         self.sequence += 1
-        heapq.heappush(self.timeouts, (expires, self.sequence, pending))
+        timeouts = self.timeouts
+        if len(timeouts) > _COMPACT_ABOVE and len(timeouts) > 4 * self.waiting:
+            # Mostly tries that ended: drop them, so the heap stays a few times
+            # the tries waiting, however many a second come and go.
+            timeouts[:] = [entry for entry in timeouts if entry[2].live]
+            heapq.heapify(timeouts)
+        heapq.heappush(timeouts, (expires, self.sequence, pending))
         if self.timer is None or expires < self.timer_at:
             self._wake_at(expires)
         return pending
@@ -440,9 +452,10 @@ class Multiplexer:
 
     def _land(self, pending: _Pending, result: Result | None) -> None:
         """End a waiting try: hand ``result`` to it, or (None) drop it."""
+        landed = pending.landed
         self.forget(pending)
         if result is not None:
-            pending.landed(result)
+            landed(result)
         if not self.waiting:
             self.close()
 
@@ -451,6 +464,8 @@ class Multiplexer:
         if not pending.live:
             return
         pending.live = False
+        # Its heap entry stays until its time comes: keep no batch or future alive from it.
+        pending.landed = _ended
         port = pending.port
         pendings = port.waiting[pending.attempt.query.id]
         pendings.remove(pending)
