@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import heapq
 import os
 import selectors
@@ -662,14 +663,21 @@ class _AsyncBatch:
             if attempt.tcp:
                 task = self.multiplexer.loop.create_task(_ask_asyncquery(attempt))
                 self.current[index] = task
-                task.add_done_callback(_TCPLanded(self, index, questioning))
+                task.add_done_callback(functools.partial(self.tcp_landed, index, questioning))
                 return
-            pending = self.multiplexer.send(attempt, _Landed(self, index, questioning))
+            pending = self.multiplexer.send(
+                attempt, functools.partial(self.advance, index, questioning)
+            )
             if pending is not None:
                 self.current[index] = pending
         except BaseException as exc:  # a bug: the batch raises it
             if not done.done():
                 done.set_exception(exc)
+
+    def tcp_landed(self, index: int, questioning: Resolution, task: asyncio.Task[Result]) -> None:
+        """The done callback of a TCP try's task: its result goes on as a UDP one does."""
+        if not task.cancelled():
+            self.advance(index, questioning, task.result())
 
     def end(self) -> None:
         """Stop what is still in flight (the batch ended or was cancelled)."""
@@ -689,25 +697,3 @@ class _AsyncBatch:
     def answers(self) -> list[Answer]:
         assert all(answer is not None for answer in self.results)
         return self.results  # type: ignore[return-value]
-
-
-class _Landed:
-    """The multiplexer's callback for one UDP try of a batch."""
-
-    __slots__ = ("batch", "index", "questioning")
-
-    def __init__(self, batch: _AsyncBatch, index: int, questioning: Resolution) -> None:
-        self.batch, self.index, self.questioning = batch, index, questioning
-
-    def __call__(self, result: Result) -> None:
-        self.batch.advance(self.index, self.questioning, result)
-
-
-class _TCPLanded(_Landed):
-    """The done callback of one TCP try's task of a batch."""
-
-    __slots__ = ()
-
-    def __call__(self, landed: asyncio.Task[Result]) -> None:  # type: ignore[override]
-        if not landed.cancelled():
-            self.batch.advance(self.index, self.questioning, landed.result())
