@@ -130,7 +130,13 @@ async def run_sharded(
                 except StopAsyncIteration:
                     exhausted = True
                     break
-                pending[loop.run_in_executor(pool, work, chunk)] = submitted
+                try:
+                    future = loop.run_in_executor(pool, work, chunk)
+                except BrokenProcessPool as exc:
+                    # A worker died between two submissions: the pool
+                    # refuses new work before any pending future says so.
+                    raise _died(exc) from None
+                pending[future] = submitted
                 submitted += 1
             if not pending and not done:
                 return
@@ -158,8 +164,12 @@ async def _result(future: Awaitable[list[_R]]) -> list[_R]:
     try:
         return await future
     except BrokenProcessPool as exc:
-        raise WorkerFailed(f"a worker process died ({exc}); the run stopped") from None
+        raise _died(exc) from None
     except Exception as exc:
         raise WorkerFailed(
             f"a worker process failed: {type(exc).__name__}: {exc}; the run stopped"
         ) from exc
+
+
+def _died(exc: BrokenProcessPool) -> WorkerFailed:
+    return WorkerFailed(f"a worker process died ({exc}); the run stopped")

@@ -27,3 +27,13 @@ def die_on_seven(chunk: Sequence[int]) -> list[int]:
     if 7 in chunk:
         os._exit(3)
     return list(chunk)
+
+
+def die_leaving(chunk: Sequence[str]) -> list[str]:
+    """Die on a chunk naming a marker file, after creating that file."""
+    for item in chunk:
+        if item.startswith("die:"):
+            with open(item[4:], "w"):
+                pass
+            os._exit(3)
+    return list(chunk)

@@ -72,6 +72,26 @@ def test_a_dying_worker_stops_the_run():
         collect(run_sharded(range(20), jobs_workers.die_on_seven, jobs=2, chunk_size=2))
 
 
+def test_a_worker_dying_before_the_next_submission_stops_the_run(tmp_path):
+    # The input waits until the worker has died, so the next chunk is
+    # submitted to a pool that is already broken: that refusal is a
+    # WorkerFailed too, not a BrokenProcessPool.
+    marker = tmp_path / "died"
+
+    async def items():
+        yield f"die:{marker}"
+        for _ in range(1000):
+            if marker.exists():
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)  # the pool's manager notices the death
+        yield "next"
+
+    with pytest.raises(WorkerFailed, match="died"):
+        collect(run_sharded(items(), jobs_workers.die_leaving, jobs=2, chunk_size=1))
+    assert marker.exists()
+
+
 @pytest.mark.parametrize("jobs", [0, -1, True, 1.5, "2", 257])
 def test_bad_jobs(jobs):
     with pytest.raises(InvalidInput) as caught:
