@@ -12,6 +12,7 @@ import attrs
 from mxroute._checks import attrs_validator, flag, integer
 from mxroute._errors import InvalidDomain, InvalidInput, InvalidPolicy
 from mxroute._exports import publish
+from mxroute._memo import BoundedMemo
 from mxroute._names import IPAddress, format_address, parse_host_port, parse_ip, to_a_label
 
 __all__ = [
@@ -153,22 +154,27 @@ def address_allowed(
     """
     if scope is AddressScope.ANY:
         return True
-    verdicts = _VERDICTS[scope is AddressScope.GLOBAL][documentation]
-    verdict = verdicts.get(address)
-    if verdict is None:
-        verdict = all(_plain_allowed(a, scope, documentation) for a in judged_addresses(address))
-        if len(verdicts) >= _VERDICTS_KEPT:
-            verdicts.clear()  # bounded; bulk work meets the same provider addresses again soon
-        verdicts[address] = verdict
-    return verdict
+    return _VERDICTS[scope is AddressScope.GLOBAL][documentation][address]
 
 
 _VERDICTS_KEPT = 4096
 """The most verdicts :func:`address_allowed` keeps per scope (each is a pure function)."""
-_VERDICTS: tuple[tuple[dict[IPAddress, bool], dict[IPAddress, bool]], ...] = (
-    ({}, {}),  # ROUTABLE, by ``documentation`` (False, True)
-    ({}, {}),  # GLOBAL, by ``documentation``
+
+
+def _verdicts(scope: AddressScope, documentation: bool) -> BoundedMemo[IPAddress, bool]:
+    return BoundedMemo(
+        lambda address: all(
+            _plain_allowed(a, scope, documentation) for a in judged_addresses(address)
+        ),
+        _VERDICTS_KEPT,
+    )
+
+
+_VERDICTS = (
+    (_verdicts(AddressScope.ROUTABLE, False), _verdicts(AddressScope.ROUTABLE, True)),
+    (_verdicts(AddressScope.GLOBAL, False), _verdicts(AddressScope.GLOBAL, True)),
 )
+"""Indexed by ``scope is GLOBAL``, then by ``documentation``."""
 
 
 def _plain_allowed(address: IPAddress, scope: AddressScope, documentation: bool) -> bool:

@@ -757,23 +757,23 @@ class TestKeptMXRecords:
     def test_the_kept_record_is_the_record_made_afresh(self, preference, labels):
         _lean.clear_caches()
         exchange = _lean._key(labels)
-        made = _lean._mx_record(preference, labels, exchange)
+        made = _lean._mx_record(preference, exchange)
         assert made == MXRecord(preference, _lean._text(labels))
         assert made.ttl is None
-        assert _lean._mx_record(preference, labels, exchange) is made
+        assert _lean._mx_record(preference, exchange) is made
 
     def test_one_record_serves_every_case_of_the_exchange(self):
         _lean.clear_caches()
-        lower = _lean._mx_record(10, [b"mx", b"example"], b"mx.example")
-        upper = _lean._mx_record(10, [b"MX", b"EXAMPLE"], b"mx.example")
+        lower = _lean._mx_record(10, _lean._key([b"mx", b"example"]))
+        upper = _lean._mx_record(10, _lean._key([b"MX", b"EXAMPLE"]))
         assert upper is lower
         assert upper == MXRecord(10, "MX.EXAMPLE.")
-        assert _lean._mx_record(20, [b"mx", b"example"], b"mx.example").preference == 20
+        assert _lean._mx_record(20, b"mx.example").preference == 20
 
     def test_at_most_keys_kept_records_are_kept(self):
         _lean.clear_caches()
         for index in range(_lean.KEYS_KEPT * 2 + 10):
             labels = [b"h%d" % index, b"example"]
-            made = _lean._mx_record(5, labels, b".".join(labels))
+            made = _lean._mx_record(5, b".".join(labels))
             assert made == MXRecord(5, f"h{index}.example")
             assert len(_lean._records) <= _lean.KEYS_KEPT

@@ -50,6 +50,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from mxroute._dns import Answer, RData
+from mxroute._memo import BoundedMemo
 from mxroute._model import MXRecord
 from mxroute._names import normalize_host
 from mxroute._resolvers.dns._interpret import address_answer
@@ -82,12 +83,12 @@ _SAFE_NAME = re.compile(rb"(?:[A-Za-z0-9_-]+\.)*[A-Za-z0-9_-]+|")
 
 _RCODES = tuple(dns.rcode.Rcode(value) for value in range(16))
 
-Value = bytes | str | int | list[bytes] | tuple[int, list[bytes], bytes]
+Value = bytes | str | int | list[bytes] | tuple[int, bytes]
 """A record's value: the raw rdata (A, AAAA), the text (TXT, TLSA), the
 target's labels (CNAME, NS), the MINIMUM field (SOA), or ``(preference,
-labels, key)`` (MX)."""
+exchange key)`` (MX)."""
 Labels = list[bytes]
-Exchange = tuple[int, list[bytes], bytes]
+Exchange = tuple[int, bytes]
 
 
 class _Unusual(Exception):
@@ -260,8 +261,16 @@ def _name(wire: bytes, pos: int, end: int, memo: Memo) -> tuple[list[bytes], byt
 
 
 KEYS_KEPT = 4096
-"""How many names :func:`_key` keeps checked (it forgets them all when full)."""
-_keys: dict[bytes, bytes] = {}
+"""How many names :func:`_key` and MX records :func:`_mx_record` keep (forgotten when full)."""
+
+
+def _checked_key(joined: bytes) -> bytes:
+    if _SAFE_NAME.fullmatch(joined) is None:
+        raise _Unusual  # an octet to escape
+    return joined.lower()
+
+
+_keys: BoundedMemo[bytes, bytes] = BoundedMemo(_checked_key, KEYS_KEPT)
 """Names (labels joined by dots) already checked to need no escape, and their keys."""
 
 
@@ -274,32 +283,26 @@ def _key(labels: list[bytes]) -> bytes:
     joined = b".".join(labels)
     if joined.count(b".") != len(labels) - 1 > -1:
         raise _Unusual  # a dot inside a label
-    found = _keys.get(joined)
-    if found is None:
-        if _SAFE_NAME.fullmatch(joined) is None:
-            raise _Unusual  # an octet to escape
-        if len(_keys) >= KEYS_KEPT:
-            _keys.clear()
-        found = _keys[joined] = joined.lower()
-    return found
+    return _keys[joined]
 
 
-_records: dict[tuple[int, bytes], MXRecord] = {}
-"""The MX records made last, by preference and exchange key (up to :data:`KEYS_KEPT`)."""
+def _made_record(key: tuple[int, bytes]) -> MXRecord:
+    preference, exchange = key
+    return MXRecord(preference, exchange.decode("ascii") + "." if exchange else ".")
 
 
-def _mx_record(preference: int, labels: list[bytes], exchange: bytes) -> MXRecord:
-    """``MXRecord(preference, <the labels' text>)``, made once for records that repeat.
+_records: BoundedMemo[tuple[int, bytes], MXRecord] = BoundedMemo(_made_record, KEYS_KEPT)
+"""The MX records made last, by preference and exchange key."""
+
+
+def _mx_record(preference: int, exchange: bytes) -> MXRecord:
+    """``MXRecord(preference, <the exchange>)``, made once for records that repeat.
 
     An MXRecord is an immutable value, and its exchange is stored lowercase,
-    so one record serves every answer naming that exchange in any case.
+    so one record serves every answer naming that exchange (a key from
+    :func:`_key`) in any case.
     """
-    found = _records.get((preference, exchange))
-    if found is None:
-        if len(_records) >= KEYS_KEPT:
-            _records.clear()
-        found = _records[preference, exchange] = MXRecord(preference, _text(labels))
-    return found
+    return _records[preference, exchange]
 
 
 def clear_caches() -> None:
@@ -329,10 +332,11 @@ def _rdata(wire: bytes, rdtype: int, pos: int, end: int, memo: Memo) -> tuple[ob
         if end - pos < 3:
             raise _Unusual
         (preference,) = _U16.unpack_from(wire, pos)
-        labels, exchange, after = _name(wire, pos + 2, end, memo)
+        _, exchange, after = _name(wire, pos + 2, end, memo)
         if after != end:
             raise _Unusual
-        return (preference, exchange), (preference, labels, exchange)
+        record = (preference, exchange)
+        return record, record
     if rdtype in (_CNAME, _NS):
         labels, target, after = _name(wire, pos, end, memo)
         if after != end:
@@ -470,9 +474,7 @@ def values(rrs: RRs) -> list[RData]:
         return [ipaddress.IPv6Address(cast(bytes, raw)) for raw in found]
     if rdtype == _MX:
         exchanges = cast("list[Exchange]", list(found))
-        return [
-            _mx_record(preference, labels, exchange) for preference, labels, exchange in exchanges
-        ]
+        return [_mx_record(preference, exchange) for preference, exchange in exchanges]
     if rdtype == _CNAME:
         return [_host(cast(Labels, labels)) for labels in found]
     assert rdtype in _WITH_TEXT
@@ -481,7 +483,7 @@ def values(rrs: RRs) -> list[RData]:
 
 def additional_answers(response: Response, rrs: RRs, authenticated: bool) -> list[Answer]:
     """:func:`~._interpret.additional_answers` for a lean response."""
-    exchanges = {key for _, _, key in cast("list[Exchange]", list(rrs.records.values())) if key}
+    exchanges = {key for _, key in cast("list[Exchange]", list(rrs.records.values())) if key}
     found = []
     for extra in response.additional:
         kind = "A" if extra.rdtype == _A else "AAAA" if extra.rdtype == _AAAA else None
