@@ -171,7 +171,7 @@ def _plan(target: Target, policy: RoutingPolicy, rng: random.Random) -> RoutePla
     chosen = policy.next_hop_for(domain)  # rule 2
     if chosen is not None:
         return (yield from _relay(domain, chosen[0], chosen[1], policy, rng, trail))
-    return (yield from _mx_route(domain, domain, policy, rng, trail, port=25, trusted=False))
+    return (yield from _mx_route(domain, domain, policy, rng, trail, port=25, configured=False))
 
 
 def _scoped_host(domain: str, address: IPAddress, policy: RoutingPolicy, trail: _Trail) -> MailHost:
@@ -209,7 +209,7 @@ def _relay(
     try:
         if hop.mx_lookup:
             route = yield from _mx_route(
-                domain, hop.host, policy, rng, trail, port=hop.port, trusted=True
+                domain, hop.host, policy, rng, trail, port=hop.port, configured=True
             )
             return attrs.evolve(route, kind=RouteKind.RELAY, next_hop=str(hop))
         hosts, _, any_temporary = yield from _resolve_hosts(
@@ -245,12 +245,17 @@ def _mx_route(
     trail: _Trail,
     *,
     port: int,
-    trusted: bool,
+    configured: bool,
 ) -> RoutePlan:
-    """Route by the MX records of ``name`` (the domain, or a relay host)."""
-    sts = PolicyLookup.start(domain, policy) if policy.mta_sts and not trusted else None
+    """Route by the MX records of ``name``: the domain, or a relay host (``configured``).
+
+    A configured relay name is trusted as written: its own addresses (the
+    implicit MX) are not scope-checked. The hosts its MX records name are
+    learned from DNS, and are, as any domain's.
+    """
+    sts = PolicyLookup.start(domain, policy) if policy.mta_sts and not configured else None
     extra = sts.questions if sts else ()
-    rpt = Question(f"_smtp._tls.{domain}", "TXT") if policy.tlsrpt and not trusted else None
+    rpt = Question(f"_smtp._tls.{domain}", "TXT") if policy.tlsrpt and not configured else None
     answer, *more = dns_answers((yield (Question(name, "MX"), *extra, *((rpt,) if rpt else ()))))
     trail.use(answer)  # rule 3
     if sts is not None:
@@ -292,7 +297,7 @@ def _mx_route(
             policy,
             trail,
             port=port,
-            trusted=trusted,
+            trusted=configured,
             preference=[0],
             dane=DaneGate(domain, True) if policy.dane else None,
             sts=sts,
@@ -320,7 +325,7 @@ def _mx_route(
         policy,
         trail,
         port=port,
-        trusted=trusted,
+        trusted=False,
         preference=[r.preference for r in ordered],
         dane=DaneGate(domain, answer.authenticated) if policy.dane else None,
         sts=sts,

@@ -420,8 +420,10 @@ class RoutingPolicy:
         allow_ip_literal_mx: Use MX exchanges that are IP addresses written
             as names (RFC 5321 forbids them; default False skips them).
         address_scope: Which addresses learned from DNS may be routed to.
-            Configured next hops (relayhost, transport map) are trusted as
-            written and not checked.
+            A configured next hop (relayhost, transport map) is trusted as
+            written: its literal, or the addresses of the name it gives, are
+            not checked. The hosts named by the MX records of a next hop
+            written without brackets are learned from DNS, and are checked.
         max_hosts: The most MX hosts a route considers, after sorting.
         max_addresses: The most addresses a route holds, over all hosts.
         mta_sts: Apply the domain's MTA-STS policy (RFC 8461): fetch it

@@ -179,6 +179,32 @@ class TestRule2Overrides:
         r = route(fake, "a@example.com", relayhost="[filter.local.example]:10024")
         assert r.hosts[0].addresses == (ipaddress.ip_address("127.0.0.1"),)
 
+    def test_a_relay_name_without_mx_is_trusted_as_written(self, fake):
+        fake.add("filter.local.example", "A", "127.0.0.1")
+        r = route(fake, "a@example.com", relayhost="filter.local.example:10024")
+        assert r.kind is RouteKind.RELAY
+        assert r.hosts[0].addresses == (ipaddress.ip_address("127.0.0.1"),)
+
+    def test_the_hosts_a_relay_names_by_mx_are_scope_checked(self, fake):
+        # The relay's name is configuration; the hosts its MX records name
+        # are learned from DNS, and ``::ffff:127.0.0.1`` is loopback too.
+        fake.add("relay.example", "MX", "10 inside.relay.example.")
+        fake.add("relay.example", "MX", "20 outside.relay.example.")
+        fake.add("inside.relay.example", "AAAA", "::ffff:127.0.0.1")
+        fake.add("outside.relay.example", "A", "192.0.2.9")
+        r = route(fake, "a@example.com", relayhost="relay.example")
+        assert r.kind is RouteKind.RELAY
+        assert names(r) == ["outside.relay.example"]
+        assert "address-out-of-scope" in [f.code for f in r.findings]
+
+    def test_a_relay_whose_mx_hosts_are_all_out_of_scope_defers(self, fake):
+        fake.add("relay.example", "MX", "10 inside.relay.example.")
+        fake.add("inside.relay.example", "A", "127.0.0.1")
+        with pytest.raises(TemporaryRouteError) as info:
+            route(fake, "a@example.com", relayhost="relay.example")
+        assert "relayhost" in str(info.value)
+        assert "address-out-of-scope" in [f.code for f in info.value.findings]
+
 
 class TestRule3MXLookup:
     def test_question_is_the_absolute_domain(self, two_mx):

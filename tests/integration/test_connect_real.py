@@ -279,15 +279,26 @@ class TestConnectForReal:
         assert {a.outcome for a in info.value.attempts} == {Outcome.OUT_OF_SCOPE}
 
     def test_a_relay_on_another_port_with_the_default_connector(self, lab):
-        # a transport map to the lab's port: the real connector, no port changed
+        # a transport map to the lab's port: the real connector, no port changed.
+        # The relay's MX hosts are learned from DNS, so they need the scope too.
         policy = mxroute.RoutingPolicy(
-            transport_map={"failover.lab.test": f"failover.lab.test:{lab.port}"}
+            transport_map={"failover.lab.test": f"failover.lab.test:{lab.port}"},
+            address_scope="any",
         )
         route = mxroute.Router(resolver=lab.resolver, policy=policy).resolve("failover.lab.test")
         assert route.kind is mxroute.RouteKind.RELAY
         with mxroute.connect(route, **FAST) as connection:
             assert (str(connection.address), connection.port) == (SINK_A, lab.port)
         assert outcomes(connection.attempts)[0] == (REFUSED, Outcome.REFUSED)
+
+    def test_the_default_scope_refuses_a_relays_loopback_mx_hosts(self, lab):
+        policy = mxroute.RoutingPolicy(
+            transport_map={"failover.lab.test": f"failover.lab.test:{lab.port}"}
+        )
+        with pytest.raises(mxroute.TemporaryRouteError) as info:
+            mxroute.Router(resolver=lab.resolver, policy=policy).resolve("failover.lab.test")
+        assert "transport_map" in str(info.value)
+        assert "address-out-of-scope" in [f.code for f in info.value.findings]
 
 
 class TestDeliverForReal:
